@@ -1,0 +1,61 @@
+package io.edgerep.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/** The port pair that identifies a stream on a node. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class IngressSpec {
+
+    @Required
+    @Pattern("^[a-zA-Z0-9_.@:-]{1,15}$")
+    @JsonPropertyDescription("Network interface of the node the stream arrives on (e.g. eth0); at most 15 characters, as Linux allows.")
+    private String interfaceName;
+
+    @Default("UDP")
+    @JsonPropertyDescription("Transport protocol of the stream; only UDP is supported.")
+    private Protocol protocol = Protocol.UDP;
+
+    @Required
+    @Min(1)
+    @Max(65535)
+    @JsonPropertyDescription("Destination port of the stream on the node.")
+    private Integer port;
+
+    @com.fasterxml.jackson.annotation.JsonProperty("interface")
+    public String getInterfaceName() {
+        return interfaceName;
+    }
+
+    @com.fasterxml.jackson.annotation.JsonProperty("interface")
+    public void setInterfaceName(String interfaceName) {
+        this.interfaceName = interfaceName;
+    }
+
+    public Protocol getProtocol() {
+        return protocol;
+    }
+
+    public void setProtocol(Protocol protocol) {
+        this.protocol = protocol;
+    }
+
+    public Integer getPort() {
+        return port;
+    }
+
+    public void setPort(Integer port) {
+        this.port = port;
+    }
+
+    /** Transport protocol. */
+    public enum Protocol {
+        UDP
+    }
+}

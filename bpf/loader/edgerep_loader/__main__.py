@@ -1,0 +1,6 @@
+"""Entry point: ``python3 -m edgerep_loader --socket PATH``."""
+
+from edgerep_loader.server import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""gRPC server of the loader on a unix socket readable by root alone.
+
+The servicer is thin: it validates nothing itself and delegates each call to
+the service object of the program family that owns it (stream replication or
+state capture), so each family can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+
+from edgerep.v1 import loader_pb2, loader_pb2_grpc
+from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__
+from edgerep_loader.capabilities import kernel_capabilities
+
+log = logging.getLogger("edgerep.loader")
+
+
+class LoaderServicer(loader_pb2_grpc.LoaderServicer):
+    """Routes Loader RPCs to the stream and state services."""
+
+    def __init__(self, stream_service, state_service):
+        self._stream = stream_service
+        self._state = state_service
+
+    # --- capabilities ---
+    def GetCapabilities(self, request, context):
+        return loader_pb2.GetCapabilitiesResponse(
+            loader_version=__version__, kernel=kernel_capabilities()
+        )
+
+    # --- stream replication ---
+    def EnsureReplicator(self, request, context):
+        return self._stream.ensure_replicator(request, context)
+
+    def RemoveReplicator(self, request, context):
+        return self._stream.remove_replicator(request, context)
+
+    def SetStream(self, request, context):
+        return self._stream.set_stream(request, context)
+
+    def RemoveStream(self, request, context):
+        return self._stream.remove_stream(request, context)
+
+    def ListStreams(self, request, context):
+        return self._stream.list_streams(request, context)
+
+    def ReadStreamCounters(self, request, context):
+        return self._stream.read_counters(request, context)
+
+    # --- state capture ---
+    def SetTrace(self, request, context):
+        return self._state.set_trace(request, context)
+
+    def RemoveTrace(self, request, context):
+        return self._state.remove_trace(request, context)
+
+    def ListTraces(self, request, context):
+        return self._state.list_traces(request, context)
+
+    def StreamStateEvents(self, request, context):
+        return self._state.stream_events(request, context)
+
+
+def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=None) -> grpc.Server:
+    """Start the server on ``socket_path`` (mode 0600) and return it."""
+    if stream_service is None:
+        from edgerep_loader.stream_service import StreamService
+
+        stream_service = StreamService(pin_dir)
+    if state_service is None:
+        from edgerep_loader.state_service import StateService
+
+        state_service = StateService(pin_dir)
+    os.makedirs(os.path.dirname(socket_path) or ".", mode=0o700, exist_ok=True)
+    if os.path.exists(socket_path):
+        os.unlink(socket_path)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    loader_pb2_grpc.add_LoaderServicer_to_server(
+        LoaderServicer(stream_service, state_service), server
+    )
+    old_umask = os.umask(0o177)  # the socket is created 0600
+    try:
+        server.add_insecure_port(f"unix:{socket_path}")
+        server.start()
+    finally:
+        os.umask(old_umask)
+    os.chmod(socket_path, 0o600)
+    log.info("loader %s serving on %s, pins under %s", __version__, socket_path, pin_dir)
+    return server
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="edgerep-loader", description=__doc__)
+    parser.add_argument("--socket", default=DEFAULT_SOCKET, help="unix socket to serve on")
+    parser.add_argument("--pin-dir", default=DEFAULT_PIN_DIR, help="bpffs directory for pins")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    server = serve(args.socket, args.pin_dir)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # leaving pins and attachments in place: packets keep flowing
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=2).wait()
+    log.info("loader stopped; kernel state left pinned")
