@@ -52,7 +52,7 @@ test-bpf: proto-py ## bcc programs through BPF_PROG_TEST_RUN and netns tests (ro
 
 test-it: ## *IT against the real kube-apiserver + etcd (built by 'make setup')
 	@scripts/setup kube
-	$(MVNW) verify -DskipUnitTests=true -Dsurefire.skip=true
+	$(MVNW) verify -DskipUnitTests=true
 
 e2e: ## end-to-end tests in a netns topology (root)
 	@echo "e2e: not yet available"
