@@ -10,7 +10,7 @@ PYTEST    := PYTHONPATH=$(PYPATH) $(PY) -m pytest -c bpf/pytest.ini
 PROTO_SRC := $(wildcard proto/edgerep/v1/*.proto)
 PROTO_PY  := bpf/loader/edgerep/v1/.generated
 
-.PHONY: help setup build proto-py crds test test-unit test-bpf test-it e2e demo bench fmt fmt-check clean
+.PHONY: help setup build proto-py crds images test test-unit test-bpf test-it e2e demo bench fmt fmt-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,9 +31,21 @@ $(PROTO_PY): $(PROTO_SRC)
 	  --plugin=protoc-gen-grpc=$$(command -v grpc_python_plugin) $(PROTO_SRC)
 	@touch $@
 
-crds: ## regenerate deploy/crds from the api classes
-	$(MVNW) -q process-classes -pl api
+crds: ## regenerate deploy/crds (and the chart's copy) from the api classes
+	$(MVNW) -q process-classes -pl proto,api
 	cp api/target/classes/META-INF/fabric8/edgereplicas.edgerep.io-v1.yml deploy/crds/
+	cp deploy/crds/edgereplicas.edgerep.io-v1.yml charts/edgerep/crds/
+
+ENGINE := $(shell for e in podman buildah docker; do \
+  command -v $$e >/dev/null || continue; \
+  if [ $$e = docker ]; then docker info >/dev/null 2>&1 || continue; fi; echo $$e; break; done)
+
+images: build ## build the operator, agent and loader images (needs podman, buildah or a running docker)
+	@if [ -z "$(ENGINE)" ]; then \
+	  echo "make images: no container engine here (podman, buildah, or docker with a running daemon); images not built"; \
+	  echo "the Containerfiles are in deploy/images/; build them where an engine runs"; exit 0; fi; \
+	for i in operator agent loader; do \
+	  $(ENGINE) build -f deploy/images/$$i.Containerfile -t edgerep/$$i:0.1.0 . || exit 1; done
 
 test: setup build ## everything CI runs: unit, bpf, it (and e2e) — as root
 	$(MAKE) --no-print-directory test-unit
