@@ -51,6 +51,7 @@ test: setup build ## everything CI runs: unit, bpf, it (and e2e) — as root
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-bpf
 	$(MAKE) --no-print-directory test-it
+	$(MAKE) --no-print-directory e2e
 	@echo "make test: all suites passed"
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
@@ -66,8 +67,10 @@ test-it: ## *IT against the real kube-apiserver + etcd (built by 'make setup')
 	@scripts/setup kube
 	$(MVNW) verify -DskipUnitTests=true
 
-e2e: ## end-to-end tests in a netns topology (root)
-	@echo "e2e: not yet available"
+e2e: ## end-to-end tests in a netns topology with the real API server (root)
+	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e needs root (network namespaces, cgroups, bpf)"; exit 1; }
+	@scripts/setup kernel >/dev/null
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v
 
 demo: ## the main job: multi-node edge on this machine, real video and a real app
 	@echo "demo: not yet available (lands with the end-to-end work)"

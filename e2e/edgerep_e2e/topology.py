@@ -1,0 +1,257 @@
+"""Nodes, pods and a sensor as network namespaces on one machine.
+
+::
+
+    fabric ns: bridge br0 ── eth0 of ctl (10.213.0.1), of each node (10.213.0.11, .12, ...)
+                             and of the sensor (10.213.0.100)
+    node n:    eth0 on the fabric, forwards; one veth "podK" per pod, routes 10.214.n.K/32 to it
+    pod:       eth0 10.214.n.K/32, default route via 10.214.n.1 (the node side)
+
+Pod processes run in a cgroup v2 directory named the way containerd names
+container scopes, so an agent finds them from the container ID as on a real node.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import PREFIX
+from .proc import run
+
+log = logging.getLogger("edgerep.e2e")
+
+FABRIC_PREFIX = "10.213.0"
+CTL_IP = f"{FABRIC_PREFIX}.1"
+SENSOR_IP = f"{FABRIC_PREFIX}.100"
+FABRIC_MASK = 24
+
+
+def cgroup2_mount(mountinfo: str = "/proc/self/mountinfo") -> str:
+    """Mount point of the cgroup v2 hierarchy (hybrid hosts: /sys/fs/cgroup/unified)."""
+    with open(mountinfo, encoding="utf-8") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split(" ", 1)[0] == "cgroup2":
+                return left.split(" ")[4]
+    raise RuntimeError("no cgroup2 mount found in /proc/self/mountinfo")
+
+
+@dataclass
+class Pod:
+    """A pod: a namespace behind a veth on its node, with a cgroup for its processes."""
+
+    name: str
+    node: "Node"
+    index: int
+    netns: str
+    ip: str
+    container_id: str
+    cgroup: str
+    node_veth: str
+    labels: dict = field(default_factory=dict)
+    container: str = "main"
+
+    @property
+    def cgroup_id(self) -> int:
+        """The cgroup v2 id the kernel reports for this pod's processes."""
+        return os.stat(self.cgroup).st_ino
+
+
+@dataclass
+class Node:
+    """A node: a namespace on the fabric that forwards to its pods."""
+
+    name: str
+    index: int
+    netns: str
+    ip: str
+    pods: list[Pod] = field(default_factory=list)
+
+    @property
+    def pod_prefix(self) -> str:
+        return f"10.214.{self.index}"
+
+
+class Topology:
+    """Builds and tears down the namespaces; a context manager that always cleans up."""
+
+    def __init__(self, node_names: list[str], tag: str | None = None):
+        self.tag = tag or secrets.token_hex(2)
+        self.base = f"{PREFIX}-{self.tag}"
+        self.fabric = f"{self.base}-fabric"
+        self.ctl = f"{self.base}-ctl"
+        self.sensor = f"{self.base}-sensor"
+        self.nodes = [Node(n, i + 1, f"{self.base}-{n}", f"{FABRIC_PREFIX}.{10 + i + 1}")
+                      for i, n in enumerate(node_names)]
+        self.cgroup_root = os.path.join(cgroup2_mount(), f"{self.base}.slice")
+        self._veths = 0
+
+    # --- lifecycle -------------------------------------------------------
+    def __enter__(self) -> "Topology":
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+    def up(self) -> None:
+        log.info("topology %s: fabric, control plane, %d nodes, sensor", self.tag, len(self.nodes))
+        for ns in [self.fabric, self.ctl, self.sensor] + [n.netns for n in self.nodes]:
+            run(["ip", "netns", "add", ns])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "-n", self.fabric, "link", "add", "br0", "type", "bridge"])
+        run(["ip", "-n", self.fabric, "link", "set", "br0", "up"])
+        self._fabric_port(self.ctl, CTL_IP)
+        self._fabric_port(self.sensor, SENSOR_IP)
+        for node in self.nodes:
+            self._fabric_port(node.netns, node.ip)
+            run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=node.netns)
+            run(["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"], netns=node.netns)
+        for node in self.nodes:
+            for other in self.nodes:
+                if other is not node:
+                    run(["ip", "-n", node.netns, "route", "add", f"{other.pod_prefix}.0/24", "via", other.ip])
+            run(["ip", "-n", self.ctl, "route", "add", f"{node.pod_prefix}.0/24", "via", node.ip])
+            run(["ip", "-n", self.sensor, "route", "add", f"{node.pod_prefix}.0/24", "via", node.ip])
+        os.makedirs(self.cgroup_root, exist_ok=True)
+
+    def down(self) -> None:
+        """Remove everything this topology created; safe to call twice or on a half-built one."""
+        pods = [p for n in self.nodes for p in n.pods]
+        for pod in pods:
+            _kill_cgroup(pod.cgroup)
+        for ns in [p.netns for p in pods] + [n.netns for n in self.nodes] + [self.sensor, self.ctl, self.fabric]:
+            _delete_netns(ns)
+        for pod in pods:
+            _rmdir(pod.cgroup)
+        _rmdir(self.cgroup_root)
+
+    @staticmethod
+    def remove_leftovers() -> list[str]:
+        """Delete namespaces and cgroups of killed runs (by this harness's prefix only)."""
+        removed = []
+        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            ns = line.split(" ", 1)[0]
+            if ns.startswith(PREFIX + "-"):
+                _delete_netns(ns)
+                removed.append(ns)
+        root = cgroup2_mount()
+        for entry in sorted(Path(root).glob(f"{PREFIX}-*.slice")):
+            for child in entry.iterdir():
+                if child.is_dir():
+                    _kill_cgroup(str(child))
+                    _rmdir(str(child))
+            _kill_cgroup(str(entry))
+            _rmdir(str(entry))
+            removed.append(str(entry))
+        return removed
+
+    # --- building blocks ---------------------------------------------------
+    def _veth(self, ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
+        """A veth pair with one end in each namespace, named as asked there."""
+        self._veths += 1
+        tmp_a, tmp_b = f"er{self.tag}{self._veths}a", f"er{self.tag}{self._veths}b"
+        run(["ip", "link", "add", tmp_a, "netns", ns_a, "type", "veth", "peer", "name", tmp_b, "netns", ns_b])
+        run(["ip", "-n", ns_a, "link", "set", tmp_a, "name", name_a])
+        run(["ip", "-n", ns_b, "link", "set", tmp_b, "name", name_b])
+        run(["ip", "-n", ns_a, "link", "set", name_a, "up"])
+        run(["ip", "-n", ns_b, "link", "set", name_b, "up"])
+
+    def _fabric_port(self, ns: str, ip: str) -> None:
+        port = f"p{ns.rsplit('-', 1)[-1]}"[:15]
+        self._veth(self.fabric, port, ns, "eth0")
+        run(["ip", "-n", self.fabric, "link", "set", port, "master", "br0"])
+        run(["ip", "-n", ns, "addr", "add", f"{ip}/{FABRIC_MASK}", "dev", "eth0"])
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def add_pod(self, node_name: str, name: str, labels: dict | None = None, container: str = "main") -> Pod:
+        """Create a pod namespace behind a veth on ``node_name`` and its cgroup."""
+        node = self.node(node_name)
+        index = len(node.pods) + 2  # .1 is the node side
+        netns = f"{self.base}-{name}"
+        run(["ip", "netns", "add", netns])
+        run(["ip", "-n", netns, "link", "set", "lo", "up"])
+        node_veth = f"pod{index}"
+        self._veth(node.netns, node_veth, netns, "eth0")
+        ip = f"{node.pod_prefix}.{index}"
+        gateway = f"{node.pod_prefix}.1"
+        run(["ip", "-n", node.netns, "addr", "add", f"{gateway}/32", "dev", node_veth])
+        run(["ip", "-n", node.netns, "route", "add", f"{ip}/32", "dev", node_veth])
+        run(["ip", "-n", netns, "addr", "add", f"{ip}/32", "dev", "eth0"])
+        run(["ip", "-n", netns, "route", "add", gateway, "dev", "eth0"])
+        run(["ip", "-n", netns, "route", "add", "default", "via", gateway])
+        container_id = secrets.token_hex(32)
+        cgroup = os.path.join(self.cgroup_root, f"cri-containerd-{container_id}.scope")
+        os.makedirs(cgroup, exist_ok=True)
+        pod = Pod(name, node, index, netns, ip, container_id, cgroup, node_veth, dict(labels or {}), container)
+        node.pods.append(pod)
+        return pod
+
+    def remove_pod(self, pod: Pod) -> None:
+        _kill_cgroup(pod.cgroup)
+        _delete_netns(pod.netns)
+        _rmdir(pod.cgroup)
+        pod.node.pods.remove(pod)
+
+
+def _netns_pids(ns: str) -> list[int]:
+    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _delete_netns(ns: str) -> None:
+    for pid in _netns_pids(ns):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for _ in range(50):
+        if not _netns_pids(ns):
+            break
+        time.sleep(0.05)
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def _kill_cgroup(path: str) -> None:
+    procs = os.path.join(path, "cgroup.procs")
+    for _ in range(50):
+        try:
+            with open(procs, encoding="ascii") as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
+def _rmdir(path: str) -> None:
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,30 @@
+"""Fixtures of the end-to-end suite (root): topologies that always clean up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from edgerep_e2e.topology import Topology
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _root_and_clean_slate():
+    if os.geteuid() != 0:
+        pytest.exit("the e2e suite needs root (network namespaces, cgroups, bpf): run `sudo make e2e`", returncode=2)
+    removed = Topology.remove_leftovers()
+    if removed:
+        print(f"removed leftovers of an earlier run: {removed}")
+    yield
+    Topology.remove_leftovers()
+
+
+@pytest.fixture
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="edgerep-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
