@@ -1,0 +1,271 @@
+package io.edgerep.agent.state;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+import io.edgerep.proto.v1.ReplicatedOp;
+
+/**
+ * The origin's sequence space for one replication key: assigns gap-free sequence numbers within an epoch (a new epoch
+ * per incarnation), and holds every op not yet acknowledged by all replicas in a bounded buffer: in memory up to a
+ * limit, then spilled in segments to files under a state directory, then (past the disk limit) the oldest segments are
+ * dropped and replicas still needing them must resync.
+ */
+public final class OpLog implements AutoCloseable {
+    /** Thrown when ops asked for are no longer held. */
+    public static final class GoneException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        GoneException(long asked, long first) {
+            super("seq " + asked + " no longer buffered (first held " + first + ")");
+        }
+    }
+
+    private record Segment(Path file, long firstSeq, long lastSeq, long bytes) {
+    }
+
+    private final long epoch;
+    private final Path spillDir;
+    private final long memLimit;
+    private final long diskLimit;
+
+    private long lastSeq;
+    private long firstHeld = 1; // lowest seq still readable
+    private final Deque<ReplicatedOp> mem = new ArrayDeque<>();
+    private long memBytes;
+    private final List<Segment> segments = new ArrayList<>();
+    private long diskBytes;
+    private Segment cachedSegment;
+    private List<ReplicatedOp> cachedOps;
+    private long spilledSegments;
+    private long droppedOps;
+
+    /**
+     * @param spillDir directory for spilled segments (created; emptied of earlier incarnations' segments)
+     */
+    public OpLog(Path spillDir, long memLimitBytes, long diskLimitBytes) {
+        // epochs only need to differ between incarnations: time in ms, shifted, with random low bits
+        this.epoch = (System.currentTimeMillis() << 8) | ThreadLocalRandom.current().nextInt(256);
+        this.spillDir = spillDir;
+        this.memLimit = memLimitBytes;
+        this.diskLimit = diskLimitBytes;
+        try {
+            Files.createDirectories(spillDir);
+            try (var s = Files.list(spillDir)) {
+                for (Path p : (Iterable<Path>) s::iterator) {
+                    if (p.getFileName().toString().endsWith(".seg")) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public synchronized long lastSeq() {
+        return lastSeq;
+    }
+
+    public synchronized long firstHeld() {
+        return firstHeld;
+    }
+
+    /** Assigns the next sequence number to op and buffers it; returns the seq. */
+    public synchronized long append(ReplicatedOp.Builder op) {
+        ReplicatedOp o = op.setSeq(++lastSeq).build();
+        mem.addLast(o);
+        memBytes += o.getSerializedSize();
+        if (memBytes > memLimit) {
+            spill();
+        }
+        notifyAll();
+        return o.getSeq();
+    }
+
+    /** Waits up to timeoutMs for an op after afterSeq; returns whether one exists. */
+    public synchronized boolean awaitAfter(long afterSeq, long timeoutMs) throws InterruptedException {
+        long end = System.currentTimeMillis() + timeoutMs;
+        while (lastSeq <= afterSeq) {
+            long left = end - System.currentTimeMillis();
+            if (left <= 0) {
+                return false;
+            }
+            wait(left);
+        }
+        return true;
+    }
+
+    /** Ops from fromSeq on, at most maxOps and about maxBytes (at least one op when any exists). */
+    public synchronized List<ReplicatedOp> read(long fromSeq, int maxOps, long maxBytes) throws GoneException {
+        if (fromSeq < firstHeld) {
+            throw new GoneException(fromSeq, firstHeld);
+        }
+        List<ReplicatedOp> out = new ArrayList<>();
+        long bytes = 0;
+        long next = fromSeq;
+        for (Segment s : segments) {
+            if (s.lastSeq < next) {
+                continue;
+            }
+            for (ReplicatedOp o : segmentOps(s)) {
+                if (o.getSeq() < next) {
+                    continue;
+                }
+                if (out.size() >= maxOps || (bytes >= maxBytes && !out.isEmpty())) {
+                    return out;
+                }
+                out.add(o);
+                bytes += o.getSerializedSize();
+                next = o.getSeq() + 1;
+            }
+        }
+        for (ReplicatedOp o : mem) {
+            if (o.getSeq() < next) {
+                continue;
+            }
+            if (out.size() >= maxOps || (bytes >= maxBytes && !out.isEmpty())) {
+                break;
+            }
+            out.add(o);
+            bytes += o.getSerializedSize();
+        }
+        return out;
+    }
+
+    /** Drops everything up to and including ackedSeq (the lowest ack over all replicas). */
+    public synchronized void trim(long ackedSeq) {
+        while (!mem.isEmpty() && mem.peekFirst().getSeq() <= ackedSeq && segments.isEmpty()) {
+            memBytes -= mem.pollFirst().getSerializedSize();
+        }
+        Iterator<Segment> it = segments.iterator();
+        while (it.hasNext()) {
+            Segment s = it.next();
+            if (s.lastSeq > ackedSeq) {
+                break;
+            }
+            deleteSegment(s);
+            it.remove();
+        }
+        if (segments.isEmpty()) {
+            while (!mem.isEmpty() && mem.peekFirst().getSeq() <= ackedSeq) {
+                memBytes -= mem.pollFirst().getSerializedSize();
+            }
+        }
+        firstHeld = Math.max(firstHeld, Math.min(ackedSeq + 1, lastSeq + 1));
+    }
+
+    private void spill() {
+        List<ReplicatedOp> out = new ArrayList<>();
+        long bytes = 0;
+        while (!mem.isEmpty() && memBytes > memLimit / 2) {
+            ReplicatedOp o = mem.pollFirst();
+            int n = o.getSerializedSize();
+            memBytes -= n;
+            bytes += n;
+            out.add(o);
+        }
+        if (out.isEmpty()) {
+            return;
+        }
+        long first = out.get(0).getSeq();
+        long last = out.get(out.size() - 1).getSeq();
+        Path f = spillDir.resolve(String.format("%020d-%020d.seg", first, last));
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(f), 1 << 16)) {
+            for (ReplicatedOp o : out) {
+                o.writeDelimitedTo(os);
+            }
+        } catch (IOException e) {
+            // cannot spill: drop these ops; replicas that need them will resync
+            droppedOps += out.size();
+            firstHeld = Math.max(firstHeld, last + 1);
+            return;
+        }
+        segments.add(new Segment(f, first, last, bytes));
+        diskBytes += bytes;
+        spilledSegments++;
+        while (diskBytes > diskLimit && !segments.isEmpty()) {
+            Segment s = segments.remove(0);
+            deleteSegment(s);
+            droppedOps += s.lastSeq - s.firstSeq + 1;
+            firstHeld = Math.max(firstHeld, s.lastSeq + 1);
+        }
+    }
+
+    private List<ReplicatedOp> segmentOps(Segment s) {
+        if (cachedSegment == s) {
+            return cachedOps;
+        }
+        List<ReplicatedOp> ops = new ArrayList<>();
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(s.file), 1 << 16)) {
+            ReplicatedOp o;
+            while ((o = ReplicatedOp.parseDelimitedFrom(in)) != null) {
+                ops.add(o);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        cachedSegment = s;
+        cachedOps = ops;
+        return ops;
+    }
+
+    private void deleteSegment(Segment s) {
+        diskBytes -= s.bytes;
+        if (cachedSegment == s) {
+            cachedSegment = null;
+            cachedOps = null;
+        }
+        try {
+            Files.deleteIfExists(s.file);
+        } catch (IOException e) {
+            // left behind; removed at the next start
+        }
+    }
+
+    public synchronized long memBytes() {
+        return memBytes;
+    }
+
+    public synchronized long diskBytes() {
+        return diskBytes;
+    }
+
+    public synchronized int segmentCount() {
+        return segments.size();
+    }
+
+    public synchronized long spilledSegments() {
+        return spilledSegments;
+    }
+
+    public synchronized long droppedOps() {
+        return droppedOps;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Segment s : segments) {
+            deleteSegment(s);
+        }
+        segments.clear();
+        mem.clear();
+        memBytes = 0;
+    }
+}

@@ -1,0 +1,484 @@
+package io.edgerep.agent.state;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.proto.v1.Ack;
+import io.edgerep.proto.v1.ChecksumsRequest;
+import io.edgerep.proto.v1.ChecksumsResponse;
+import io.edgerep.proto.v1.ReplicatedOp;
+import io.edgerep.proto.v1.ReplicationGrpc;
+import io.edgerep.proto.v1.StateBatch;
+import io.edgerep.proto.v1.StateEvent;
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+
+/**
+ * Origin side of one replica: pushes the origin's {@link OpLog} over {@code Replication.Push} in batches, keeps at
+ * most a window of unacknowledged ops in flight, and resyncs when the replica is new or restarted (epoch mismatch),
+ * reports a gap, or fell behind what the log still holds. After a resync it verifies, once the replica caught up and
+ * the origin is quiet, the files touched meanwhile, and repairs them until they match.
+ */
+public final class ReplicaLink implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ReplicaLink.class);
+
+    /** Tunables. */
+    public record Options(int maxBatchOps, long maxBatchBytes, long windowOps, int blockSize, long quietMs,
+            int maxTouched) {
+        public static Options defaults() {
+            return new Options(512, 1 << 20, 8192, BlockSums.DEFAULT_BLOCK_SIZE, 200, 10_000);
+        }
+    }
+
+    private final String key;
+    private final String pod;
+    private final OpLog log;
+    private final ConfinedRoot origin;
+    private final ReplicationGrpc.ReplicationStub async;
+    private final ReplicationGrpc.ReplicationBlockingStub blocking;
+    private final Options opt;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    // state shared with the ack observer
+    private final Object lock = new Object();
+    private long acked; // highest applied seq acked in our epoch
+    private long acksReceived;
+    private long batchesSent;
+    private long resyncBatchIndex = -1; // acks before this batch index may still say needs_resync
+    private boolean replicaWantsResync;
+    private Throwable streamError;
+    private boolean streamDone;
+    private Ack lastAck;
+
+    private volatile boolean fullResyncRequested;
+    private final Set<String> partialRequested = new HashSet<>();
+    private volatile boolean verifyPending;
+    private final Set<String> touched = new HashSet<>();
+    private boolean touchedOverflow;
+
+    private final AtomicLong resyncedBytes = new AtomicLong();
+    private final AtomicLong resyncs = new AtomicLong();
+    private final AtomicLong sentOps = new AtomicLong();
+    private final AtomicLong sessions = new AtomicLong();
+
+    public ReplicaLink(String key, String pod, OpLog log, ConfinedRoot origin, Channel channel, Options opt) {
+        this.key = key;
+        this.pod = pod;
+        this.log = log;
+        this.origin = origin;
+        this.async = ReplicationGrpc.newStub(channel);
+        this.blocking = ReplicationGrpc.newBlockingStub(channel);
+        this.opt = opt;
+        this.thread = new Thread(this::run, "replica-link-" + key + "-" + pod);
+        this.thread.setDaemon(true);
+    }
+
+    public ReplicaLink start() {
+        thread.start();
+        return this;
+    }
+
+    /** Resync every file (e.g. after records were lost in the kernel without a path). */
+    public void requestFullResync() {
+        fullResyncRequested = true;
+    }
+
+    /** Resync these files (e.g. a dirty range that could not be read). */
+    public void requestResync(Collection<String> paths) {
+        synchronized (lock) {
+            partialRequested.addAll(paths);
+        }
+    }
+
+    private void run() {
+        long backoff = 50;
+        while (running) {
+            try {
+                session();
+                backoff = 50;
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                if (running) {
+                    LOG.infof("replica link %s/%s: %s; retrying", key, pod, e.toString());
+                }
+            }
+            if (!running) {
+                return;
+            }
+            try {
+                Thread.sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+            } catch (InterruptedException e) {
+                return;
+            }
+            backoff = Math.min(backoff * 2, 2000);
+        }
+    }
+
+    private void session() throws Exception {
+        sessions.incrementAndGet();
+        synchronized (lock) {
+            acksReceived = 0;
+            batchesSent = 0;
+            resyncBatchIndex = -1;
+            replicaWantsResync = false;
+            streamError = null;
+            streamDone = false;
+            lastAck = null;
+        }
+        StreamObserver<StateBatch> out = async.push(new StreamObserver<>() {
+            @Override
+            public void onNext(Ack a) {
+                synchronized (lock) {
+                    long index = acksReceived++;
+                    lastAck = a;
+                    if (a.getEpoch() == log.epoch()) {
+                        acked = Math.max(acked, a.getAppliedSeq());
+                    }
+                    if (a.getNeedsResync() && index >= resyncBatchIndex) {
+                        replicaWantsResync = true;
+                    }
+                    lock.notifyAll();
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                synchronized (lock) {
+                    streamError = t;
+                    lock.notifyAll();
+                }
+            }
+
+            @Override
+            public void onCompleted() {
+                synchronized (lock) {
+                    streamDone = true;
+                    lock.notifyAll();
+                }
+            }
+        });
+        try {
+            send(out, batch()); // hello: the replica answers with where it stands
+            Ack first = awaitAck(1, 10_000);
+            long cursor;
+            if (first.getEpoch() == log.epoch() && !first.getNeedsResync()
+                    && first.getAppliedSeq() + 1 >= log.firstHeld()) {
+                cursor = first.getAppliedSeq() + 1;
+                synchronized (lock) {
+                    replicaWantsResync = false;
+                }
+            } else {
+                cursor = fullResync(out);
+            }
+            long lastOpMs = System.currentTimeMillis();
+            while (running) {
+                checkStream();
+                boolean wantFull;
+                synchronized (lock) {
+                    wantFull = replicaWantsResync || fullResyncRequested;
+                }
+                if (wantFull) {
+                    cursor = fullResync(out);
+                    continue;
+                }
+                Set<String> partial = takePartial();
+                if (!partial.isEmpty()) {
+                    partialResync(out, partial);
+                    continue;
+                }
+                awaitWindow(cursor);
+                List<ReplicatedOp> ops;
+                try {
+                    ops = log.read(cursor, opt.maxBatchOps(), opt.maxBatchBytes());
+                } catch (OpLog.GoneException e) {
+                    LOG.infof("replica %s/%s fell behind the buffer: %s", key, pod, e.getMessage());
+                    cursor = fullResync(out);
+                    continue;
+                }
+                if (ops.isEmpty()) {
+                    if (verifyPending && ackedNow() >= cursor - 1
+                            && System.currentTimeMillis() - lastOpMs >= opt.quietMs()) {
+                        verify(out);
+                    }
+                    log.awaitAfter(cursor - 1, 20);
+                    continue;
+                }
+                lastOpMs = System.currentTimeMillis();
+                if (verifyPending) {
+                    noteTouched(ops);
+                }
+                send(out, batch().addAllOps(ops));
+                sentOps.addAndGet(ops.size());
+                cursor = ops.get(ops.size() - 1).getSeq() + 1;
+            }
+        } finally {
+            try {
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                // stream already broken
+            }
+        }
+    }
+
+    private long fullResync(StreamObserver<StateBatch> out) throws Exception {
+        long base = log.lastSeq();
+        fullResyncRequested = false;
+        synchronized (lock) {
+            partialRequested.clear();
+        }
+        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS)
+                .checksums(ChecksumsRequest.newBuilder()
+                        .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).build());
+        synchronized (lock) {
+            resyncBatchIndex = batchesSent;
+            replicaWantsResync = false;
+        }
+        verifyPending = true;
+        touched.clear();
+        touchedOverflow = false;
+        ResyncPlanner.Result r = sendPlan(out, sums, null, batch().setResyncStart(true).setBaseSeq(base));
+        synchronized (lock) {
+            acked = Math.max(acked, 0);
+        }
+        resyncs.incrementAndGet();
+        LOG.infof("replica %s/%s: full resync at seq %d: %d files, %d blocks, %d bytes, %d removed", key, pod, base,
+                r.files(), r.blocks(), r.bytes(), r.removed());
+        return base + 1;
+    }
+
+    private void partialResync(StreamObserver<StateBatch> out, Set<String> paths) throws Exception {
+        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS)
+                .checksums(ChecksumsRequest.newBuilder()
+                        .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).addAllPaths(paths).build());
+        verifyPending = true;
+        ResyncPlanner.Result r = sendPlan(out, sums, paths, batch());
+        noteTouchedPaths(paths);
+        LOG.debugf("replica %s/%s: partial resync of %d paths: %d bytes", key, pod, paths.size(), r.bytes());
+    }
+
+    /** Compares the files touched since the last resync; repairs and keeps verifying until they match. */
+    private void verify(StreamObserver<StateBatch> out) throws Exception {
+        Set<String> scope = touchedOverflow ? null : new HashSet<>(touched);
+        touched.clear();
+        touchedOverflow = false;
+        ChecksumsRequest.Builder req = ChecksumsRequest.newBuilder().setKey(key).setReplicaPod(pod)
+                .setBlockSize(opt.blockSize());
+        if (scope != null) {
+            if (scope.isEmpty()) {
+                verifyPending = false;
+                return;
+            }
+            req.addAllPaths(scope);
+        }
+        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS).checksums(req.build());
+        ResyncPlanner.Result r = sendPlan(out, sums, scope, batch());
+        if (r.files() == 0 && r.removed() == 0) {
+            verifyPending = false;
+        } else {
+            LOG.infof("replica %s/%s: verification repaired %d files (%d bytes)", key, pod, r.files(), r.bytes());
+            if (scope != null) {
+                noteTouchedPaths(scope);
+            } else {
+                touchedOverflow = true;
+            }
+        }
+    }
+
+    private ResyncPlanner.Result sendPlan(StreamObserver<StateBatch> out, ChecksumsResponse sums,
+            Collection<String> scope,
+            StateBatch.Builder first) throws Exception {
+        StateBatch.Builder[] cur = {first};
+        long[] bytes = {0};
+        Exception[] err = {null};
+        ResyncPlanner.Result r = ResyncPlanner.plan(origin, sums, scope, opt.blockSize(), op -> {
+            if (err[0] != null) {
+                return;
+            }
+            cur[0].addOps(op);
+            bytes[0] += op.getSerializedSize();
+            if (bytes[0] >= opt.maxBatchBytes()) {
+                try {
+                    send(out, cur[0]);
+                    cur[0] = batch();
+                    bytes[0] = 0;
+                } catch (Exception e) {
+                    err[0] = e;
+                }
+            }
+        });
+        if (err[0] != null) {
+            throw err[0];
+        }
+        send(out, cur[0].setResyncComplete(true));
+        resyncedBytes.addAndGet(r.bytes());
+        return r;
+    }
+
+    private void noteTouched(List<ReplicatedOp> ops) {
+        for (ReplicatedOp op : ops) {
+            if (op.hasEvent()) {
+                noteTouchedPaths(pathsOf(op.getEvent()));
+            }
+        }
+    }
+
+    private void noteTouchedPaths(Collection<String> paths) {
+        if (touchedOverflow) {
+            return;
+        }
+        touched.addAll(paths);
+        if (touched.size() > opt.maxTouched()) {
+            touched.clear();
+            touchedOverflow = true;
+        }
+    }
+
+    static List<String> pathsOf(StateEvent ev) {
+        List<String> out = new ArrayList<>(2);
+        switch (ev.getOpCase()) {
+            case WRITE -> out.add(ev.getWrite().getPath());
+            case TRUNCATE -> out.add(ev.getTruncate().getPath());
+            case RENAME -> {
+                out.add(ev.getRename().getFrom());
+                out.add(ev.getRename().getTo());
+            }
+            case UNLINK -> out.add(ev.getUnlink().getPath());
+            case MKDIR -> out.add(ev.getMkdir().getPath());
+            case RMDIR -> out.add(ev.getRmdir().getPath());
+            case CHMOD -> out.add(ev.getChmod().getPath());
+            case CREATE -> out.add(ev.getCreate().getPath());
+            case SYNC -> out.add(ev.getSync().getPath());
+            case DIRTY -> out.add(ev.getDirty().getPath());
+            default -> {
+            }
+        }
+        return out;
+    }
+
+    private Set<String> takePartial() {
+        synchronized (lock) {
+            if (partialRequested.isEmpty()) {
+                return Set.of();
+            }
+            Set<String> s = new HashSet<>(partialRequested);
+            partialRequested.clear();
+            return s;
+        }
+    }
+
+    private StateBatch.Builder batch() {
+        return StateBatch.newBuilder().setKey(key).setReplicaPod(pod).setEpoch(log.epoch());
+    }
+
+    private void send(StreamObserver<StateBatch> out, StateBatch.Builder b) throws IOException {
+        checkStream();
+        out.onNext(b.build());
+        synchronized (lock) {
+            batchesSent++;
+        }
+    }
+
+    private void checkStream() throws IOException {
+        synchronized (lock) {
+            if (streamError != null) {
+                throw new IOException("push stream failed: " + streamError.getMessage(), streamError);
+            }
+            if (streamDone) {
+                throw new IOException("push stream closed by the replica");
+            }
+        }
+    }
+
+    private Ack awaitAck(long n, long timeoutMs) throws Exception {
+        long end = System.currentTimeMillis() + timeoutMs;
+        synchronized (lock) {
+            while (acksReceived < n) {
+                checkStream();
+                long left = end - System.currentTimeMillis();
+                if (left <= 0) {
+                    throw new IOException("no ack from the replica");
+                }
+                lock.wait(left);
+            }
+            return lastAck;
+        }
+    }
+
+    /** Blocks while more than the window of ops is unacknowledged. */
+    private void awaitWindow(long cursor) throws Exception {
+        synchronized (lock) {
+            while (running && cursor - 1 - acked > opt.windowOps() && !replicaWantsResync) {
+                checkStream();
+                lock.wait(100);
+            }
+        }
+    }
+
+    private long ackedNow() {
+        synchronized (lock) {
+            return acked;
+        }
+    }
+
+    /** Highest seq the replica acknowledged in this epoch (what the log may trim to). */
+    public long ackedSeq() {
+        return ackedNow();
+    }
+
+    /** Whether the replica acked everything the log holds and no verification is outstanding. */
+    public boolean inSync() {
+        return ackedNow() >= log.lastSeq() && !verifyPending && !fullResyncRequested;
+    }
+
+    public Ack lastAck() {
+        synchronized (lock) {
+            return lastAck;
+        }
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String pod() {
+        return pod;
+    }
+
+    public long resyncedBytes() {
+        return resyncedBytes.get();
+    }
+
+    public long resyncs() {
+        return resyncs.get();
+    }
+
+    public long sentOps() {
+        return sentOps.get();
+    }
+
+    public long sessions() {
+        return sessions.get();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package io.edgerep.agent.state;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+import com.google.protobuf.ByteString;
+
+import io.edgerep.proto.v1.ChecksumsResponse;
+import io.edgerep.proto.v1.FileBlocks;
+import io.edgerep.proto.v1.FileChecksums;
+import io.edgerep.proto.v1.FileMeta;
+import io.edgerep.proto.v1.ReplicatedOp;
+
+/**
+ * Plans a resync from the origin's files and the replica's block checksums: directories first (parents before
+ * children), then for each file only the blocks whose checksum differs (all of them for a file the replica lacks),
+ * followed by its exact size and mode, then removal of what the replica has and the origin does not (children before
+ * parents). Emits unsequenced ops to a sink, in chunks of at most {@link #MAX_BLOCKS_PER_OP} blocks.
+ */
+public final class ResyncPlanner {
+    /** Blocks per FileBlocks op (1 MiB with the default block size). */
+    static final int MAX_BLOCKS_PER_OP = 16;
+
+    /** What a plan sent. */
+    public record Result(long files, long blocks, long bytes, long removed) {
+    }
+
+    private ResyncPlanner() {
+    }
+
+    /**
+     * @param origin the origin container root (read side)
+     * @param replica checksums the replica reported
+     * @param scope container paths to consider; null = the whole replicated tree
+     */
+    public static Result plan(ConfinedRoot origin, ChecksumsResponse replica, Collection<String> scope, int blockSize,
+            Consumer<ReplicatedOp> sink) throws IOException {
+        Map<String, FileChecksums> theirs = new HashMap<>();
+        for (FileChecksums f : replica.getFilesList()) {
+            theirs.put(f.getPath(), f);
+        }
+        TreeMap<String, Path> ours = new TreeMap<>();
+        if (scope == null) {
+            for (String prefix : origin.prefixes()) {
+                Path start;
+                try {
+                    start = origin.resolve(prefix, false);
+                } catch (PathRefusedException | NoSuchFileException e) {
+                    continue;
+                }
+                for (Path p : StateApplier.walk(start)) {
+                    ours.put(origin.containerPath(p), p);
+                }
+            }
+        } else {
+            for (String cp : scope) {
+                try {
+                    Path p = origin.resolve(cp, false);
+                    BasicFileAttributes a = OpExecutor.lstat(p);
+                    if (a != null && (a.isDirectory() || a.isRegularFile())) {
+                        ours.put(cp, p);
+                    }
+                } catch (PathRefusedException | NoSuchFileException e) {
+                    // not ours to send, or gone
+                }
+            }
+        }
+        long files = 0;
+        long blocks = 0;
+        long bytes = 0;
+        long removed = 0;
+        // directories, parents first (TreeMap order puts "/a" before "/a/b")
+        List<Map.Entry<String, Path>> regular = new ArrayList<>();
+        for (Map.Entry<String, Path> e : ours.entrySet()) {
+            BasicFileAttributes a = OpExecutor.lstat(e.getValue());
+            if (a == null) {
+                continue;
+            }
+            if (!a.isDirectory()) {
+                regular.add(e);
+                continue;
+            }
+            int mode = OpExecutor.mode(e.getValue());
+            FileChecksums t = theirs.get(e.getKey());
+            if (t == null || !t.getIsDir() || t.getMode() != mode) {
+                sink.accept(meta(FileMeta.newBuilder().setPath(e.getKey()).setIsDir(true).setMode(mode)));
+            }
+        }
+        for (Map.Entry<String, Path> e : regular) {
+            long[] sent = sendFile(e.getKey(), e.getValue(), theirs.get(e.getKey()), blockSize, sink);
+            if (sent != null) {
+                files++;
+                blocks += sent[0];
+                bytes += sent[1];
+            }
+        }
+        // removals, children first
+        List<String> gone = new ArrayList<>();
+        for (String p : theirs.keySet()) {
+            if (!ours.containsKey(p) && (scope == null || scope.contains(p))) {
+                gone.add(p);
+            }
+        }
+        gone.sort(Comparator.reverseOrder());
+        for (String p : gone) {
+            sink.accept(meta(FileMeta.newBuilder().setPath(p).setAbsent(true)));
+            removed++;
+        }
+        return new Result(files, blocks, bytes, removed);
+    }
+
+    /** Sends the differing blocks of one file and its meta; returns {blocks, bytes} or null when identical. */
+    private static long[] sendFile(String cp, Path p, FileChecksums theirs, int blockSize, Consumer<ReplicatedOp> sink)
+            throws IOException {
+        long blocks = 0;
+        long bytes = 0;
+        int mode;
+        long size;
+        FileBlocks.Builder chunk = FileBlocks.newBuilder().setPath(cp).setBlockSize(blockSize);
+        boolean differs = theirs == null || theirs.getIsDir();
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            mode = OpExecutor.mode(p);
+            ByteBuffer buf = ByteBuffer.allocate(blockSize);
+            long index = 0;
+            long pos = 0;
+            while (true) {
+                buf.clear();
+                int n = BlockSums.readFully(ch, buf, pos);
+                if (n <= 0) {
+                    break;
+                }
+                ByteString sum = BlockSums.of(buf.array(), 0, n);
+                boolean same = theirs != null && !theirs.getIsDir() && index < theirs.getBlockSumsCount()
+                        && theirs.getBlockSums((int) index).equals(sum)
+                        && (n == blockSize || theirs.getSize() == pos + n);
+                if (!same) {
+                    chunk.putBlocks(index, ByteString.copyFrom(buf.array(), 0, n));
+                    blocks++;
+                    bytes += n;
+                    differs = true;
+                    if (chunk.getBlocksCount() >= MAX_BLOCKS_PER_OP) {
+                        sink.accept(ReplicatedOp.newBuilder().setBlocks(chunk).build());
+                        chunk = FileBlocks.newBuilder().setPath(cp).setBlockSize(blockSize);
+                    }
+                }
+                pos += n;
+                index++;
+                if (n < blockSize) {
+                    break;
+                }
+            }
+            size = pos;
+        } catch (NoSuchFileException e) {
+            sink.accept(meta(FileMeta.newBuilder().setPath(cp).setAbsent(true)));
+            return new long[]{0, 0};
+        }
+        if (chunk.getBlocksCount() > 0) {
+            sink.accept(ReplicatedOp.newBuilder().setBlocks(chunk).build());
+        }
+        if (theirs != null && (theirs.getSize() != size || theirs.getMode() != mode)) {
+            differs = true;
+        }
+        if (!differs) {
+            return null;
+        }
+        sink.accept(meta(FileMeta.newBuilder().setPath(cp).setSize(size).setMode(mode)));
+        return new long[]{blocks, bytes};
+    }
+
+    private static ReplicatedOp meta(FileMeta.Builder m) {
+        return ReplicatedOp.newBuilder().setMeta(m).build();
+    }
+}

@@ -1,0 +1,226 @@
+package io.edgerep.agent.state;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.proto.v1.Ack;
+import io.edgerep.proto.v1.ChecksumsResponse;
+import io.edgerep.proto.v1.FileChecksums;
+import io.edgerep.proto.v1.ReplicatedOp;
+import io.edgerep.proto.v1.StateBatch;
+
+/**
+ * Replica side of one replication key and replica pod: applies sequenced ops strictly in order into a
+ * {@link ConfinedRoot}, detects gaps and epoch changes (then waits for the origin's resync), applies resync blocks and
+ * metas, honours sync barriers, and answers with the highest applied sequence number.
+ *
+ * <p>
+ * Not thread-safe: one push stream at a time (the service serialises).
+ */
+public final class StateApplier {
+    private static final Logger LOG = Logger.getLogger(StateApplier.class);
+
+    private final String key;
+    private final String pod;
+    private final ConfinedRoot root;
+    private final OpExecutor exec;
+
+    private long epoch; // 0 = never synced since start
+    private long appliedSeq;
+    private boolean needsResync = true;
+    private long lastCapturedMs;
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong resyncs = new AtomicLong();
+    private final AtomicLong appliedOps = new AtomicLong();
+    private volatile long lagMs;
+
+    public StateApplier(String key, String pod, ConfinedRoot root) {
+        this.key = key;
+        this.pod = pod;
+        this.root = root;
+        this.exec = new OpExecutor(root);
+    }
+
+    public ConfinedRoot root() {
+        return root;
+    }
+
+    /** Applies a batch and returns the ack to send. */
+    public synchronized Ack apply(StateBatch batch) {
+        if (batch.getResyncStart()) {
+            epoch = batch.getEpoch();
+            appliedSeq = batch.getBaseSeq();
+            needsResync = false;
+        } else if (batch.getEpoch() != epoch) {
+            needsResync = true; // a new origin incarnation or a replica that restarted
+        }
+        try {
+            for (ReplicatedOp op : batch.getOpsList()) {
+                if (op.getSeq() == 0) {
+                    applyOne(op);
+                    continue;
+                }
+                if (needsResync || op.getSeq() <= appliedSeq) {
+                    continue; // waiting for a resync, or a duplicate after a reconnect
+                }
+                if (op.getSeq() != appliedSeq + 1) {
+                    LOG.warnf("replica %s/%s: gap, expected seq %d got %d", key, pod, appliedSeq + 1, op.getSeq());
+                    needsResync = true;
+                    continue;
+                }
+                applyOne(op);
+                appliedSeq = op.getSeq();
+                lastCapturedMs = op.getCapturedUnixMs();
+            }
+        } finally {
+            try {
+                exec.endBatch();
+            } catch (IOException e) {
+                failed.incrementAndGet();
+                LOG.warnf("replica %s/%s: close failed: %s", key, pod, e.getMessage());
+            }
+        }
+        if (batch.getResyncComplete() && !needsResync) {
+            resyncs.incrementAndGet();
+        }
+        lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
+        return ack();
+    }
+
+    public synchronized Ack ack() {
+        return Ack.newBuilder().setKey(key).setReplicaPod(pod).setEpoch(epoch).setAppliedSeq(appliedSeq)
+                .setNeedsResync(needsResync).setRefusedOps(refused.get()).setResyncs(resyncs.get())
+                .setFailedOps(failed.get()).build();
+    }
+
+    private void applyOne(ReplicatedOp op) {
+        try {
+            switch (op.getKindCase()) {
+                case EVENT -> exec.apply(op.getEvent());
+                case BLOCKS -> exec.blocks(op.getBlocks());
+                case META -> exec.meta(op.getMeta());
+                default -> throw new IOException("empty op");
+            }
+            appliedOps.incrementAndGet();
+        } catch (PathRefusedException e) {
+            refused.incrementAndGet();
+            LOG.warnf("replica %s/%s: refused op seq %d: %s", key, pod, op.getSeq(), e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            failed.incrementAndGet();
+            LOG.debugf("replica %s/%s: op seq %d failed: %s", key, pod, op.getSeq(), e.toString());
+        }
+    }
+
+    /** Block checksums of the given container paths (all replicated files when empty). */
+    public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
+        ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
+        if (paths.isEmpty()) {
+            for (String prefix : root.prefixes()) {
+                Path start;
+                try {
+                    start = root.resolve(prefix, false);
+                } catch (PathRefusedException e) {
+                    continue;
+                }
+                for (Path p : walk(start)) {
+                    addSums(out, root.containerPath(p), p, blockSize);
+                }
+            }
+        } else {
+            for (String cp : paths) {
+                try {
+                    addSums(out, cp, root.resolve(cp, false), blockSize);
+                } catch (PathRefusedException e) {
+                    refused.incrementAndGet();
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // absent: not listed
+                }
+            }
+        }
+        return out.build();
+    }
+
+    static void addSums(ChecksumsResponse.Builder out, String containerPath, Path p, int blockSize) throws IOException {
+        BasicFileAttributes a = OpExecutor.lstat(p);
+        if (a == null || a.isSymbolicLink() || a.isOther()) {
+            return;
+        }
+        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setMode(OpExecutor.mode(p))
+                .setIsDir(a.isDirectory());
+        if (!a.isDirectory()) {
+            f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));
+        }
+        out.addFiles(f);
+    }
+
+    /** Directories and regular files under start (inclusive), parents first, never following links. */
+    static List<Path> walk(Path start) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (OpExecutor.lstat(start) == null) {
+            return out;
+        }
+        Files.walkFileTree(start, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                out.add(dir);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile()) {
+                    out.add(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) {
+                return FileVisitResult.CONTINUE; // vanished meanwhile
+            }
+        });
+        return out;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String pod() {
+        return pod;
+    }
+
+    public synchronized long appliedSeq() {
+        return appliedSeq;
+    }
+
+    public long refusedOps() {
+        return refused.get();
+    }
+
+    public long failedOps() {
+        return failed.get();
+    }
+
+    public long resyncs() {
+        return resyncs.get();
+    }
+
+    public long appliedOps() {
+        return appliedOps.get();
+    }
+
+    public long lagMs() {
+        return lagMs;
+    }
+}

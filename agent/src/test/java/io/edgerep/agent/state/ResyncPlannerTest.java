@@ -1,0 +1,74 @@
+package io.edgerep.agent.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.edgerep.proto.v1.ReplicatedOp;
+import io.edgerep.proto.v1.StateBatch;
+
+/** Resync plans send only differing blocks, the whole tree to an empty replica, and remove extras. */
+class ResyncPlannerTest {
+    @TempDir
+    Path tmp;
+
+    static final int BS = 4096;
+
+    @Test
+    void wholeTreeForANewReplicaThenOnlyDifferingBlocks() throws Exception {
+        Path o = Files.createDirectories(tmp.resolve("o/data/a/b"));
+        Path r = Files.createDirectories(tmp.resolve("r"));
+        byte[] big = new byte[10 * BS + 123];
+        new Random(1).nextBytes(big);
+        Files.write(tmp.resolve("o/data/a/big"), big);
+        Files.writeString(tmp.resolve("o/data/a/b/small"), "hello");
+        Files.write(tmp.resolve("o/data/empty"), new byte[0]);
+        ConfinedRoot origin = new ConfinedRoot(tmp.resolve("o"), List.of("/data"));
+        StateApplier replica = new StateApplier("k", "p", new ConfinedRoot(r, List.of("/data")));
+
+        ResyncPlanner.Result first = sync(origin, replica, null);
+        assertThat(first.bytes()).isEqualTo(big.length + 5);
+        assertThat(first.files()).isEqualTo(3);
+        assertThat(r.resolve("data/a/big")).hasBinaryContent(big);
+        assertThat(r.resolve("data/a/b/small")).hasContent("hello");
+        assertThat(r.resolve("data/empty")).exists();
+
+        ResyncPlanner.Result again = sync(origin, replica, null);
+        assertThat(again.files()).isZero();
+        assertThat(again.bytes()).isZero();
+
+        big[5 * BS + 7] ^= 1; // one block differs
+        byte[] longer = java.util.Arrays.copyOf(big, big.length + 2 * BS); // and it grew by two blocks
+        Files.write(tmp.resolve("o/data/a/big"), longer);
+        Files.writeString(r.resolve("data/extra"), "only on the replica");
+        ResyncPlanner.Result delta = sync(origin, replica, null);
+        assertThat(delta.blocks()).isEqualTo(4); // block 5, the old partial tail block 10, and 11, 12
+        assertThat(delta.removed()).isEqualTo(1);
+        assertThat(r.resolve("data/a/big")).hasBinaryContent(longer);
+        assertThat(r.resolve("data/extra")).doesNotExist();
+
+        Files.write(tmp.resolve("o/data/a/big"), java.util.Arrays.copyOf(longer, 3 * BS)); // shrunk: no data, only size
+        ResyncPlanner.Result shrink = sync(origin, replica, Set.of("/data/a/big"));
+        assertThat(shrink.bytes()).isZero();
+        assertThat(shrink.files()).isEqualTo(1);
+        assertThat(r.resolve("data/a/big")).hasBinaryContent(java.util.Arrays.copyOf(longer, 3 * BS));
+    }
+
+    static ResyncPlanner.Result sync(ConfinedRoot origin, StateApplier replica, Set<String> scope) throws Exception {
+        List<ReplicatedOp> ops = new ArrayList<>();
+        var sums = replica.checksums(scope == null ? List.of() : List.copyOf(scope), BS);
+        ResyncPlanner.Result res = ResyncPlanner.plan(origin, sums, scope, BS, ops::add);
+        replica.apply(StateBatch.newBuilder().setEpoch(1).setResyncStart(true).addAllOps(ops).setResyncComplete(true)
+                .build());
+        assertThat(replica.failedOps()).isZero();
+        return res;
+    }
+}

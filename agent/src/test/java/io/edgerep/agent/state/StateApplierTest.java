@@ -1,0 +1,162 @@
+package io.edgerep.agent.state;
+
+import static io.edgerep.agent.state.ConfinedRootTest.op;
+import static io.edgerep.agent.state.ConfinedRootTest.write;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.protobuf.ByteString;
+
+import io.edgerep.proto.v1.Ack;
+import io.edgerep.proto.v1.DirCreate;
+import io.edgerep.proto.v1.FileBlocks;
+import io.edgerep.proto.v1.FileCreate;
+import io.edgerep.proto.v1.FileMeta;
+import io.edgerep.proto.v1.FileRename;
+import io.edgerep.proto.v1.FileSync;
+import io.edgerep.proto.v1.FileTruncate;
+import io.edgerep.proto.v1.FileWrite;
+import io.edgerep.proto.v1.ReplicatedOp;
+import io.edgerep.proto.v1.StateBatch;
+import io.edgerep.proto.v1.StateEvent;
+
+/** Sequencing, gaps, epochs and op semantics on the replica side. */
+class StateApplierTest {
+    @TempDir
+    Path root;
+    StateApplier a;
+
+    @BeforeEach
+    void setUp() {
+        a = new StateApplier("ns/er", "replica-0", new ConfinedRoot(root, List.of("/data")));
+    }
+
+    StateBatch.Builder start(long epoch, long base) {
+        return StateBatch.newBuilder().setEpoch(epoch).setResyncStart(true).setBaseSeq(base);
+    }
+
+    StateBatch.Builder batch(long epoch) {
+        return StateBatch.newBuilder().setEpoch(epoch);
+    }
+
+    @Test
+    void freshReplicaAsksForResyncAndAppliesNothingUntilItCame() throws Exception {
+        Ack ack = a.apply(batch(5).addOps(op(1, write("/data/f", "x"))).build());
+        assertThat(ack.getNeedsResync()).isTrue();
+        assertThat(ack.getAppliedSeq()).isZero();
+        assertThat(root.resolve("data/f")).doesNotExist();
+        ack = a.apply(start(5, 0).addOps(op(1, write("/data/f", "x"))).build());
+        assertThat(ack.getNeedsResync()).isFalse();
+        assertThat(ack.getAppliedSeq()).isEqualTo(1);
+        assertThat(ack.getEpoch()).isEqualTo(5);
+        assertThat(root.resolve("data/f")).hasContent("x");
+    }
+
+    @Test
+    void appliesInOrderSkipsDuplicatesAndStopsAtAGap() throws Exception {
+        a.apply(start(1, 10).build());
+        Ack ack = a.apply(batch(1).addOps(op(11, write("/data/f", "aaaa"))).addOps(op(11, write("/data/f", "zzzz")))
+                .addOps(op(12, write("/data/f", "b"))).build());
+        assertThat(ack.getAppliedSeq()).isEqualTo(12);
+        assertThat(root.resolve("data/f")).hasContent("baaa");
+        ack = a.apply(batch(1).addOps(op(14, write("/data/f", "c"))).addOps(op(15, write("/data/f", "d"))).build());
+        assertThat(ack.getNeedsResync()).isTrue();
+        assertThat(ack.getAppliedSeq()).isEqualTo(12);
+        assertThat(root.resolve("data/f")).hasContent("baaa");
+        // a retransmitted 13 does not heal it: the origin must resync
+        ack = a.apply(batch(1).addOps(op(13, write("/data/f", "e"))).build());
+        assertThat(ack.getNeedsResync()).isTrue();
+    }
+
+    @Test
+    void newEpochNeedsResync() throws Exception {
+        a.apply(start(1, 0).addOps(op(1, write("/data/f", "x"))).build());
+        Ack ack = a.apply(batch(2).addOps(op(1, write("/data/f", "y"))).build());
+        assertThat(ack.getNeedsResync()).isTrue();
+        assertThat(root.resolve("data/f")).hasContent("x");
+    }
+
+    @Test
+    void opSemantics() throws Exception {
+        a.apply(start(1, 0).build());
+        long s = 0;
+        Ack ack = a.apply(batch(1)
+                .addOps(op(++s,
+                        StateEvent.newBuilder().setMkdir(DirCreate.newBuilder().setPath("/data/d").setMode(0750))))
+                .addOps(op(++s, StateEvent.newBuilder()
+                        .setCreate(FileCreate.newBuilder().setPath("/data/d/log").setMode(0600).setTruncate(false))))
+                .addOps(op(++s, append("/data/d/log", "one\n")))
+                .addOps(op(++s, append("/data/d/log", "two\n")))
+                .addOps(op(++s, write("/data/d/tmp", "new content")))
+                .addOps(op(++s, StateEvent.newBuilder().setSync(FileSync.newBuilder().setPath("/data/d/tmp"))))
+                .addOps(op(++s, write("/data/d/cfg", "old")))
+                .addOps(op(++s, StateEvent.newBuilder()
+                        .setRename(FileRename.newBuilder().setFrom("/data/d/tmp").setTo("/data/d/cfg"))))
+                .addOps(op(++s, StateEvent.newBuilder()
+                        .setWrite(FileWrite.newBuilder().setPath("/data/sparse").setOffset(10)
+                                .setData(ByteString.copyFromUtf8("z")))))
+                .addOps(op(++s,
+                        StateEvent.newBuilder()
+                                .setTruncate(FileTruncate.newBuilder().setPath("/data/sparse").setLength(20))))
+                .addOps(op(++s,
+                        StateEvent.newBuilder()
+                                .setTruncate(FileTruncate.newBuilder().setPath("/data/d/log").setLength(4))))
+                .build());
+        assertThat(ack.getFailedOps()).isZero();
+        assertThat(ack.getRefusedOps()).isZero();
+        assertThat(ack.getAppliedSeq()).isEqualTo(s);
+        assertThat(root.resolve("data/d/log")).hasContent("one\n");
+        assertThat(root.resolve("data/d/cfg")).hasContent("new content");
+        assertThat(root.resolve("data/d/tmp")).doesNotExist();
+        byte[] sparse = Files.readAllBytes(root.resolve("data/sparse"));
+        assertThat(sparse).hasSize(20);
+        assertThat(sparse[10]).isEqualTo((byte) 'z');
+        assertThat(OpExecutor.mode(root.resolve("data/d"))).isEqualTo(0750);
+        assertThat(OpExecutor.mode(root.resolve("data/d/log"))).isEqualTo(0600);
+    }
+
+    @Test
+    void resyncBlocksAndMetasSetExactContentAndRemoveExtras() throws Exception {
+        Files.createDirectories(root.resolve("data/old"));
+        Files.writeString(root.resolve("data/old/x"), "stale");
+        Files.writeString(root.resolve("data/f"), "0123456789abcdefTAIL-TO-CUT");
+        Ack ack = a.apply(start(3, 100)
+                .addOps(ReplicatedOp.newBuilder().setBlocks(FileBlocks.newBuilder().setPath("/data/f").setBlockSize(8)
+                        .putBlocks(1, ByteString.copyFromUtf8("ABCDEFGH"))))
+                .addOps(ReplicatedOp.newBuilder()
+                        .setMeta(FileMeta.newBuilder().setPath("/data/f").setSize(16).setMode(0640)))
+                .addOps(ReplicatedOp.newBuilder().setMeta(FileMeta.newBuilder().setPath("/data/old").setAbsent(true)))
+                .setResyncComplete(true).build());
+        assertThat(ack.getAppliedSeq()).isEqualTo(100);
+        assertThat(ack.getResyncs()).isEqualTo(1);
+        assertThat(root.resolve("data/f")).hasContent("01234567ABCDEFGH");
+        assertThat(root.resolve("data/old")).doesNotExist();
+    }
+
+    @Test
+    void checksumsListTheReplicatedTreeOnly() throws Exception {
+        Files.createDirectories(root.resolve("data/d"));
+        Files.createDirectories(root.resolve("other"));
+        Files.writeString(root.resolve("data/d/f"), "x".repeat(3000));
+        Files.writeString(root.resolve("other/secret"), "no");
+        Files.createSymbolicLink(root.resolve("data/link"), Path.of("/other"));
+        var sums = a.checksums(List.of(), 1024);
+        assertThat(sums.getFilesList()).extracting(f -> f.getPath()).containsExactly("/data", "/data/d", "/data/d/f");
+        assertThat(sums.getFiles(2).getBlockSumsCount()).isEqualTo(3);
+        assertThat(sums.getFiles(2).getSize()).isEqualTo(3000);
+        assertThat(a.checksums(List.of("/other/secret"), 1024).getFilesList()).isEmpty();
+        assertThat(a.refusedOps()).isEqualTo(1);
+    }
+
+    static StateEvent.Builder append(String path, String data) {
+        return StateEvent.newBuilder()
+                .setWrite(FileWrite.newBuilder().setPath(path).setAppend(true).setData(ByteString.copyFromUtf8(data)));
+    }
+}
