@@ -9,6 +9,11 @@
 
 Pod processes run in a cgroup v2 directory named the way containerd names
 container scopes, so an agent finds them from the container ID as on a real node.
+Each pod has an infra process (as a pause container) holding the pod's network
+namespace and a private mount namespace in which the pod's own directory is
+mounted on ``/srv``; every process of the pod joins both, so ``/srv`` of an
+origin and of its replicas differ although they share one host, and
+``/proc/<pid>/root/srv`` reaches a pod's files as it reaches a container's.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import PREFIX
-from .proc import run
+from .proc import Proc, run, start, wait_for
 
 log = logging.getLogger("edgerep.e2e")
 
@@ -44,6 +49,10 @@ def cgroup2_mount(mountinfo: str = "/proc/self/mountinfo") -> str:
     raise RuntimeError("no cgroup2 mount found in /proc/self/mountinfo")
 
 
+#: Where each pod sees its own directory (a bind mount inside the pod's mount namespace).
+POD_DATA = "/srv"
+
+
 @dataclass
 class Pod:
     """A pod: a namespace behind a veth on its node, with a cgroup for its processes."""
@@ -58,11 +67,26 @@ class Pod:
     node_veth: str
     labels: dict = field(default_factory=dict)
     container: str = "main"
+    #: the pod's files on the host (what the pod sees at POD_DATA)
+    host_dir: Path | None = None
+    #: the infra process holding the pod's namespaces
+    infra: Proc | None = None
 
     @property
     def cgroup_id(self) -> int:
         """The cgroup v2 id the kernel reports for this pod's processes."""
         return os.stat(self.cgroup).st_ino
+
+    def start(self, name: str, cmd: list[str], log_dir: Path, env: dict | None = None) -> Proc:
+        """Start a process inside the pod: its cgroup, network and mount namespace."""
+        assert self.infra is not None and self.infra.alive(), f"pod {self.name} has no infra process"
+        return start(f"{self.name}-{name}", ["nsenter", "-t", str(self.infra.pid), "-m", "-n", "--", *cmd],
+                     log_dir=log_dir, cgroup=self.cgroup, env=env)
+
+    def run(self, cmd: list[str], timeout: float = 60):
+        """Run a command to completion inside the pod's namespaces (not its cgroup)."""
+        assert self.infra is not None
+        return run(["nsenter", "-t", str(self.infra.pid), "-m", "-n", "--", *cmd], timeout=timeout)
 
 
 @dataclass
@@ -83,8 +107,9 @@ class Node:
 class Topology:
     """Builds and tears down the namespaces; a context manager that always cleans up."""
 
-    def __init__(self, node_names: list[str], tag: str | None = None):
+    def __init__(self, node_names: list[str], workdir: Path, tag: str | None = None):
         self.tag = tag or secrets.token_hex(2)
+        self.workdir = workdir
         self.base = f"{PREFIX}-{self.tag}"
         self.fabric = f"{self.base}-fabric"
         self.ctl = f"{self.base}-ctl"
@@ -198,11 +223,22 @@ class Topology:
         container_id = secrets.token_hex(32)
         cgroup = os.path.join(self.cgroup_root, f"cri-containerd-{container_id}.scope")
         os.makedirs(cgroup, exist_ok=True)
-        pod = Pod(name, node, index, netns, ip, container_id, cgroup, node_veth, dict(labels or {}), container)
+        host_dir = self.workdir / "pods" / name
+        host_dir.mkdir(parents=True, exist_ok=True)
+        pod = Pod(name, node, index, netns, ip, container_id, cgroup, node_veth, dict(labels or {}), container,
+                  host_dir)
         node.pods.append(pod)
+        # `ip netns exec` gives the command a private mount namespace: mount the pod's directory there
+        pod.infra = start(f"{name}-infra", ["sh", "-c", f'mount --bind "{host_dir}" {POD_DATA} && exec sleep infinity'],
+                          log_dir=self.workdir / "logs", netns=netns, cgroup=cgroup)
+        wait_for(f"pod {name}'s mount namespace",
+                 lambda: os.path.samefile(f"/proc/{pod.infra.pid}/root{POD_DATA}", host_dir), timeout=10,
+                 proc=pod.infra)
         return pod
 
     def remove_pod(self, pod: Pod) -> None:
+        if pod.infra is not None:
+            pod.infra.kill()
         _kill_cgroup(pod.cgroup)
         _delete_netns(pod.netns)
         _rmdir(pod.cgroup)

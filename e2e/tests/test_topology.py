@@ -19,7 +19,7 @@ def _netns_names() -> set[str]:
 
 
 def test_two_node_topology_with_api_server_and_registered_pods(workdir):
-    topo = Topology(["node-a", "node-b"])
+    topo = Topology(["node-a", "node-b"], workdir)
     with topo:
         cp = ControlPlane(topo, workdir)
         try:
@@ -43,10 +43,10 @@ def test_two_node_topology_with_api_server_and_registered_pods(workdir):
             # pods on different nodes reach each other through the fabric
             run(["ping", "-c", "1", "-W", "2", b.ip], netns=a.netns)
             # the sensor reaches a pod behind node-b: UDP, received by a process in the pod's cgroup
-            recv = start("recv", ["/usr/bin/python3", "-c",
-                                  "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
-                                  "s.bind(('0.0.0.0',6000));print(s.recvfrom(100)[0].decode(),flush=True)"],
-                         log_dir=workdir / "logs", netns=b.netns, cgroup=b.cgroup)
+            recv = b.start("recv", ["/usr/bin/python3", "-c",
+                                    "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                                    "s.bind(('0.0.0.0',6000));print(s.recvfrom(100)[0].decode(),flush=True)"],
+                           log_dir=workdir / "logs")
             try:
                 wait_for("the receiver to run in the pod's cgroup",
                          lambda: str(recv.pid) in open(os.path.join(b.cgroup, "cgroup.procs")).read().split(),
@@ -61,6 +61,13 @@ def test_two_node_topology_with_api_server_and_registered_pods(workdir):
             finally:
                 recv.stop()
             assert a.cgroup_id == os.stat(a.cgroup).st_ino and a.cgroup_id > 0
+
+            # each pod sees its own /srv: a write in one is invisible to the other and to the host
+            a.run(["sh", "-c", "echo origin > /srv/state.txt"])
+            assert (a.host_dir / "state.txt").read_text() == "origin\n"
+            assert not (b.host_dir / "state.txt").exists()
+            assert not os.path.exists("/srv/state.txt")
+            assert open(f"/proc/{a.infra.pid}/root/srv/state.txt").read() == "origin\n"
         finally:
             cp.stop()
     # nothing of this run is left
