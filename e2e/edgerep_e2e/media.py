@@ -1,0 +1,79 @@
+"""Real video for the stream scenarios: clips from ffmpeg, a paced sender, decoding and PSNR."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+#: Clips are cached across runs, keyed by the ffmpeg command that made them.
+CACHE = Path(os.environ.get("EDGEREP_MEDIA_CACHE", "/var/tmp/edgerep-media"))
+#: 7 TS packets per datagram, as IP cameras and ffmpeg's udp output send them.
+DATAGRAM = 7 * 188
+
+
+def clip(codec: str = "h264", seconds: int = 10, size: str = "1280x720", rate: int = 30, bitrate: str = "16M",
+         gop: int = 48, bframes: int = 3) -> Path:
+    """An MPEG-TS clip of ffmpeg's testsrc2 with B-frames, encoded once and cached."""
+    if codec == "h264":
+        enc = ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop), "-bf", str(bframes)]
+    elif codec == "h265":
+        enc = ["-c:v", "libx265", "-preset", "veryfast", "-x265-params", f"keyint={gop}:bframes={bframes}:log-level=error"]
+    else:
+        raise ValueError(f"unknown codec {codec}")
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
+           "-t", str(seconds), *enc, "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate, "-pix_fmt", "yuv420p",
+           "-f", "mpegts"]
+    key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
+    out = CACHE / f"{codec}-{key}.ts"
+    if not out.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        subprocess.run([*cmd, str(tmp)], check=True, capture_output=True, timeout=600)
+        tmp.rename(out)
+    return out
+
+
+def duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(json.loads(out)["format"]["duration"])
+
+
+def datagrams_per_second(path: Path) -> float:
+    """Packet rate of the clip when sent in real time as 1316-byte datagrams."""
+    return path.stat().st_size / DATAGRAM / duration(path)
+
+
+def sender_command(path: Path, ip: str, port: int) -> list[str]:
+    """ffmpeg sending the clip in real time as UDP datagrams of 7 TS packets."""
+    return ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", str(path), "-c", "copy", "-f", "mpegts",
+            f"udp://{ip}:{port}?pkt_size={DATAGRAM}"]
+
+
+def psnr(received: Path, original: Path) -> float:
+    """Average PSNR (dB) of the received stream decoded against the original, frames matched by timestamp.
+
+    Frames the receiver could not decode are concealed or repeated by the
+    decoder and count against it, as they would for a consumer.
+    """
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", str(received), "-i", str(original),
+                             "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
+                            capture_output=True, text=True, timeout=600)
+    match = re.search(r"PSNR .* average:([0-9.]+|inf)", result.stderr)
+    if not match:
+        raise RuntimeError(f"no PSNR from ffmpeg for {received}: {result.stderr[-1500:]}")
+    return float("inf") if match.group(1) == "inf" else float(match.group(1))
+
+
+def decodable_frames(path: Path) -> int:
+    """Number of video frames ffmpeg decodes from a (possibly lossy) capture."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                          "stream=nb_read_frames", "-of", "json", str(path)], capture_output=True, text=True).stdout
+    try:
+        return int(json.loads(out)["streams"][0]["nb_read_frames"])
+    except (KeyError, IndexError, ValueError, json.JSONDecodeError):
+        return 0

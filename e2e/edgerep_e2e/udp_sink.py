@@ -1,0 +1,50 @@
+"""A consumer pod's receiver: keeps every datagram of the stream and reports what arrived.
+
+Run inside a pod: ``python3 -m edgerep_e2e.udp_sink --port 6000 --out /srv/recv.ts``.
+Writes the payloads, in arrival order, to ``--out`` and a JSON summary to
+``--out``.json every half second (packets, bytes, first and last arrival).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind(("0.0.0.0", args.port))
+    sock.settimeout(0.5)
+    stats = {"packets": 0, "bytes": 0, "first": None, "last": None}
+    last_report = 0.0
+    with open(args.out, "wb") as out:
+        while True:
+            try:
+                data = sock.recv(65535)
+                out.write(data)
+                now = time.time()
+                stats["packets"] += 1
+                stats["bytes"] += len(data)
+                stats["first"] = stats["first"] or now
+                stats["last"] = now
+            except socket.timeout:
+                pass
+            if time.monotonic() - last_report >= 0.5:
+                out.flush()
+                tmp = args.out + ".json.tmp"
+                with open(tmp, "w") as f:
+                    json.dump(stats, f)
+                os.replace(tmp, args.out + ".json")
+                last_report = time.monotonic()
+
+
+if __name__ == "__main__":
+    main()
