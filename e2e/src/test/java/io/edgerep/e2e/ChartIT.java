@@ -23,7 +23,6 @@ import io.edgerep.api.testing.RealApiServer;
 import io.edgerep.api.testing.RepoPaths;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -47,7 +46,7 @@ class ChartIT {
     private static final Set<String> LOADER_ONLY_CAPABILITIES = Set.of("BPF", "NET_ADMIN", "PERFMON", "SYS_ADMIN",
             "SYS_RESOURCE");
 
-    private static RealApiServer server;
+    private static ApiServerSession session;
     private static KubernetesClient client;
     private static Path kubeconfig;
     private static Path chart;
@@ -57,24 +56,16 @@ class ChartIT {
     @BeforeAll
     static void start() throws Exception {
         chart = RepoPaths.root().resolve("charts/edgerep");
-        server = RealApiServer.start();
-        client = server.client();
-        kubeconfig = server.writeKubeconfig(Files.createTempFile("edgerep-chart", ".kubeconfig"));
+        session = ApiServerSession.start(NAMESPACE);
+        client = session.client;
+        kubeconfig = session.kubeconfig;
         kubeVersion = client.getKubernetesVersion().getGitVersion();
-        client.resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-                .serverSideApply();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (kubeconfig != null) {
-            Files.deleteIfExists(kubeconfig);
+        if (session != null) {
+            session.close();
         }
     }
 
@@ -217,7 +208,6 @@ class ChartIT {
     @ParameterizedTest
     @MethodSource("valueSets")
     void everyRenderedObjectPassesServerSideDryRun(String set) throws Exception {
-        RealApiServer.applyCrd(client);
         var objects = render(set);
         var ours = objects.stream().filter(o -> !FOREIGN_KINDS.contains(o.getKind())).toList();
         var foreign = objects.stream().filter(o -> FOREIGN_KINDS.contains(o.getKind())).map(HasMetadata::getKind)

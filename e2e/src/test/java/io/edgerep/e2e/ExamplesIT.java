@@ -2,7 +2,6 @@ package io.edgerep.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -12,38 +11,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import io.edgerep.api.testing.RealApiServer;
 import io.edgerep.api.testing.RepoPaths;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 
 /** The example manifests and the kubectl experience, with the real kubectl against the real API server. */
 class ExamplesIT {
 
     private static final String NAMESPACE = "examples";
-    private static RealApiServer server;
-    private static KubernetesClient client;
+    private static ApiServerSession session;
     private static Path kubeconfig;
 
     @BeforeAll
     static void start() throws Exception {
-        server = RealApiServer.start();
-        client = server.client();
-        RealApiServer.applyCrd(client);
-        kubeconfig = server.writeKubeconfig(Files.createTempFile("edgerep-examples", ".kubeconfig"));
-        client.resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build()).create();
+        session = ApiServerSession.start(NAMESPACE);
+        kubeconfig = session.kubeconfig;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (kubeconfig != null) {
-            Files.deleteIfExists(kubeconfig);
+        if (session != null) {
+            session.close();
         }
     }
 
