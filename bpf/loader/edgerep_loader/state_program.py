@@ -1,0 +1,332 @@
+"""Builds, loads and reads the state-capture BPF program (bpf/progs/state_capture.c).
+
+The program is one bcc text: ``state_capture.c`` with every local
+``#include "state_*"`` (headers and the entry files ``state_fdops.c``,
+``state_pathops.c``) spliced in place, once each. bcc rewrites map calls and
+generates tracepoint argument structs only in its main text.
+Record layouts are read from bcc (the ``st_layout_*`` maps), never restated.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import logging
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+log = logging.getLogger("edgerep.loader.state")
+
+#: Directory of the C sources, overridable for tests and packaging.
+PROGS_DIR = os.environ.get(
+    "EDGEREP_PROGS_DIR",
+    os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "progs")),
+)
+
+_SPLICE = re.compile(r'^#include "(state_[a-z]+\.[ch])"\s*$', re.M)
+
+# Event type codes (state_types.h ST_EV_*), stable.
+EV_OPEN = 1
+EV_DIROPEN = 2
+EV_WRITE = 3
+EV_DIRTY = 4
+EV_FTRUNC = 5
+EV_SYNC = 6
+EV_CLOSE = 7
+EV_FCHMOD = 8
+EV_MMAP = 9
+EV_MSYNC = 10
+EV_TRUNC = 11
+EV_RENAME = 12
+EV_UNLINK = 13
+EV_MKDIR = 14
+EV_RMDIR = 15
+EV_CHMOD = 16
+EV_CHDIR = 17
+EV_FORK = 18
+EV_EXIT = 19
+EV_DUP = 20
+EV_CLOSERANGE = 21
+EV_LINK = 22
+EV_SYMLINK = 23
+
+F_RELATIVE = 0x1
+F_APPEND = 0x2
+F_TRUNCATED = 0x4
+
+DIRTY_REASONS = {1: "large_write", 2: "iovec_limit", 3: "splice", 4: "fault"}
+
+#: Bytes of a path in records (ST_PATH_LEN).
+PATH_LEN = 254
+#: Bits of an LPM key that carry the replication id (ST_REP_BITS).
+REP_BITS = 16
+
+_OPEN_TYPES = {EV_OPEN, EV_DIROPEN, EV_CHDIR}
+_DATA_TYPES = {EV_WRITE, EV_DIRTY, EV_FTRUNC, EV_SYNC, EV_CLOSE, EV_FCHMOD, EV_MMAP, EV_MSYNC}
+_PATH_TYPES = {EV_TRUNC, EV_RENAME, EV_UNLINK, EV_MKDIR, EV_RMDIR, EV_CHMOD, EV_LINK, EV_SYMLINK}
+_PROC_TYPES = {EV_FORK, EV_EXIT, EV_DUP, EV_CLOSERANGE}
+
+
+def program_text(progs_dir: str = PROGS_DIR) -> str:
+    """The state-capture program as one bcc text."""
+
+    seen: set = set()
+
+    def load(name: str) -> str:
+        with open(os.path.join(progs_dir, name), encoding="utf-8") as f:
+            return _SPLICE.sub(splice, f.read())
+
+    def splice(m: "re.Match[str]") -> str:
+        if m.group(1) in seen:
+            return ""
+        seen.add(m.group(1))
+        return load(m.group(1))
+
+    return load("state_capture.c")
+
+
+@dataclass
+class Record:
+    """One decoded ring-buffer record (fields unused by a type stay at their defaults)."""
+
+    type: int
+    seq: int
+    cpu: int
+    ts_ns: int
+    tgid: int
+    rep_id: int
+    desc_id: int
+    flags: int
+    fd: int = -1
+    dfd: int = -100
+    oflags: int = 0
+    mode: int = 0
+    path: bytes = b""
+    path2: bytes = b""
+    offset: int = 0
+    length: int = 0
+    reason: int = 0
+    data: bytes = b""
+    child: int = 0
+    aflags: int = 0
+    arg: int = 0
+
+
+def _cstr(raw: bytes) -> bytes:
+    i = raw.find(b"\0")
+    return raw if i < 0 else raw[:i]
+
+
+class StateProgram:
+    """The compiled and attached program with typed access to its maps and records."""
+
+    def __init__(self, ring_pages: int = 4096, progs_dir: str = PROGS_DIR) -> None:
+        from bcc import BPF  # imported late: unit tests need no kernel
+
+        if ring_pages & (ring_pages - 1):
+            raise ValueError("ring_pages must be a power of two")
+        self.ring_pages = ring_pages
+        self.bpf = BPF(
+            text=program_text(progs_dir),
+            cflags=[f"-I{progs_dir}", f"-DST_RING_PAGES={ring_pages}", "-Wno-macro-redefined"],
+        )
+        chunk = self.bpf.load_func("st_write_chunk", BPF.TRACEPOINT)
+        self.bpf["st_jump"][ct.c_int(0)] = ct.c_int(chunk.fd)
+        self.cgroups = self.bpf["st_cgroups"]
+        self.prefixes = self.bpf["st_prefixes"]
+        self.fds = self.bpf["st_fds"]
+        self.descs = self.bpf["st_descs"]
+        self.refs = self.bpf["st_desc_refs"]
+        self.lost_rep = self.bpf["st_lost_rep"]
+        self.lost_files = self.bpf["st_lost_files"]
+        self._hdr = self.bpf["st_layout_hdr"].Leaf
+        self._open = self.bpf["st_layout_open"].Leaf
+        self._data = self.bpf["st_layout_data"].Leaf
+        self._path = self.bpf["st_layout_path"].Leaf
+        self._proc = self.bpf["st_layout_proc"].Leaf
+        self._data_off = ct.sizeof(self._data)  # data[] starts at the end of st_data
+        log.info("state capture program loaded (ring %d pages)", ring_pages)
+
+    # --- records ---
+
+    def decode(self, ptr: int, size: int) -> Record:
+        """Decode the record at ``ptr`` (as given to a ring-buffer callback)."""
+        h = ct.cast(ptr, ct.POINTER(self._hdr)).contents
+        r = Record(h.type, h.seq, h.cpu, h.ts_ns, h.tgid, h.rep_id, h.desc_id, h.flags)
+        if r.type in _DATA_TYPES:
+            e = ct.cast(ptr, ct.POINTER(self._data)).contents
+            r.offset, r.length, r.reason, r.fd = e.offset, e.len, e.reason, e.fd
+            if r.type == EV_WRITE:
+                r.data = ct.string_at(ptr + self._data_off, min(e.len, size - self._data_off))
+        elif r.type in _OPEN_TYPES:
+            e = ct.cast(ptr, ct.POINTER(self._open)).contents
+            r.fd, r.dfd, r.oflags, r.mode = e.fd, e.dfd, e.oflags, e.mode
+            r.path = _cstr(ct.string_at(ptr + self._open.path.offset, PATH_LEN))
+        elif r.type in _PATH_TYPES:
+            e = ct.cast(ptr, ct.POINTER(self._path)).contents
+            r.dfd, r.mode, r.aflags, r.arg = e.dfd, e.mode, e.aflags, e.arg
+            r.path = _cstr(ct.string_at(ptr + self._path.path.offset, PATH_LEN))
+            r.path2 = _cstr(ct.string_at(ptr + self._path.path2.offset, PATH_LEN))
+            r.fd = e.dfd2  # target's dir fd rides in fd for renames
+        elif r.type in _PROC_TYPES:
+            e = ct.cast(ptr, ct.POINTER(self._proc)).contents
+            r.child, r.fd = e.child, e.fd
+        return r
+
+    def open_ring(self, callback: Callable[[Record], None]) -> None:
+        """Deliver every record to ``callback`` when :meth:`poll` runs."""
+
+        def on_event(_ctx, data, size):
+            if os.environ.get("ST_DEBUG"):
+                h = ct.cast(data, ct.POINTER(self._hdr)).contents
+                log.warning("rec type=%d size=%d ptr=%r", h.type, size, data)
+            callback(self.decode(data, size))
+
+        self.bpf["st_events"].open_ring_buffer(on_event)
+
+    def poll(self, timeout_ms: int) -> None:
+        self.bpf.ring_buffer_poll(timeout=timeout_ms)
+
+    def consume(self) -> None:
+        self.bpf.ring_buffer_consume()
+
+    # --- configuration maps ---
+
+    def prefix_keys(self, rep_id: int, prefix: str) -> list:
+        """Trie keys for a prefix: "<p>/" (everything below) and "<p>\\0" (the dir itself)."""
+        keys = []
+        raw = prefix.rstrip("/").encode()
+        for body in (raw + b"/", raw + b"\0"):
+            k = self.prefixes.Key()
+            k.prefixlen = REP_BITS + 8 * len(body)
+            k.rep_id = rep_id
+            # k.path would be a bytes copy: write through the address
+            ct.memmove(ct.addressof(k) + type(k).path.offset, body, len(body))
+            keys.append(k)
+        return keys
+
+    def set_cgroup(self, cgroup_id: int, rep_id: int) -> None:
+        self.cgroups[ct.c_uint64(cgroup_id)] = ct.c_uint32(rep_id)
+
+    def del_cgroup(self, cgroup_id: int) -> None:
+        try:
+            del self.cgroups[ct.c_uint64(cgroup_id)]
+        except KeyError:
+            pass
+
+    def add_prefix(self, rep_id: int, prefix: str) -> None:
+        for k in self.prefix_keys(rep_id, prefix):
+            self.prefixes[k] = ct.c_uint8(1)
+
+    def del_prefix(self, rep_id: int, prefix: str) -> None:
+        for k in self.prefix_keys(rep_id, prefix):
+            try:
+                del self.prefixes[k]
+            except KeyError:
+                pass
+
+    def _fd_key(self, tgid: int, fd: int):
+        k = self.fds.Key()
+        k.tgid, k.fd = tgid, fd
+        return k
+
+    def drop_fd(self, tgid: int, fd: int) -> None:
+        """Forget (tgid, fd) (user-space cleanup after exit / close_range)."""
+        k = self._fd_key(tgid, fd)
+        try:
+            desc = ct.c_uint64(self.fds[k].value)
+            del self.fds[k]
+        except KeyError:
+            return
+        try:
+            refs = self.refs[desc].value
+        except KeyError:
+            refs = 0
+        if refs > 1:
+            self.refs[desc] = ct.c_uint32(refs - 1)
+            return
+        for table in (self.refs, self.descs):
+            try:
+                del table[desc]
+            except KeyError:
+                pass
+
+    def copy_fd(self, parent: int, child: int, fd: int) -> None:
+        """Follow (child, fd) like (parent, fd): a forked child shares the description."""
+        try:
+            desc = ct.c_uint64(self.fds[self._fd_key(parent, fd)].value)
+            refs = self.refs[desc].value
+        except KeyError:
+            return
+        self.fds[self._fd_key(child, fd)] = desc
+        self.refs[desc] = ct.c_uint32(refs + 1)
+
+    def desc_path(self, desc_id: int) -> Optional[str]:
+        """Path the kernel recorded when the description was opened."""
+        try:
+            d = self.descs[ct.c_uint64(desc_id)]
+            return _cstr(ct.string_at(ct.addressof(d.path), PATH_LEN)).decode("utf-8", "surrogateescape")
+        except KeyError:
+            return None
+
+    def lost_by_rep(self) -> dict:
+        """Cumulative lost records per replication id."""
+        return {k.value: v.value for k, v in self.lost_rep.items()}
+
+    def take_lost_files(self) -> list:
+        """(rep_id, desc_id, tgid, path, count) of files with losses, removed from the map."""
+        out = []
+        for k, v in list(self.lost_files.items()):
+            try:
+                del self.lost_files[k]
+            except KeyError:
+                continue
+            out.append((k.rep_id, k.desc_id, k.tgid, _cstr(ct.string_at(ct.addressof(k.path), PATH_LEN)), v.value))
+        return out
+
+    def prog_stats(self) -> dict:
+        """run_time_ns / run_cnt per program (needs kernel.bpf_stats_enabled=1)."""
+        stats = {}
+        for name, fn in self.bpf.funcs.items():
+            info = _prog_info(fn.fd)
+            if info:
+                stats[name.decode() if isinstance(name, bytes) else name] = info
+        return stats
+
+    def cleanup(self) -> None:
+        self.bpf.cleanup()
+
+
+class _BpfProgInfo(ct.Structure):
+    # leading part of struct bpf_prog_info (uapi), enough for the run statistics
+    _fields_ = [
+        ("type", ct.c_uint32), ("id", ct.c_uint32), ("tag", ct.c_uint8 * 8),
+        ("jited_prog_len", ct.c_uint32), ("xlated_prog_len", ct.c_uint32),
+        ("jited_prog_insns", ct.c_uint64), ("xlated_prog_insns", ct.c_uint64),
+        ("load_time", ct.c_uint64), ("created_by_uid", ct.c_uint32),
+        ("nr_map_ids", ct.c_uint32), ("map_ids", ct.c_uint64), ("name", ct.c_char * 16),
+        ("ifindex", ct.c_uint32), ("gpl_compatible", ct.c_uint32),
+        ("netns_dev", ct.c_uint64), ("netns_ino", ct.c_uint64),
+        ("nr_jited_ksyms", ct.c_uint32), ("nr_jited_func_lens", ct.c_uint32),
+        ("jited_ksyms", ct.c_uint64), ("jited_func_lens", ct.c_uint64),
+        ("btf_id", ct.c_uint32), ("func_info_rec_size", ct.c_uint32),
+        ("func_info", ct.c_uint64), ("nr_func_info", ct.c_uint32),
+        ("nr_line_info", ct.c_uint32), ("line_info", ct.c_uint64),
+        ("jited_line_info", ct.c_uint64), ("nr_jited_line_info", ct.c_uint32),
+        ("line_info_rec_size", ct.c_uint32), ("jited_line_info_rec_size", ct.c_uint32),
+        ("nr_prog_tags", ct.c_uint32), ("prog_tags", ct.c_uint64),
+        ("run_time_ns", ct.c_uint64), ("run_cnt", ct.c_uint64),
+    ]
+
+
+def _prog_info(fd: int) -> Optional[tuple]:
+    from bcc import libbcc
+
+    info = _BpfProgInfo()
+    size = ct.c_uint32(ct.sizeof(info))
+    fn = libbcc.lib.bpf_obj_get_info_by_fd
+    fn.argtypes = [ct.c_int, ct.c_void_p, ct.POINTER(ct.c_uint32)]
+    if fn(fd, ct.byref(info), ct.byref(size)) != 0:
+        return None
+    return info.run_time_ns, info.run_cnt

@@ -1,0 +1,339 @@
+"""State half of the Loader service: traced cgroups and prefixes, event stream.
+
+One state-capture program (state_capture.c) serves every replication id; it is
+compiled on the first SetTrace or StreamStateEvents. A reader thread drains its
+ring buffer, turns records into StateEvents (state_tracker) in ring order, so
+events are ordered per replication id, and hands them to each subscriber's
+bounded queue (state_queue). Kernel losses are read from the loss maps and sent
+as ``lost_records`` plus a FileDirty(reason "lost") per affected file.
+
+Not pinned: the tracepoint attachments live as long as the loader; a restarted
+loader re-creates the program when the agent re-sends its traces (capture
+pauses meanwhile and the agent resyncs, as the architecture allows).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+import grpc
+
+from edgerep.v1 import loader_pb2
+from edgerep_loader.capabilities import cgroup2_mount
+from edgerep_loader.state_queue import EventQueue
+from edgerep_loader.state_tracker import KernelFds, Tracker
+
+log = logging.getLogger("edgerep.loader.state")
+
+#: Replication ids the kernel key can carry (16 bits, 0 = untraced).
+MAX_REP_ID = 65535
+#: Longest prefix accepted (a trie key holds ST_PATH_LEN bytes, plus "/" or NUL).
+MAX_PREFIX_LEN = 250
+#: Prefixes per replication id.
+MAX_PREFIXES = 32
+DEFAULT_BATCH_EVENTS = 512
+DEFAULT_BATCH_AGE_MS = 5
+MAX_BATCH_EVENTS = 65536
+MAX_BATCH_AGE_MS = 1000
+#: How long the reader waits for a full subscriber before dropping it.
+SUBSCRIBER_STALL_S = 2.0
+#: How often losses are read from the kernel maps.
+LOSS_POLL_S = 0.05
+
+
+class _Invalid(Exception):
+    """A request argument is invalid; the message goes to the caller."""
+
+
+def find_cgroup(cgroup_id: int, mount: str) -> Optional[str]:
+    """Directory of the cgroup v2 whose inode is ``cgroup_id``, or None."""
+    if not mount:
+        return None
+    for dirpath, _dirs, _files in os.walk(mount):
+        try:
+            if os.stat(dirpath).st_ino == cgroup_id:
+                return dirpath
+        except OSError:
+            continue
+    return None
+
+
+def check_prefix(prefix: str) -> str:
+    """The normalized prefix, or _Invalid with the reason."""
+    if not prefix:
+        raise _Invalid("prefix is empty")
+    if not prefix.startswith("/"):
+        raise _Invalid(f"prefix {prefix!r} is relative: prefixes must be absolute paths")
+    if "\0" in prefix:
+        raise _Invalid(f"prefix {prefix!r} contains a NUL byte")
+    norm = posixpath.normpath(prefix)
+    if norm.startswith("//"):
+        norm = "/" + norm.lstrip("/")
+    if norm == "/":
+        raise _Invalid(f"prefix {prefix!r} is the root: it would capture the whole filesystem")
+    if norm != prefix.rstrip("/") or ".." in prefix.split("/"):
+        raise _Invalid(f"prefix {prefix!r} is not normalized (use {norm!r})")
+    if len(norm.encode()) > MAX_PREFIX_LEN:
+        raise _Invalid(f"prefix {prefix[:40]!r}... is longer than {MAX_PREFIX_LEN} bytes")
+    return norm
+
+
+class _ProgramFds(KernelFds):
+    """The tracker's view of the kernel maps."""
+
+    def __init__(self, prog) -> None:
+        self.prog = prog
+
+    def drop_fd(self, tgid: int, fd: int) -> None:
+        self.prog.drop_fd(tgid, fd)
+
+    def copy_fd(self, parent: int, child: int, fd: int) -> None:
+        self.prog.copy_fd(parent, child, fd)
+
+    def desc_path(self, desc_id: int) -> Optional[str]:
+        return self.prog.desc_path(desc_id)
+
+
+class StateService:
+    """Implements SetTrace, RemoveTrace, ListTraces and StreamStateEvents."""
+
+    def __init__(self, pin_dir: str, ring_pages: int = 4096, cgroup_mount: Optional[str] = None):
+        self.pin_dir = pin_dir
+        self.ring_pages = ring_pages
+        self.cgroup_mount = cgroup_mount if cgroup_mount is not None else cgroup2_mount()
+        self._lock = threading.RLock()  # configuration and program life cycle
+        self._traces: Dict[int, loader_pb2.SetTraceRequest] = {}
+        self._prog = None
+        self._tracker: Optional[Tracker] = None
+        self._reader: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self._subs: List[EventQueue] = []
+        self._subs_lock = threading.Lock()
+        self._lost_seen: Dict[int, int] = {}
+        self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
+        self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
+
+    # --- program life cycle ---
+
+    def _ensure_program(self) -> None:
+        with self._lock:
+            if self._prog is not None:
+                return
+            from edgerep_loader.state_program import StateProgram
+
+            self._prog = StateProgram(ring_pages=self.ring_pages)
+            self._tracker = Tracker(_ProgramFds(self._prog))
+            self._pending: List[loader_pb2.StateEvent] = []
+            self._prog.open_ring(self._on_record)
+            self._stop.clear()
+            self._reader = threading.Thread(target=self._read_loop, name="state-reader", daemon=True)
+            self._reader.start()
+
+    def close(self) -> None:
+        """Stop the reader, detach the program, end every stream."""
+        self._stop.set()
+        if self._reader:
+            self._reader.join(timeout=5)
+        with self._subs_lock:
+            for q in self._subs:
+                q.close()
+        with self._lock:
+            if self._prog is not None:
+                self._prog.cleanup()
+                self._prog = None
+
+    # --- reader ---
+
+    def _on_record(self, rec) -> None:
+        self.stats["records"] += 1
+        self._pending.extend(self._tracker.handle(rec))
+
+    def _read_loop(self) -> None:
+        last_loss = 0.0
+        while not self._stop.is_set():
+            try:
+                with self._lock:
+                    prog = self._prog
+                    if prog is None:
+                        return
+                    prog.poll(timeout_ms=10)
+                    events, self._pending = self._pending, []
+                    now = time.monotonic()
+                    if now - last_loss >= LOSS_POLL_S:
+                        last_loss = now
+                        events.extend(self._collect_losses())
+                self._deliver(events)
+            except Exception:  # never let one bad record stop the capture
+                log.exception("state reader failed on a batch; continuing")
+
+    def _collect_losses(self) -> List[loader_pb2.StateEvent]:
+        """New kernel losses: counters to subscribers, FileDirty events for the files."""
+        lost_now = self._prog.lost_by_rep()
+        deltas = {}
+        for rep, total in lost_now.items():
+            d = total - self._lost_seen.get(rep, 0)
+            if d > 0:
+                deltas[rep] = d
+                self._lost_seen[rep] = total
+        files = self._prog.take_lost_files() if deltas or lost_now else []
+        if not deltas and not files:
+            return []
+        self.stats["lost"] += sum(deltas.values())
+        with self._subs_lock:
+            for rep, d in deltas.items():
+                log.warning("replication %d: %d records lost in the kernel", rep, d)
+                for q in self._subs:
+                    q.add_lost(rep, d)
+        by_rep: Dict[int, List[str]] = {}
+        for rep, desc_id, tgid, raw, _count in files:
+            path = self._tracker.lost_file_path(rep, desc_id, tgid, raw)
+            if path:
+                by_rep.setdefault(rep, []).append(path)
+        out = []
+        for rep, paths in by_rep.items():
+            out.extend(self._tracker.loss_events(rep, paths, time.monotonic_ns()))
+        return out
+
+    def _deliver(self, events: List[loader_pb2.StateEvent]) -> None:
+        if not events:
+            return
+        self.stats["events"] += len(events)
+        with self._subs_lock:
+            subs = list(self._subs)
+        if not subs:
+            for e in events:
+                self._undelivered[e.replication_id] = self._undelivered.get(e.replication_id, 0) + 1
+            return
+        for q in subs:
+            if not q.put(events, timeout=SUBSCRIBER_STALL_S):
+                log.warning("state subscriber stalled for %.1fs: dropping it", SUBSCRIBER_STALL_S)
+                self.stats["dropped_subscribers"] += 1
+                self._remove_sub(q)
+
+    def _remove_sub(self, q: EventQueue) -> None:
+        with self._subs_lock:
+            if q in self._subs:
+                self._subs.remove(q)
+
+    # --- RPCs ---
+
+    def set_trace(self, request: loader_pb2.SetTraceRequest, context) -> loader_pb2.SetTraceResponse:
+        """Trace ``cgroup_ids`` under ``prefixes`` for ``replication_id`` (replaces its previous set)."""
+        try:
+            cgroups, prefixes, root = self._validate(request)
+        except _Invalid as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        self._ensure_program()
+        rep = request.replication_id
+        with self._lock:
+            old = self._traces.get(rep)
+            prog, tracker = self._prog, self._tracker
+            tracker.set_trace(rep, prefixes, root)
+            for p in prefixes:
+                prog.add_prefix(rep, p)
+            for cg, path in cgroups:
+                for pid in _cgroup_pids(path):
+                    tracker.prime_cwd(pid, rep)
+                prog.set_cgroup(cg, rep)
+            if old is not None:
+                for cg in set(old.cgroup_ids) - {c for c, _ in cgroups}:
+                    prog.del_cgroup(cg)
+                for p in set(old.prefixes) - set(prefixes):
+                    prog.del_prefix(rep, p)
+            self._traces[rep] = loader_pb2.SetTraceRequest(
+                replication_id=rep, cgroup_ids=[c for c, _ in cgroups], prefixes=prefixes,
+                root=request.root,
+            )
+        log.info("replication %d: tracing cgroups %s under %s", rep, [c for c, _ in cgroups], prefixes)
+        return loader_pb2.SetTraceResponse()
+
+    def _validate(self, r: loader_pb2.SetTraceRequest) -> Tuple[List[Tuple[int, str]], List[str], str]:
+        if not 1 <= r.replication_id <= MAX_REP_ID:
+            raise _Invalid(f"replication_id {r.replication_id} is outside 1..{MAX_REP_ID}")
+        if not r.cgroup_ids:
+            raise _Invalid("cgroup_ids is empty: name at least one cgroup v2 id")
+        if not r.prefixes:
+            raise _Invalid("prefixes is empty: name at least one absolute path prefix")
+        if len(r.prefixes) > MAX_PREFIXES:
+            raise _Invalid(f"{len(r.prefixes)} prefixes: at most {MAX_PREFIXES}")
+        prefixes = []
+        for p in r.prefixes:
+            n = check_prefix(p)
+            if n not in prefixes:
+                prefixes.append(n)
+        if not self.cgroup_mount:
+            raise _Invalid("this node has no cgroup v2 hierarchy mounted")
+        cgroups = []
+        for cg in dict.fromkeys(r.cgroup_ids):
+            path = find_cgroup(cg, self.cgroup_mount)
+            if path is None:
+                raise _Invalid(f"cgroup id {cg} does not exist under {self.cgroup_mount}")
+            with self._lock:
+                for rep, t in self._traces.items():
+                    if rep != r.replication_id and cg in t.cgroup_ids:
+                        raise _Invalid(f"cgroup id {cg} is already traced for replication {rep}")
+            cgroups.append((cg, path))
+        if r.root and (not r.root.startswith("/") or not os.path.isdir(r.root)):
+            raise _Invalid(f"root {r.root!r} is not an existing absolute directory")
+        return cgroups, prefixes, r.root
+
+    def remove_trace(self, request: loader_pb2.RemoveTraceRequest, context) -> loader_pb2.RemoveTraceResponse:
+        """Stop tracing a replication id (idempotent)."""
+        rep = request.replication_id
+        with self._lock:
+            t = self._traces.pop(rep, None)
+            if t is not None and self._prog is not None:
+                for cg in t.cgroup_ids:
+                    self._prog.del_cgroup(cg)
+                for p in t.prefixes:
+                    self._prog.del_prefix(rep, p)
+                self._tracker.remove_trace(rep)
+        if t is not None:
+            log.info("replication %d: tracing stopped", rep)
+        return loader_pb2.RemoveTraceResponse()
+
+    def list_traces(self, request, context) -> loader_pb2.ListTracesResponse:
+        with self._lock:
+            return loader_pb2.ListTracesResponse(traces=[self._traces[k] for k in sorted(self._traces)])
+
+    def stream_events(self, request: loader_pb2.StreamStateEventsRequest, context):
+        """Yield StateEventBatch messages until the caller goes away."""
+        max_events = request.max_batch_events or DEFAULT_BATCH_EVENTS
+        age_ms = request.max_batch_age_ms or DEFAULT_BATCH_AGE_MS
+        if max_events > MAX_BATCH_EVENTS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"max_batch_events {max_events} exceeds {MAX_BATCH_EVENTS}")
+        if age_ms > MAX_BATCH_AGE_MS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"max_batch_age_ms {age_ms} exceeds {MAX_BATCH_AGE_MS}")
+        self._ensure_program()
+        q = EventQueue(set(request.replication_ids), max_events=max(4 * max_events, 65536))
+        with self._subs_lock:
+            self._subs.append(q)
+            undelivered, self._undelivered = self._undelivered, {}
+        for rep, n in undelivered.items():
+            q.add_lost(rep, n)  # captured while nobody listened: the agent must resync
+        try:
+            while context.is_active() and not q.closed:
+                if q.overflowed:
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                  "state event stream fell too far behind; reconnect and resync")
+                events, lost = q.get_batch(max_events, age_ms / 1000.0)
+                if events or lost:
+                    yield loader_pb2.StateEventBatch(events=events, lost_records=lost)
+        finally:
+            q.close()
+            self._remove_sub(q)
+
+
+def _cgroup_pids(path: str) -> List[int]:
+    try:
+        with open(os.path.join(path, "cgroup.procs"), encoding="ascii") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []

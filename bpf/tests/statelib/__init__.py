@@ -1,0 +1,1 @@
+"""Test helpers for state capture: cgroups, event collection, replay, workloads."""

@@ -1,0 +1,140 @@
+"""Scripted workload run inside a test cgroup: known syscalls, known bytes.
+
+Usage: python3 -B workload.py SCENARIO DIR OUTSIDE
+
+DIR is under the traced prefix, OUTSIDE is not. Every scenario ends with
+mkdir(DIR/.fence) so the test knows when the capture is complete. The exact
+events each scenario must produce are listed in test_state_capture.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+BIG = bytes((i * 7 + 3) % 251 for i in range(100 * 1024))  # 100 KiB pattern
+HUGE = bytes(1024 * 1024)  # 1 MiB: beyond the capture cap
+
+
+def basic(d: str, outside: str) -> None:
+    a = os.path.join(d, "a.txt")
+    fd = os.open(a, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b"hello world\n")  # 0..12
+    os.write(fd, b"second line\n")  # 12..24
+    os.lseek(fd, 6, os.SEEK_SET)
+    os.write(fd, b"WORLD")  # 6..11
+    os.pwrite(fd, b"PW", 100)  # explicit offset, position unchanged
+    os.writev(fd, [b"abc", b"", b"defgh"])  # 11..19
+    os.ftruncate(fd, 50)
+    os.fsync(fd)
+    fd2 = os.dup(fd)  # fcntl(F_DUPFD_CLOEXEC): shares the position
+    os.write(fd2, b"dup")  # 19..22
+    os.write(fd, b"X")  # 22
+    os.dup2(fd, 100)
+    os.close(fd)
+    os.write(100, b"Y")  # 23
+    os.close(100)
+    os.close(fd2)
+    # append mode
+    log = os.path.join(d, "log")
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(fd, b"line1\n")
+    os.write(fd, b"line2\n")
+    os.close(fd)
+    # the atomic-save pattern: write a temp file, rename it over the original
+    cfg = os.path.join(d, "cfg")
+    fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b"v1")
+    os.close(fd)
+    fd = os.open(cfg + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, b"version 2")
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(cfg + ".tmp", cfg)
+    # relative paths
+    os.mkdir(os.path.join(d, "sub"), 0o750)
+    os.chdir(os.path.join(d, "sub"))
+    fd = os.open("rel.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"rel")
+    os.close(fd)
+    os.chdir("..")
+    fd = os.open("sub/../rel2.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"rel2")
+    os.close(fd)
+    os.chdir("/")
+    # *at with a directory fd
+    dfd = os.open(os.path.join(d, "sub"), os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open("at.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=dfd)
+    os.write(fd, b"at")
+    os.close(fd)
+    os.mkdir("inner", 0o700, dir_fd=dfd)
+    os.unlink("at.txt", dir_fd=dfd)
+    os.rmdir("inner", dir_fd=dfd)
+    os.close(dfd)
+    # path ops
+    os.truncate(a, 10)
+    os.chmod(a, 0o600)
+    fd = os.open(a, os.O_WRONLY)
+    os.fchmod(fd, 0o640)
+    os.close(fd)
+    os.unlink(log)
+    os.mkdir(os.path.join(d, "empty"))
+    os.rmdir(os.path.join(d, "empty"))
+    # nothing of this may be captured: outside the prefix, a sibling with the
+    # prefix as a string prefix, a relative path outside, a read-only open
+    for p in (os.path.join(outside, "x"), d + "2/y"):
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, b"nope")
+        os.close(fd)
+    os.chdir(outside)
+    fd = os.open("rel-out", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"nope")
+    os.close(fd)
+    os.rename("rel-out", "rel-out2")
+    fd = os.open(a, os.O_RDONLY)
+    os.read(fd, 4)
+    os.close(fd)
+    # large writes: chunks, then beyond the cap only "dirty"
+    fd = os.open(os.path.join(d, "big"), os.O_WRONLY | os.O_CREAT, 0o644)
+    assert os.write(fd, BIG) == len(BIG)
+    assert os.write(fd, HUGE) == len(HUGE)
+    os.close(fd)
+
+
+def loss(d: str, outside: str) -> None:
+    """Writes that cannot fit a one-page ring (8000 bytes each) next to small ones."""
+    for name in ("a", "b"):
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o644)
+        for i in range(10):
+            os.write(fd, bytes([65 + i]) * 8000)
+        os.close(fd)
+    fd = os.open(os.path.join(d, "c"), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"small")
+    os.close(fd)
+
+
+def outsider(d: str, outside: str) -> None:
+    """Run outside the traced cgroup, writing under the prefix."""
+    fd = os.open(os.path.join(d, "outsider.txt"), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"not traced")
+    os.close(fd)
+
+
+def appender(d: str, outside: str) -> None:
+    """A log appender: many small O_APPEND writes, reopened now and then."""
+    path = os.path.join(d, "app.log")
+    for batch in range(20):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        for i in range(50):
+            os.write(fd, f"batch {batch} line {i} {'x' * (i % 17)}\n".encode())
+        os.close(fd)
+
+
+SCENARIOS = {"basic": basic, "loss": loss, "outsider": outsider, "appender": appender}
+
+if __name__ == "__main__":
+    scenario, directory, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    SCENARIOS[scenario](directory, out)
+    if scenario != "outsider":
+        os.mkdir(os.path.join(directory, ".fence"))
