@@ -1,0 +1,34 @@
+"""Helpers shared by the stream kernel tests: unique pin dirs and leftover cleanup."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import uuid
+
+PREFIX = "edgerep-t"
+BPFFS = "/sys/fs/bpf"
+
+
+def new_pin_dir() -> str:
+    """A fresh pin dir under bpffs with the test prefix."""
+    return os.path.join(BPFFS, f"{PREFIX}-{uuid.uuid4().hex[:8]}")
+
+
+def remove_pin_dir(path: str) -> None:
+    """Remove a pin dir (only ever one with the test prefix)."""
+    if os.path.basename(path).startswith(PREFIX) and os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_leftovers() -> None:
+    """Remove pins and namespaces a killed run left behind (by the test prefix only)."""
+    for path in glob.glob(os.path.join(BPFFS, f"{PREFIX}-*")):
+        remove_pin_dir(path)
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(PREFIX):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
