@@ -28,6 +28,19 @@ public class IngressSpec {
     @JsonPropertyDescription("Destination port of the stream on the node.")
     private Integer port;
 
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @io.fabric8.generator.annotation.Size(max = 253)
+    @JsonPropertyDescription("Node the stream enters (the sensor sends to it); it copies to every consumer, routing through the consumer's node where needed. When absent, the stream is expected on every node that runs a consumer pod, and each such node copies to its local consumers only.")
+    private String nodeName;
+
+    public String getNodeName() {
+        return nodeName;
+    }
+
+    public void setNodeName(String nodeName) {
+        this.nodeName = nodeName;
+    }
+
     @com.fasterxml.jackson.annotation.JsonProperty("interface")
     public String getInterfaceName() {
         return interfaceName;
