@@ -1,0 +1,287 @@
+package io.edgerep.operator.reconciler;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.api.v1alpha1.EdgeReplica;
+import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
+import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.plan.PlanInputs;
+import io.edgerep.operator.plan.Planner;
+import io.edgerep.operator.plan.PortClaim;
+import io.edgerep.operator.plan.ResourcePlan;
+import io.edgerep.operator.plan.SemanticValidator;
+import io.edgerep.operator.plan.Verdict;
+import io.edgerep.operator.qoc.QocProfiles;
+import io.edgerep.operator.registry.AgentRegistry;
+import io.edgerep.operator.registry.NodeView;
+import io.edgerep.operator.status.Conditions;
+import io.edgerep.operator.status.StatusAggregator;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+
+/**
+ * Reconciles EdgeReplicas: validates, plans each node's items, hands them to the agent registry,
+ * and reports what the nodes did. Pods, QoC profile ConfigMaps and agent reports re-trigger the
+ * resources they concern. Never waits: anything pending is picked up by a later event or a
+ * rescheduled run.
+ */
+@ControllerConfiguration(name = EdgeReplicaReconciler.NAME)
+public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<EdgeReplica> {
+
+    public static final String NAME = "edgereplica";
+    private static final Logger LOG = Logger.getLogger(EdgeReplicaReconciler.class);
+
+    /** Minimum spacing of status writes per resource. */
+    static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
+    /** Safety-net re-run while a resource is not Ready. */
+    static final Duration RECHECK = Duration.ofSeconds(10);
+
+    private final AgentRegistry registry;
+    private final OperatorSettings settings;
+    private final EventRecorder events;
+    private final Clock clock;
+
+    private final Map<String, Instant> lastStatusWrite = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
+    private final Set<String> planned = ConcurrentHashMap.newKeySet();
+    private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
+
+    private volatile IndexerResourceCache<EdgeReplica> primaries;
+    private volatile InformerEventSource<Pod, EdgeReplica> pods;
+    private volatile InformerEventSource<ConfigMap, EdgeReplica> profiles;
+    private final SimpleInboundEventSource<EdgeReplica> agentEvents = new SimpleInboundEventSource<>("agents");
+
+    @Inject
+    public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings) {
+        this(registry, settings, new EventRecorder(client), Clock.systemUTC());
+    }
+
+    public EdgeReplicaReconciler(AgentRegistry registry, OperatorSettings settings, EventRecorder events, Clock clock) {
+        this.registry = registry;
+        this.settings = settings;
+        this.events = events;
+        this.clock = clock;
+        registry.addListener(keys -> keys.forEach(k -> {
+            int slash = k.indexOf('/');
+            agentEvents.propagateEvent(new ResourceID(k.substring(slash + 1), k.substring(0, slash)));
+        }));
+    }
+
+    @Override
+    public List<EventSource<?, EdgeReplica>> prepareEventSources(EventSourceContext<EdgeReplica> context) {
+        primaries = context.getPrimaryCache();
+        pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, EdgeReplica.class)
+                .withName("pods").withNamespacesInheritedFromController()
+                .withSecondaryToPrimaryMapper(this::podToPrimaries).build(), context);
+        profiles = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConfigMap.class, EdgeReplica.class)
+                .withName("qoc-profiles").withNamespacesInheritedFromController()
+                .withLabelSelector(QocProfiles.PROFILE_LABEL)
+                .withSecondaryToPrimaryMapper(this::profileToPrimaries).build(), context);
+        return List.of(pods, profiles, agentEvents);
+    }
+
+    /** A pod concerns every resource that selects it now or selected it at the last plan. */
+    Set<ResourceID> podToPrimaries(Pod pod) {
+        String ns = pod.getMetadata().getNamespace();
+        String name = pod.getMetadata().getName();
+        Set<ResourceID> out = new HashSet<>();
+        primaries.list(er -> ns.equals(er.getMetadata().getNamespace())).forEach(er -> {
+            if (PlanInputs.selects(er, pod) || selectedPods.getOrDefault(Planner.key(er), Set.of()).contains(name)) {
+                out.add(ResourceID.fromResource(er));
+            }
+        });
+        return out;
+    }
+
+    Set<ResourceID> profileToPrimaries(ConfigMap cm) {
+        String ns = cm.getMetadata().getNamespace();
+        Set<ResourceID> out = new HashSet<>();
+        primaries.list(er -> ns.equals(er.getMetadata().getNamespace()) && er.getSpec().getStream() != null
+                && cm.getMetadata().getName().equals(er.getSpec().getStream().getQocProfile()))
+                .forEach(er -> out.add(ResourceID.fromResource(er)));
+        return out;
+    }
+
+    @Override
+    public UpdateControl<EdgeReplica> reconcile(EdgeReplica er, Context<EdgeReplica> context) {
+        String key = Planner.key(er);
+        Instant now = clock.instant();
+        String ns = er.getMetadata().getNamespace();
+        List<Pod> nsPods = pods.list(ns).toList();
+        QocProfiles.ConfigMaps cms = (n, name) -> profiles.get(new ResourceID(name, n));
+
+        Verdict verdict = SemanticValidator.validate(er, nsPods, claimsOfOthers(er), cms);
+        ResourcePlan plan;
+        if (verdict.accepted()) {
+            var profile = er.getSpec().getStream() == null
+                    ? null
+                    : QocProfiles.resolve(ns, er.getSpec().getStream().getQocProfile(), cms);
+            plan = Planner.plan(er, nsPods, registry.facts(), profile);
+        } else {
+            plan = new ResourcePlan(key, er.getMetadata().getGeneration(), Map.of(), Set.of(), Map.of(), null, null,
+                    Map.of(), null, List.of());
+        }
+        registry.update(key, plan.nodes());
+        Set<String> sel = new HashSet<>();
+        plan.consumers().values().forEach(sel::addAll);
+        sel.addAll(plan.replicaPods().keySet());
+        if (plan.originPod() != null) {
+            sel.add(plan.originPod());
+        }
+        selectedPods.put(key, sel);
+        planned.add(key);
+        checkGate();
+
+        Map<String, NodeView> views = new TreeMap<>();
+        Set<String> involved = new HashSet<>(plan.nodes().keySet());
+        involved.addAll(plan.replicaPods().values());
+        for (String node : involved) {
+            views.put(node, registry.view(key, node));
+        }
+        EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views, now);
+        announce(er, verdict);
+
+        boolean ready = Conditions.isTrue(status.getConditions(), EdgeReplicaStatus.READY);
+        if (same(er.getStatus(), status)) {
+            return again(UpdateControl.noUpdate(), verdict, ready);
+        }
+        Instant last = lastStatusWrite.get(key);
+        if (last != null && last.plus(STATUS_INTERVAL).isAfter(now)) {
+            UpdateControl<EdgeReplica> later = UpdateControl.noUpdate();
+            later.rescheduleAfter(Duration.between(now, last.plus(STATUS_INTERVAL)).toMillis() + 1);
+            return later;
+        }
+        lastStatusWrite.put(key, now);
+        EdgeReplica patch = new EdgeReplica();
+        patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withName(er.getMetadata().getName()).withNamespace(ns).build());
+        patch.setStatus(status);
+        return again(UpdateControl.patchStatus(patch), verdict, ready);
+    }
+
+    private static UpdateControl<EdgeReplica> again(UpdateControl<EdgeReplica> c, Verdict verdict, boolean ready) {
+        if (!verdict.accepted()) {
+            // only a port conflict can clear without an event on this resource (the other one going away)
+            if (SemanticValidator.INGRESS_PORT_CONFLICT.equals(verdict.reason())) {
+                c.rescheduleAfter(RECHECK.toMillis());
+            }
+            return c;
+        }
+        if (!ready) {
+            c.rescheduleAfter(RECHECK.toMillis());
+        }
+        return c;
+    }
+
+    /** An Event when the acceptance verdict changes (not on every run). */
+    private void announce(EdgeReplica er, Verdict verdict) {
+        var prev = er.getStatus() == null
+                ? Optional.<io.fabric8.kubernetes.api.model.Condition>empty()
+                : Conditions.find(er.getStatus().getConditions(), EdgeReplicaStatus.ACCEPTED);
+        boolean changed = prev.isEmpty() || !prev.get().getReason().equals(verdict.reason())
+                || !prev.get().getStatus().equals(verdict.accepted() ? "True" : "False")
+                || !java.util.Objects.equals(prev.get().getObservedGeneration(), er.getMetadata().getGeneration());
+        if (changed && !verdict.accepted()) {
+            events.record(er, true, verdict.reason(), verdict.message());
+        }
+    }
+
+    private static boolean same(EdgeReplicaStatus a, EdgeReplicaStatus b) {
+        if (a == null) {
+            return false;
+        }
+        return Serialization.asJson(a).equals(Serialization.asJson(b));
+    }
+
+    /** Port claims of the other stream resources that have not been rejected for another reason. */
+    private Collection<PortClaim> claimsOfOthers(EdgeReplica er) {
+        List<PortClaim> claims = new ArrayList<>();
+        String key = Planner.key(er);
+        primaries.list(o -> o.getSpec() != null && o.getSpec().getStream() != null
+                && o.getMetadata().getDeletionTimestamp() == null && !key.equals(Planner.key(o)))
+                .forEach(o -> {
+                    var acc = o.getStatus() == null
+                            ? Optional.<io.fabric8.kubernetes.api.model.Condition>empty()
+                            : Conditions.find(o.getStatus().getConditions(), EdgeReplicaStatus.ACCEPTED);
+                    if (acc.isPresent() && "False".equals(acc.get().getStatus())
+                            && !SemanticValidator.INGRESS_PORT_CONFLICT.equals(acc.get().getReason())) {
+                        return;
+                    }
+                    claims.add(SemanticValidator.claim(o, pods.list(o.getMetadata().getNamespace()).toList()));
+                });
+        return claims;
+    }
+
+    @Override
+    public DeleteControl cleanup(EdgeReplica er, Context<EdgeReplica> context) {
+        String key = Planner.key(er);
+        planned.add(key);
+        checkGate();
+        Set<String> pending = registry.removeAndPending(key);
+        selectedPods.remove(key);
+        lastStatusWrite.remove(key);
+        if (pending.isEmpty()) {
+            registry.forget(key);
+            cleanupStarted.remove(key);
+            planned.remove(key);
+            return DeleteControl.defaultDelete();
+        }
+        Instant now = clock.instant();
+        Instant started = cleanupStarted.computeIfAbsent(key, k -> now);
+        if (Duration.between(started, now).compareTo(settings.finalizerTimeout()) >= 0) {
+            events.record(er, true, "CleanupGivenUp", "node(s) " + String.join(", ", new java.util.TreeSet<>(pending))
+                    + " did not acknowledge the removal within " + settings.finalizerTimeout().toSeconds()
+                    + "s; removing the finalizer anyway");
+            LOG.warnf("%s: gave up waiting for %s to acknowledge removal", key, pending);
+            registry.forget(key);
+            cleanupStarted.remove(key);
+            planned.remove(key);
+            return DeleteControl.defaultDelete();
+        }
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(500);
+    }
+
+    /**
+     * Opens the registry's gate once every resource in the cache has been planned since start, so
+     * agents never receive configs missing resources the operator has not seen yet.
+     */
+    public void checkGate() {
+        if (registry.gateOpen() || primaries == null) {
+            return;
+        }
+        boolean all = primaries.list().allMatch(er -> planned.contains(Planner.key(er)));
+        if (all) {
+            registry.openGate();
+        }
+    }
+}

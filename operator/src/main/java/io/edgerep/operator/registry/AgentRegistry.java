@@ -1,0 +1,320 @@
+package io.edgerep.operator.registry;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.operator.plan.NodeConfigAssembler;
+import io.edgerep.operator.plan.NodeFacts;
+import io.edgerep.operator.plan.NodeItems;
+import io.edgerep.proto.v1.ConsumerCounters;
+import io.edgerep.proto.v1.ControllerMessage;
+import io.edgerep.proto.v1.Counters;
+import io.edgerep.proto.v1.Hello;
+import io.edgerep.proto.v1.ItemResult;
+import io.edgerep.proto.v1.NodeConfig;
+import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.proto.v1.OriginProgress;
+import io.edgerep.proto.v1.ReplicaProgress;
+import io.grpc.stub.StreamObserver;
+
+/**
+ * The operator's memory of nodes: each node's desired NodeConfig (joined from every EdgeReplica's
+ * items), the agent stream connected for it, and what the agent last reported. Configs are pushed
+ * only after the operator has planned every resource once since it started (the gate), so an agent
+ * never receives a partial config from a half-started operator.
+ */
+@ApplicationScoped
+public class AgentRegistry {
+
+    private static final Logger LOG = Logger.getLogger(AgentRegistry.class);
+
+    /** An agent's stream. */
+    public static final class Session {
+        final String node;
+        final StreamObserver<ControllerMessage> out;
+        final Hello hello;
+        long appliedVersion;
+        NodeStatus status = NodeStatus.getDefaultInstance();
+        Counters counters = Counters.getDefaultInstance();
+        long sentVersion = -1;
+
+        Session(String node, Hello hello, StreamObserver<ControllerMessage> out) {
+            this.node = node;
+            this.hello = hello;
+            this.out = out;
+            this.appliedVersion = hello.getAppliedVersion();
+        }
+    }
+
+    private final Map<String, Map<String, NodeItems>> desired = new HashMap<>();
+    private final Map<String, NodeConfig> configs = new HashMap<>();
+    private final Map<String, Map<String, Long>> required = new HashMap<>();
+    private final Map<String, Map<String, Long>> removals = new HashMap<>();
+    private final Map<String, Long> floors = new HashMap<>();
+    private final Map<String, Session> sessions = new HashMap<>();
+    private final Map<String, String> endpoints = new TreeMap<>();
+    private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
+    private boolean gateOpen;
+
+    /** Called with the keys of resources whose node state changed (to re-reconcile them). */
+    public void addListener(Consumer<Set<String>> listener) {
+        listeners.add(listener);
+    }
+
+    /** Sets a resource's items on every node; returns the nodes whose config changed. */
+    public Set<String> update(String key, Map<String, NodeItems> items) {
+        Set<String> changed = new HashSet<>();
+        synchronized (this) {
+            Map<String, NodeItems> before = desired.getOrDefault(key, Map.of());
+            Map<String, NodeItems> after = new TreeMap<>();
+            items.forEach((n, i) -> {
+                if (!i.isEmpty()) {
+                    after.put(n, i);
+                }
+            });
+            if (after.isEmpty()) {
+                desired.remove(key);
+            } else {
+                desired.put(key, after);
+            }
+            Set<String> touched = new HashSet<>(before.keySet());
+            touched.addAll(after.keySet());
+            for (String node : touched) {
+                NodeConfig prev = configs.get(node);
+                NodeConfig next = NodeConfigAssembler.assemble(node, itemsOf(node), prev,
+                        floors.getOrDefault(node, 0L));
+                boolean itemsChanged = !java.util.Objects.equals(before.get(node), after.get(node));
+                if (next != prev) {
+                    configs.put(node, next);
+                    changed.add(node);
+                    push(node);
+                }
+                if (after.containsKey(node)) {
+                    if (itemsChanged || !required.getOrDefault(node, Map.of()).containsKey(key)) {
+                        required.computeIfAbsent(node, n -> new HashMap<>()).put(key, next.getVersion());
+                    }
+                    var r = removals.get(key);
+                    if (r != null) {
+                        r.remove(node);
+                    }
+                } else {
+                    var req = required.get(node);
+                    if (req != null) {
+                        req.remove(key);
+                    }
+                    removals.computeIfAbsent(key, k -> new HashMap<>()).put(node, next.getVersion());
+                }
+            }
+        }
+        return changed;
+    }
+
+    private java.util.SortedMap<String, NodeItems> itemsOf(String node) {
+        java.util.SortedMap<String, NodeItems> out = new TreeMap<>();
+        desired.forEach((key, byNode) -> {
+            NodeItems i = byNode.get(node);
+            if (i != null) {
+                out.put(key, i);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Removes a resource from every node. Returns the nodes that have not acknowledged the removal
+     * yet (empty when every node applied a config without it).
+     */
+    public synchronized Set<String> removeAndPending(String key) {
+        if (desired.containsKey(key)) {
+            update(key, Map.of());
+        }
+        Set<String> pending = new HashSet<>();
+        removals.getOrDefault(key, Map.of()).forEach((node, version) -> {
+            Session s = sessions.get(node);
+            if (s == null || s.appliedVersion < version) {
+                pending.add(node);
+            }
+        });
+        return pending;
+    }
+
+    /** Forgets a resource whose removal is finished (or given up on). */
+    public synchronized void forget(String key) {
+        removals.remove(key);
+    }
+
+    /** Opens the gate (every resource was planned once): pushes configs to every connected agent. */
+    public synchronized void openGate() {
+        if (gateOpen) {
+            return;
+        }
+        gateOpen = true;
+        LOG.infof("every EdgeReplica planned: serving %d connected agent(s)", sessions.size());
+        sessions.keySet().forEach(this::push);
+    }
+
+    public synchronized boolean gateOpen() {
+        return gateOpen;
+    }
+
+    /** An agent's stream said Hello; the previous stream of the node (if any) is replaced. */
+    public void connected(String node, Hello hello, StreamObserver<ControllerMessage> out) {
+        Session old;
+        synchronized (this) {
+            old = sessions.put(node, new Session(node, hello, out));
+            floors.merge(node, hello.getAppliedVersion(), Math::max);
+            String ep = hello.getReplicationEndpoint();
+            boolean endpointChanged = !ep.equals(endpoints.getOrDefault(node, ""));
+            if (ep.isEmpty()) {
+                endpoints.remove(node);
+            } else {
+                endpoints.put(node, ep);
+            }
+            if (endpointChanged) {
+                LOG.debugf("node %s replication endpoint %s", node, ep);
+            }
+            push(node);
+        }
+        if (old != null) {
+            try {
+                old.out.onCompleted();
+            } catch (RuntimeException e) {
+                LOG.debugf("closing the replaced stream of %s: %s", node, e);
+            }
+        }
+        notifyKeys(node, true);
+    }
+
+    /** The stream of this node ended (if {@code out} is still the node's current stream). */
+    public void disconnected(String node, StreamObserver<ControllerMessage> out) {
+        synchronized (this) {
+            Session s = sessions.get(node);
+            if (s == null || s.out != out) {
+                return;
+            }
+            sessions.remove(node);
+        }
+        LOG.infof("agent of node %s disconnected", node);
+        notifyKeys(node, false);
+    }
+
+    public void status(String node, StreamObserver<ControllerMessage> out, NodeStatus status) {
+        synchronized (this) {
+            Session s = sessions.get(node);
+            if (s == null || s.out != out) {
+                return;
+            }
+            s.status = status;
+            s.appliedVersion = Math.max(s.appliedVersion, status.getAppliedVersion());
+            floors.merge(node, status.getAppliedVersion(), Math::max);
+        }
+        notifyKeys(node, false);
+    }
+
+    public void counters(String node, StreamObserver<ControllerMessage> out, Counters counters) {
+        synchronized (this) {
+            Session s = sessions.get(node);
+            if (s == null || s.out != out) {
+                return;
+            }
+            s.counters = counters;
+        }
+        notifyKeys(node, false);
+    }
+
+    private void push(String node) {
+        Session s = sessions.get(node);
+        if (s == null || !gateOpen) {
+            return;
+        }
+        NodeConfig config = configs.get(node);
+        if (config == null) {
+            // a node nothing is planned for still gets its (empty) state, clearing leftovers
+            config = NodeConfig.newBuilder().setNodeName(node)
+                    .setVersion(Math.max(floors.getOrDefault(node, 0L), 0) + 1).build();
+            configs.put(node, config);
+        }
+        if (s.sentVersion == config.getVersion()) {
+            return;
+        }
+        s.sentVersion = config.getVersion();
+        try {
+            synchronized (s) {
+                s.out.onNext(ControllerMessage.newBuilder().setConfig(config).build());
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("pushing config %d to node %s failed: %s", config.getVersion(), node, e.getMessage());
+        }
+    }
+
+    private void notifyKeys(String node, boolean all) {
+        Set<String> keys = new HashSet<>();
+        synchronized (this) {
+            desired.forEach((key, byNode) -> {
+                if (byNode.containsKey(node) || all) {
+                    keys.add(key);
+                }
+            });
+            removals.forEach((key, byNode) -> {
+                if (byNode.containsKey(node)) {
+                    keys.add(key);
+                }
+            });
+        }
+        if (!keys.isEmpty()) {
+            listeners.forEach(l -> l.accept(keys));
+        }
+    }
+
+    /** What a node reports about one resource. */
+    public synchronized NodeView view(String key, String node) {
+        Session s = sessions.get(node);
+        long req = required.getOrDefault(node, Map.of()).getOrDefault(key, 0L);
+        if (s == null) {
+            return new NodeView(node, false, 0, req, List.of(), List.of(), List.of(), null);
+        }
+        List<ItemResult> results = new ArrayList<>();
+        if (s.status.getAppliedVersion() >= req) {
+            for (ItemResult r : s.status.getItemsList()) {
+                if (r.getKey().equals(key) || r.getKey().startsWith(key + "/")) {
+                    results.add(r);
+                }
+            }
+        }
+        List<ConsumerCounters> cc = s.counters.getConsumersList().stream()
+                .filter(c -> c.getStreamKey().equals(key)).toList();
+        List<ReplicaProgress> rp = s.counters.getReplicasList().stream().filter(r -> r.getKey().equals(key)).toList();
+        OriginProgress op = s.counters.getOriginsList().stream().filter(o -> o.getKey().equals(key)).findFirst()
+                .orElse(null);
+        return new NodeView(node, true, s.appliedVersion, req, results, cc, rp, op);
+    }
+
+    /** Replication endpoints the connected agents reported. */
+    public synchronized NodeFacts facts() {
+        return new NodeFacts(Map.copyOf(endpoints));
+    }
+
+    /** The current desired config of a node (tests, diagnostics). */
+    public synchronized NodeConfig config(String node) {
+        return configs.get(node);
+    }
+
+    public synchronized int connectedAgents() {
+        return sessions.size();
+    }
+
+    public synchronized Set<String> connectedNodes() {
+        return Set.copyOf(sessions.keySet());
+    }
+}

@@ -1,0 +1,99 @@
+package io.edgerep.operator.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import io.edgerep.operator.plan.NodeItems;
+import io.edgerep.proto.v1.ControllerMessage;
+import io.edgerep.proto.v1.Hello;
+import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.proto.v1.StreamConfig;
+import io.grpc.stub.StreamObserver;
+
+class AgentRegistryTest {
+
+    static final class Sink implements StreamObserver<ControllerMessage> {
+        final List<ControllerMessage> got = new ArrayList<>();
+
+        @Override
+        public void onNext(ControllerMessage value) {
+            got.add(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    }
+
+    static NodeItems stream(String key, int port) {
+        var i = new NodeItems();
+        i.streams().add(StreamConfig.newBuilder().setKey(key).setPort(port).build());
+        return i;
+    }
+
+    @Test
+    void nothingIsPushedBeforeTheGateOpens() {
+        var r = new AgentRegistry();
+        var sink = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), sink);
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        assertThat(sink.got).isEmpty();
+        r.openGate();
+        assertThat(sink.got).hasSize(1);
+        assertThat(sink.got.get(0).getConfig().getStreamsCount()).isEqualTo(1);
+    }
+
+    @Test
+    void pushesOnChangeAndTracksAcknowledgement() {
+        var r = new AgentRegistry();
+        Set<String> notified = new HashSet<>();
+        r.addListener(notified::addAll);
+        r.openGate();
+        var sink = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), sink);
+        assertThat(sink.got).hasSize(1); // the empty config clears leftovers
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        r.update("a/x", Map.of("n1", stream("a/x", 1))); // unchanged: no push
+        assertThat(sink.got).hasSize(2);
+        long v = sink.got.get(1).getConfig().getVersion();
+        assertThat(r.view("a/x", "n1").applied()).isFalse();
+        r.status("n1", sink, NodeStatus.newBuilder().setAppliedVersion(v).build());
+        assertThat(r.view("a/x", "n1").applied()).isTrue();
+        assertThat(notified).contains("a/x");
+
+        // removal is pending until the node applies a config without the resource
+        assertThat(r.removeAndPending("a/x")).containsExactly("n1");
+        assertThat(sink.got).hasSize(3);
+        assertThat(sink.got.get(2).getConfig().getStreamsCount()).isZero();
+        r.status("n1", sink,
+                NodeStatus.newBuilder().setAppliedVersion(sink.got.get(2).getConfig().getVersion()).build());
+        assertThat(r.removeAndPending("a/x")).isEmpty();
+    }
+
+    @Test
+    void reconnectGetsTheSameConfigAndStaleStreamsAreIgnored() {
+        var r = new AgentRegistry();
+        r.openGate();
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        var first = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), first);
+        var second = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").setAppliedVersion(1).build(), second);
+        assertThat(second.got.get(0).getConfig()).isEqualTo(first.got.get(0).getConfig());
+        r.disconnected("n1", first); // the replaced stream ending does not drop the node
+        assertThat(r.connectedNodes()).containsExactly("n1");
+        r.disconnected("n1", second);
+        assertThat(r.view("a/x", "n1").connected()).isFalse();
+    }
+}
