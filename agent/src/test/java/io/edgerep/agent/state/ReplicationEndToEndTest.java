@@ -1,0 +1,280 @@
+package io.edgerep.agent.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.edgerep.agent.DirDiffCapture;
+import io.edgerep.agent.FakeLoader;
+import io.edgerep.agent.loader.LoaderChannels;
+import io.edgerep.agent.loader.StateEventPump;
+import io.edgerep.agent.tls.NodeIdentity;
+import io.edgerep.agent.tls.NodeTls;
+import io.edgerep.agent.tls.TestCa;
+import io.edgerep.proto.v1.ChecksumsRequest;
+import io.edgerep.proto.v1.ReplicationGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+
+/**
+ * Origin directory written by real programs (sqlite3 in rollback-journal and WAL modes, git, atomic rename-over saves,
+ * log appends), captured into loader events, shipped over mTLS to a replica agent that is killed and restarted
+ * mid-stream: the replica must end byte-identical within 5 s, with SQLite integrity and git fsck passing on it.
+ */
+class ReplicationEndToEndTest {
+    private static final Logger LOG = Logger.getLogger(ReplicationEndToEndTest.class);
+    static final String KEY = "shop/web";
+    static final String POD = "web-edge-0";
+
+    @TempDir
+    Path tmp;
+    TestCa ca;
+    NodeTls nodeA; // origin node
+    NodeTls nodeB; // replica node
+    Server replicaServer;
+    ReplicationService service;
+    int port;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        ca = new TestCa("edgerep-test-ca");
+        nodeA = ca.node("node-a");
+        nodeB = ca.node("node-b");
+        Files.createDirectories(tmp.resolve("o/data"));
+        Files.createDirectories(tmp.resolve("r"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (replicaServer != null) {
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts (or restarts, with fresh in-memory state like a new process) the replica agent's server. */
+    void startReplica(int fixedPort) throws Exception {
+        service = new ReplicationService();
+        service.put(new ReplicationService.Replica(
+                new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data"))), "node-a"));
+        long end = System.currentTimeMillis() + 5000;
+        while (true) {
+            try {
+                replicaServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", fixedPort))
+                        .sslContext(nodeB.serverContext()).maxInboundMessageSize(64 << 20)
+                        .addService(ServerInterceptors.intercept(service, new NodeIdentity())).build().start();
+                break;
+            } catch (IOException e) {
+                if (System.currentTimeMillis() > end) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
+        port = replicaServer.getPort();
+    }
+
+    ManagedChannel channelTo(NodeTls as, String node) throws Exception {
+        return NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(as.clientContext()).overrideAuthority(node)
+                .maxInboundMessageSize(64 << 20).build();
+    }
+
+    @Test
+    void realProgramsReplicateByteIdenticalThroughAReplicaRestart() throws Exception {
+        startReplica(0);
+        try (FakeLoader loader = new FakeLoader()) {
+            ManagedChannel loaderCh = LoaderChannels.open(loader.target());
+            ManagedChannel ch = channelTo(nodeA, "node-b");
+            OpLog log = new OpLog(tmp.resolve("state/spill"), 4 << 20, 256 << 20);
+            OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                    log);
+            ReplicaLink link = new ReplicaLink(KEY, POD, log, origin.origin(), ch, ReplicaLink.Options.defaults())
+                    .start();
+            origin.addLink(link);
+            StateEventPump pump = new StateEventPump(loaderCh).start();
+            pump.route(7, origin);
+            DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, loader::push);
+            Thread poller = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    capture.poll();
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            poller.start();
+            try {
+                Process work = new ProcessBuilder("bash", "-c", WORKLOAD).directory(tmp.resolve("o/data").toFile())
+                        .redirectErrorStream(true).redirectOutput(tmp.resolve("workload.log").toFile()).start();
+                Thread.sleep(1200);
+                long resyncedBefore = link.resyncedBytes();
+                replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // replica agent killed mid-stream
+                Thread.sleep(400);
+                startReplica(port); // and restarted with nothing in memory
+                long restartedAt = System.currentTimeMillis();
+                assertThat(work.waitFor(120, TimeUnit.SECONDS)).isTrue();
+                assertThat(work.exitValue()).as(Files.readString(tmp.resolve("workload.log"))).isZero();
+                long workloadEnd = System.currentTimeMillis();
+                poller.interrupt();
+                poller.join();
+                capture.poll(); // the last captures
+
+                long converged = awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), workloadEnd + 5000);
+                LOG.infof("converged %d ms after the workload ended (%d ms after the restart); resynced %d bytes in %d "
+                        + "resyncs; %d ops sent", converged - workloadEnd, converged - restartedAt,
+                        link.resyncedBytes(),
+                        link.resyncs(), link.sentOps());
+                assertThat(converged - workloadEnd).isLessThanOrEqualTo(5000);
+                assertThat(link.resyncs()).as("initial sync and the one after the restart").isGreaterThanOrEqualTo(2);
+                assertThat(link.resyncedBytes()).isGreaterThan(resyncedBefore);
+                var applier = service.replicas().values().iterator().next().applier();
+                assertThat(applier.refusedOps()).isZero();
+
+                assertThat(sh(tmp.resolve("r/data"),
+                        "sqlite3 journal.db 'PRAGMA integrity_check; SELECT count(*) FROM t;'"))
+                        .startsWith("ok\n").isEqualTo(sh(tmp.resolve("o/data"),
+                                "sqlite3 journal.db 'PRAGMA integrity_check; SELECT count(*) FROM t;'"));
+                assertThat(sh(tmp.resolve("r/data"),
+                        "sqlite3 wal.db 'PRAGMA integrity_check; SELECT count(*), sum(length(v)) FROM t;'"))
+                        .startsWith("ok\n").isEqualTo(sh(tmp.resolve("o/data"),
+                                "sqlite3 wal.db 'PRAGMA integrity_check; SELECT count(*), sum(length(v)) FROM t;'"));
+                assertThat(
+                        sh(tmp.resolve("r/data/repo"), "git fsck --strict 2>&1 && git log --format=%s | wc -l").trim())
+                        .endsWith("6");
+                assertThat(Files.readString(tmp.resolve("r/data/cfg"))).isEqualTo("config 40\n");
+                assertThat(Files.readAllLines(tmp.resolve("r/data/app.log"))).hasSize(400).endsWith("line 400");
+            } finally {
+                poller.interrupt();
+                pump.close();
+                origin.close();
+                ch.shutdownNow();
+                loaderCh.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void onlyTheConfiguredOriginNodeMayPushAndUntrustedCertificatesAreRefused() throws Exception {
+        startReplica(0);
+        // node C holds a valid certificate from the same CA, but is not the origin of this key
+        NodeTls nodeC = ca.node("node-c");
+        ManagedChannel asC = channelTo(nodeC, "node-b");
+        try {
+            assertThatThrownBy(() -> ReplicationGrpc.newBlockingStub(asC).checksums(
+                    ChecksumsRequest.newBuilder().setKey(KEY).setReplicaPod(POD).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+            assertThat(service.refusedPeers()).isEqualTo(1);
+        } finally {
+            asC.shutdownNow();
+        }
+        // a certificate for node-a, but from another CA: the handshake fails
+        NodeTls forged = new TestCa("evil-ca").node("node-a");
+        ManagedChannel asForged = NettyChannelBuilder.forAddress("127.0.0.1", port)
+                .sslContext(io.grpc.netty.GrpcSslContexts.forClient().keyManager(forged.key(), forged.cert())
+                        .trustManager(ca.cert).build())
+                .overrideAuthority("node-b").build();
+        try {
+            assertThatThrownBy(() -> ReplicationGrpc.newBlockingStub(asForged).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .checksums(ChecksumsRequest.newBuilder().setKey(KEY).setReplicaPod(POD).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        } finally {
+            asForged.shutdownNow();
+        }
+        // the origin itself is let in
+        ManagedChannel asA = channelTo(nodeA, "node-b");
+        try {
+            assertThat(ReplicationGrpc.newBlockingStub(asA).checksums(
+                    ChecksumsRequest.newBuilder().setKey(KEY).setReplicaPod(POD).build()).getFilesList()).isEmpty();
+        } finally {
+            asA.shutdownNow();
+        }
+    }
+
+    static final String WORKLOAD = """
+            set -e
+            sqlite3 journal.db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
+            sqlite3 wal.db 'PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
+            git init -q repo
+            for i in $(seq 1 40); do
+              sqlite3 journal.db "INSERT INTO t(v) SELECT hex(randomblob(300)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<20) SELECT x FROM c); DELETE FROM t WHERE id % 7 = $i % 7 AND id < $i * 5;"
+              printf 'config %s\\n' $i > cfg.tmp && mv cfg.tmp cfg
+              for j in $(seq 1 10); do echo "line $(( (i-1)*10 + j ))" >> app.log; done
+              if [ $((i % 8)) = 0 ]; then
+                (cd repo && echo "rev $i" > "f$i" && seq 1 $((i*50)) > big && git add -A && git -c user.name=t -c user.email=t@e commit -qm "c$i")
+              fi
+              sleep 0.03
+            done &
+            ( echo '.timeout 5000'; for i in $(seq 1 120); do
+                echo "INSERT INTO t(v) VALUES (hex(randomblob(1000))); UPDATE t SET v = hex(randomblob(500)) WHERE id = $i / 2 + 1;"
+                sleep 0.025
+              done ) | sqlite3 wal.db
+            wait
+            (cd repo && git -c user.name=t -c user.email=t@e commit -q --allow-empty -m final && git gc -q)
+            """;
+
+    static String sh(Path dir, String cmd) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(60, TimeUnit.SECONDS);
+        return out;
+    }
+
+    /** Waits until both trees hold the same files, directories and bytes; returns when (or fails at the deadline). */
+    static long awaitIdentical(Path a, Path b, long deadline) throws Exception {
+        Map<String, String> ta = tree(a);
+        Map<String, String> tb = Map.of();
+        while (System.currentTimeMillis() < deadline) {
+            tb = tree(b);
+            if (ta.equals(tb)) {
+                return System.currentTimeMillis();
+            }
+            Thread.sleep(20);
+        }
+        assertThat(tb).as("replica tree").isEqualTo(ta);
+        return System.currentTimeMillis();
+    }
+
+    static Map<String, String> tree(Path root) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        if (!Files.exists(root)) {
+            return out;
+        }
+        try (var s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String rel = root.relativize(p).toString();
+                if (Files.isDirectory(p)) {
+                    out.put(rel + "/", "dir");
+                } else if (Files.isRegularFile(p)) {
+                    MessageDigest md = MessageDigest.getInstance("SHA-256");
+                    out.put(rel, HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
+                }
+            }
+        }
+        return out;
+    }
+}
