@@ -14,8 +14,9 @@
  * Not visible here (documented for the loader): stores through shared
  * writable mappings (reported as MMAP/MSYNC so user space re-reads the file),
  * splice/sendfile/copy_file_range into a file (reported DIRTY with the range),
- * io_uring submissions (not reported), descriptors inherited across fork or
- * passed over unix sockets (not followed), fds closed implicitly by exec
+ * io_uring submissions (not reported), inherited fds numbered ST_FORK_FDS or
+ * above and fds passed over unix sockets (not followed), reflinks and
+ * ioctl-based copies (FICLONE, not reported), fds closed implicitly by exec
  * (O_CLOEXEC) until reused by a traced open or closed by close/close_range.
  */
 #include "state_events.h"

@@ -22,6 +22,8 @@
 #define ST_REP_BITS 16
 /* Prefix length of a lookup key: the whole key. */
 #define ST_FULL_BITS (ST_REP_BITS + 8 * ST_PATH_LEN)
+/* Lowest fds a forked child inherits that stay followed (bounds the fork loop). */
+#define ST_FORK_FDS 64
 /* Shift of the CPU number in a description id (low bits: per-CPU counter). */
 #define ST_DESC_CPU_SHIFT 48
 

@@ -203,11 +203,30 @@ static __always_inline int st_chdir_exit(long ret)
 TRACEPOINT_PROBE(syscalls, sys_exit_chdir) { return st_chdir_exit(args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_exit_fchdir) { return st_chdir_exit(args->ret); }
 
+/* A forked child shares its parent's open descriptions: follow the child's
+ * copies of the followed fds below ST_FORK_FDS. Runs in the parent, before the
+ * child can run. (Also fires for new threads: user space drops those copies.) */
 TRACEPOINT_PROBE(sched, sched_process_fork)
 {
     u32 rep = st_rep_of_current();
-    if (rep)
-        st_emit_proc(ST_EV_FORK, rep, 0, args->child_pid, 0);
+    if (!rep)
+        return 0;
+    u32 parent = bpf_get_current_pid_tgid() >> 32;
+    u32 child = args->child_pid;
+    for (s32 fd = 0; fd < ST_FORK_FDS; fd++) {
+        struct st_fd_key pk = {.tgid = parent, .fd = fd};
+        u64 *desc = st_fds.lookup(&pk);
+        if (!desc)
+            continue;
+        u64 desc_id = *desc;
+        u32 *refs = st_desc_refs.lookup(&desc_id);
+        if (!refs)
+            continue;
+        struct st_fd_key ck = {.tgid = child, .fd = fd};
+        if (st_fds.update(&ck, &desc_id) == 0)
+            __sync_fetch_and_add(refs, 1);
+    }
+    st_emit_proc(ST_EV_FORK, rep, 0, child, 0);
     return 0;
 }
 

@@ -41,8 +41,8 @@ struct dpi_ctx {
     struct hdr_now cur;           /* header values of the frame */
 };
 
-/* per-CPU hand-over between the entry, DPI and fan-out programs. */
-BPF_PERCPU_ARRAY(dpi_ctxs, struct dpi_ctx, 1);
+/* per-CPU hand-over between the entry, DPI and fan-out programs (pinned, like scratch_buf). */
+BPF_TABLE_PINNED("percpu_array", u32, struct dpi_ctx, dpi_ctxs, 1, PIN_DIR "/stream_dpi_ctx");
 
 /* bcc rewrites map methods only in the main text, so map helpers live here. */
 static __always_inline void glob_count(u32 idx)

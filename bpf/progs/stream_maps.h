@@ -38,8 +38,9 @@ BPF_TABLE_PINNED("hash", u32, struct replicator_info, replicators, MAX_REPLICATO
                  PIN_DIR "/stream_replicators");
 /* stream slot -> serialized StreamSpec (read by the loader only). */
 BPF_TABLE_PINNED("array", u32, struct spec_blob, spec_blobs, MAX_STREAMS, PIN_DIR "/stream_specs");
-/* per-CPU copy of the payload the DPI reads (not pinned: scratch only). */
-BPF_PERCPU_ARRAY(scratch_buf, struct scratch, 1);
+/* per-CPU copy of the payload the DPI reads (pinned: the tail-called programs of a
+ * restarted loader share it with the entry program an earlier loader attached). */
+BPF_TABLE_PINNED("percpu_array", u32, struct scratch, scratch_buf, 1, PIN_DIR "/stream_scratch");
 #ifdef EDGEREP_TRACE_CLASSES
 /* test builds: classes of the TS packets of the last datagram. */
 BPF_ARRAY(class_traces, struct class_trace, 1);

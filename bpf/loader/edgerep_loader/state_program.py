@@ -132,19 +132,19 @@ class StateProgram:
             cflags=[f"-I{progs_dir}", f"-DST_RING_PAGES={ring_pages}", "-Wno-macro-redefined"],
         )
         chunk = self.bpf.load_func("st_write_chunk", BPF.TRACEPOINT)
-        self.bpf["st_jump"][ct.c_int(0)] = ct.c_int(chunk.fd)
-        self.cgroups = self.bpf["st_cgroups"]
-        self.prefixes = self.bpf["st_prefixes"]
-        self.fds = self.bpf["st_fds"]
-        self.descs = self.bpf["st_descs"]
-        self.refs = self.bpf["st_desc_refs"]
-        self.lost_rep = self.bpf["st_lost_rep"]
-        self.lost_files = self.bpf["st_lost_files"]
-        self._hdr = self.bpf["st_layout_hdr"].Leaf
-        self._open = self.bpf["st_layout_open"].Leaf
-        self._data = self.bpf["st_layout_data"].Leaf
-        self._path = self.bpf["st_layout_path"].Leaf
-        self._proc = self.bpf["st_layout_proc"].Leaf
+        self.bpf[b"st_jump"][ct.c_int(0)] = ct.c_int(chunk.fd)
+        self.cgroups = self.bpf[b"st_cgroups"]
+        self.prefixes = self.bpf[b"st_prefixes"]
+        self.fds = self.bpf[b"st_fds"]
+        self.descs = self.bpf[b"st_descs"]
+        self.refs = self.bpf[b"st_desc_refs"]
+        self.lost_rep = self.bpf[b"st_lost_rep"]
+        self.lost_files = self.bpf[b"st_lost_files"]
+        self._hdr = self.bpf[b"st_layout_hdr"].Leaf
+        self._open = self.bpf[b"st_layout_open"].Leaf
+        self._data = self.bpf[b"st_layout_data"].Leaf
+        self._path = self.bpf[b"st_layout_path"].Leaf
+        self._proc = self.bpf[b"st_layout_proc"].Leaf
         self._data_off = ct.sizeof(self._data)  # data[] starts at the end of st_data
         log.info("state capture program loaded (ring %d pages)", ring_pages)
 
@@ -178,12 +178,9 @@ class StateProgram:
         """Deliver every record to ``callback`` when :meth:`poll` runs."""
 
         def on_event(_ctx, data, size):
-            if os.environ.get("ST_DEBUG"):
-                h = ct.cast(data, ct.POINTER(self._hdr)).contents
-                log.warning("rec type=%d size=%d ptr=%r", h.type, size, data)
             callback(self.decode(data, size))
 
-        self.bpf["st_events"].open_ring_buffer(on_event)
+        self.bpf[b"st_events"].open_ring_buffer(on_event)
 
     def poll(self, timeout_ms: int) -> None:
         self.bpf.ring_buffer_poll(timeout=timeout_ms)
@@ -252,21 +249,11 @@ class StateProgram:
             except KeyError:
                 pass
 
-    def copy_fd(self, parent: int, child: int, fd: int) -> None:
-        """Follow (child, fd) like (parent, fd): a forked child shares the description."""
-        try:
-            desc = ct.c_uint64(self.fds[self._fd_key(parent, fd)].value)
-            refs = self.refs[desc].value
-        except KeyError:
-            return
-        self.fds[self._fd_key(child, fd)] = desc
-        self.refs[desc] = ct.c_uint32(refs + 1)
-
     def desc_path(self, desc_id: int) -> Optional[str]:
         """Path the kernel recorded when the description was opened."""
         try:
             d = self.descs[ct.c_uint64(desc_id)]
-            return _cstr(ct.string_at(ct.addressof(d.path), PATH_LEN)).decode("utf-8", "surrogateescape")
+            return _cstr(ct.string_at(ct.addressof(d) + type(d).path.offset, PATH_LEN)).decode("utf-8", "surrogateescape")
         except KeyError:
             return None
 
@@ -282,7 +269,7 @@ class StateProgram:
                 del self.lost_files[k]
             except KeyError:
                 continue
-            out.append((k.rep_id, k.desc_id, k.tgid, _cstr(ct.string_at(ct.addressof(k.path), PATH_LEN)), v.value))
+            out.append((k.rep_id, k.desc_id, k.tgid, _cstr(ct.string_at(ct.addressof(k) + type(k).path.offset, PATH_LEN)), v.value))
         return out
 
     def prog_stats(self) -> dict:

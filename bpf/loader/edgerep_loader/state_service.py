@@ -92,9 +92,6 @@ class _ProgramFds(KernelFds):
     def drop_fd(self, tgid: int, fd: int) -> None:
         self.prog.drop_fd(tgid, fd)
 
-    def copy_fd(self, parent: int, child: int, fd: int) -> None:
-        self.prog.copy_fd(parent, child, fd)
-
     def desc_path(self, desc_id: int) -> Optional[str]:
         return self.prog.desc_path(desc_id)
 

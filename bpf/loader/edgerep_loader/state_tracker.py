@@ -28,6 +28,8 @@ AT_FDCWD = -100
 O_CREAT = 0o100
 O_TRUNC = 0o1000
 RENAME_EXCHANGE = 0x2
+#: fds a forked child keeps followed (ST_FORK_FDS).
+FORK_FDS = 64
 #: Closed descriptions whose path is remembered for late loss reports.
 CLOSED_MEMORY = 4096
 
@@ -42,9 +44,6 @@ class KernelFds:
 
     def drop_fd(self, tgid: int, fd: int) -> None:  # pragma: no cover - interface
         """Forget a followed (tgid, fd)."""
-
-    def copy_fd(self, parent: int, child: int, fd: int) -> None:  # pragma: no cover
-        """Follow (child, fd) as (parent, fd) (fork inherits descriptors)."""
 
     def desc_path(self, desc_id: int) -> Optional[str]:  # pragma: no cover
         """The path the kernel recorded for a description, if it still exists."""
@@ -236,7 +235,10 @@ class Tracker:
     def _fork(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         child = rec.child
         if self.proc_link(rec.tgid, f"task/{child}/exe") is not None:
-            return []  # a new thread of the same process: nothing to inherit
+            # a new thread, not a process: undo the kernel's copies for its tid
+            for fd in self.fds.get(rec.tgid, {}):
+                self.kernel.drop_fd(child, fd)
+            return []
         cwd = self._cwd(rec.tgid, rec.rep_id)
         if cwd is not None:
             self.cwd[child] = cwd
@@ -244,8 +246,8 @@ class Tracker:
             if tgid == rec.tgid:
                 self.dirfds[(child, fd)] = p
         for fd, desc in self.fds.get(rec.tgid, {}).items():
-            self.kernel.copy_fd(rec.tgid, child, fd)
-            self.fds.setdefault(child, {})[fd] = desc
+            if fd < FORK_FDS:  # the kernel copied these at fork time
+                self.fds.setdefault(child, {})[fd] = desc
         return []
 
     def _exit(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
