@@ -8,8 +8,12 @@ import shutil
 import subprocess
 import uuid
 
-PREFIX = "edgerep-t"
+#: Prefix of everything the stream tests create (inside the project's ``edgerep-t``), so
+#: leftovers of a killed run are removed without touching other suites' live resources.
+PREFIX = "edgerep-t-st"
 BPFFS = "/sys/fs/bpf"
+#: Work files (sockets, captures, logs); not under /tmp, whose ``edgerep-t-*`` other suites sweep.
+WORK_ROOT = "/run/edgerep-t-stream"
 
 
 def new_pin_dir() -> str:
@@ -32,3 +36,4 @@ def remove_leftovers() -> None:
         name = line.split()[0] if line.split() else ""
         if name.startswith(PREFIX):
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    shutil.rmtree(WORK_ROOT, ignore_errors=True)

@@ -1,0 +1,261 @@
+"""Stream half of the Loader service: replicators, streams, consumers, counters.
+
+Desired state arrives whole (a StreamSpec with its full consumer set) and is
+written to pinned maps; applying the same state twice changes nothing. The
+serialized spec is kept in a pinned map too, so a restarted loader lists and
+diffs what an earlier one programmed, and the tc/XDP attachments (which hold
+the programs) keep packets flowing while no loader runs.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import logging
+import threading
+
+import grpc
+from pyroute2 import IPRoute
+
+from edgerep.v1 import common_pb2, loader_pb2
+from edgerep_loader import stream_prog as sp
+from edgerep_loader import tc
+from edgerep_loader.stream_kernel import KernelConsumer, StreamKernel
+from edgerep_loader.stream_validate import InvalidRequest, check_stream
+
+log = logging.getLogger("edgerep.loader.stream")
+
+#: Whether the XDP datapath programs are compiled alongside tc.
+XDP_BUILT = False
+
+
+def _mac(text: str) -> bytes:
+    return bytes(int(x, 16) for x in text.split(":"))
+
+
+class StreamService:
+    """Implements EnsureReplicator … ReadStreamCounters over one pin dir."""
+
+    def __init__(self, pin_dir: str):
+        self.pin_dir = pin_dir
+        self._lock = threading.Lock()
+        self._ipr = IPRoute()
+        self.kernel = StreamKernel(pin_dir, xdp=XDP_BUILT)
+        self._slots: dict[int, int] = {}                      # stream_id -> slot
+        self._specs: dict[int, loader_pb2.StreamSpec] = {}    # stream_id -> spec
+        self._adopt()
+
+    # --- adoption ---
+    def _adopt(self) -> None:
+        """Rebuild the in-memory view from the pinned maps of an earlier loader."""
+        for slot, blob in self.kernel.read_blobs().items():
+            spec = loader_pb2.StreamSpec()
+            spec.ParseFromString(blob)
+            self._slots[spec.stream_id] = slot
+            self._specs[spec.stream_id] = spec
+        reps = self.kernel.table(b"replicators")
+        for key, info in list(reps.items()):
+            ifindex = key.value
+            if info.datapath == common_pb2.DATAPATH_TC and not tc.find_filter(self._ipr, ifindex):
+                log.warning("replicator on ifindex %d is gone; forgetting it", ifindex)
+                del reps[key]
+        log.info("adopted %d streams and %d replicators from %s", len(self._specs),
+                 len(reps), self.pin_dir)
+
+    def _ifindex(self, name: str) -> int:
+        return tc.ifindex_of(self._ipr, name) if name else 0
+
+    def _ifname(self, ifindex: int) -> str:
+        links = self._ipr.get_links(ifindex)
+        return links[0].get_attr("IFLA_IFNAME") if links else ""
+
+    def _replicator(self, ifindex: int):
+        reps = self.kernel.table(b"replicators")
+        try:
+            return reps[ct.c_uint32(ifindex)]
+        except KeyError:
+            return None
+
+    # --- replicators ---
+    def ensure_replicator(self, request, context):
+        """Attach (or adopt) the replicator on an interface."""
+        with self._lock:
+            ifindex = self._ifindex(request.interface)
+            if not ifindex:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"unknown interface {request.interface!r}")
+            if request.datapath not in (common_pb2.DATAPATH_TC, common_pb2.DATAPATH_XDP):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "datapath must be TC or XDP")
+            return self._ensure(ifindex, request.datapath)
+
+    def _ensure(self, ifindex: int, datapath: int) -> loader_pb2.EnsureReplicatorResponse:
+        reps = self.kernel.table(b"replicators")
+        have = self._replicator(ifindex)
+        resp = loader_pb2.EnsureReplicatorResponse(ifindex=ifindex)
+        if have is not None and self._attached(ifindex, have):
+            wanted_xdp = datapath == common_pb2.DATAPATH_XDP
+            if have.datapath == datapath or (wanted_xdp and have.xdp_mode == loader_pb2.XDP_MODE_NONE):
+                resp.datapath = have.datapath
+                resp.xdp_mode = have.xdp_mode
+                resp.adopted = True
+                if have.datapath != datapath:
+                    resp.fallback_reason = "XDP not possible on this interface earlier: tc in use"
+                return resp
+            self._detach(ifindex, have)
+        mode = loader_pb2.XDP_MODE_NONE
+        effective = common_pb2.DATAPATH_TC
+        reason = ""
+        if datapath == common_pb2.DATAPATH_XDP:
+            if self.kernel.xdp is None:
+                reason = "XDP programs not built: tc in use"
+            else:
+                mode, reason = self.kernel.xdp.attach(self._ipr, ifindex)
+                if mode != loader_pb2.XDP_MODE_NONE:
+                    effective = common_pb2.DATAPATH_XDP
+        if effective == common_pb2.DATAPATH_TC:
+            tc.attach(self._ipr, ifindex, self.kernel.tc_fn.fd)
+        info = reps.Leaf()
+        info.datapath = effective
+        info.xdp_mode = mode
+        reps[ct.c_uint32(ifindex)] = info
+        resp.datapath = effective
+        resp.xdp_mode = mode
+        resp.fallback_reason = reason
+        if reason:
+            log.warning("ifindex %d: %s", ifindex, reason)
+        return resp
+
+    def _attached(self, ifindex: int, info) -> bool:
+        if info.datapath == common_pb2.DATAPATH_TC:
+            return tc.find_filter(self._ipr, ifindex)
+        return self.kernel.xdp is not None and self.kernel.xdp.attached(self._ipr, ifindex)
+
+    def _detach(self, ifindex: int, info) -> None:
+        if info.datapath == common_pb2.DATAPATH_TC:
+            tc.detach(self._ipr, ifindex)
+        elif self.kernel.xdp is not None:
+            self.kernel.xdp.detach(self._ipr, ifindex)
+
+    def remove_replicator(self, request, context):
+        """Detach the replicator from an interface (idempotent)."""
+        with self._lock:
+            ifindex = self._ifindex(request.interface)
+            if not ifindex:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"unknown interface {request.interface!r}")
+            have = self._replicator(ifindex)
+            if have is not None:
+                self._detach(ifindex, have)
+                del self.kernel.table(b"replicators")[ct.c_uint32(ifindex)]
+            return loader_pb2.RemoveReplicatorResponse()
+
+    # --- streams ---
+    def set_stream(self, request, context):
+        """Create or update a stream with its full consumer set."""
+        spec = request.stream
+        with self._lock:
+            try:
+                check_stream(spec, self._ifindex)
+                ifindex = self._ifindex(spec.interface)
+                if self._replicator(ifindex) is None:
+                    raise InvalidRequest(
+                        f"stream {spec.stream_id}: interface {spec.interface!r} has no replicator "
+                        "(EnsureReplicator first)")
+                for other_id, other in self._specs.items():
+                    if other_id != spec.stream_id and other.interface == spec.interface and \
+                            other.port == spec.port:
+                        raise InvalidRequest(
+                            f"stream {spec.stream_id}: port {spec.port} on {spec.interface!r} "
+                            f"already belongs to stream {other_id}")
+                consumers = [self._resolve(c) for c in spec.consumers]
+                slot = self._slots.get(spec.stream_id)
+                if slot is None:
+                    used = set(self._slots.values())
+                    free = [s for s in range(sp.MAX_STREAMS) if s not in used]
+                    if not free:
+                        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                      f"all {sp.MAX_STREAMS} stream slots are in use")
+                    slot = free[0]
+                canonical = loader_pb2.StreamSpec()
+                canonical.CopyFrom(spec)
+                canonical.ip_protocol = 17
+                blob = canonical.SerializeToString()
+                if len(blob) > sp.SPEC_BLOB_MAX:
+                    raise InvalidRequest(f"stream {spec.stream_id}: spec too large to keep")
+            except InvalidRequest as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            old = self._specs.get(spec.stream_id)
+            if old is not None and (old.interface, old.port) != (spec.interface, spec.port):
+                self.kernel.clear_stream(slot, self._ifindex(old.interface), old.port)
+            self.kernel.write_stream(slot, spec.stream_id, ifindex, spec.port, spec.inspection,
+                                     consumers)
+            self.kernel.write_blob(slot, blob)
+            self._slots[spec.stream_id] = slot
+            self._specs[spec.stream_id] = canonical
+            log.info("stream %d on %s:%d: %d consumers (slot %d)", spec.stream_id, spec.interface,
+                     spec.port, len(consumers), slot)
+            return loader_pb2.SetStreamResponse(
+                consumers=[loader_pb2.ConsumerResult(name=c.name, ok=True) for c in spec.consumers])
+
+    def _resolve(self, c: loader_pb2.ConsumerSpec) -> KernelConsumer:
+        ifindex = self._ifindex(c.egress_interface)
+        src_mac = _mac(c.src_mac) if c.src_mac else self._link_mac(ifindex)
+        kind = c.policy.kind or common_pb2.POLICY_KIND_NONE
+        burst = c.policy.burst_bytes or max(c.policy.rate_bytes_per_sec // 20, 1)
+        return KernelConsumer(
+            ifindex=ifindex, dst_mac=_mac(c.dst_mac) if c.dst_mac else b"\0" * 6, src_mac=src_mac,
+            dst_ip=c.dst_ip, src_ip=c.src_ip, dst_port=c.dst_port, policy=kind,
+            rate_bps=c.policy.rate_bytes_per_sec, burst=burst if c.policy.rate_bytes_per_sec else 0,
+            uniform_ppm=c.policy.uniform_drop_ppm, use_fib=not c.dst_mac)
+
+    def _link_mac(self, ifindex: int) -> bytes:
+        links = self._ipr.get_links(ifindex)
+        addr = links[0].get_attr("IFLA_ADDRESS") if links else None
+        return _mac(addr) if addr else b"\0" * 6
+
+    def remove_stream(self, request, context):
+        """Remove a stream and its consumers (idempotent)."""
+        with self._lock:
+            if not 1 <= request.stream_id <= 65535:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"stream_id must be 1..65535, got {request.stream_id}")
+            spec = self._specs.pop(request.stream_id, None)
+            slot = self._slots.pop(request.stream_id, None)
+            if spec is not None and slot is not None:
+                self.kernel.clear_stream(slot, self._ifindex(spec.interface), spec.port)
+                log.info("stream %d removed", request.stream_id)
+            return loader_pb2.RemoveStreamResponse()
+
+    def list_streams(self, request, context):
+        """Everything programmed: streams (in id order) and replicators."""
+        with self._lock:
+            resp = loader_pb2.ListStreamsResponse(
+                streams=[self._specs[i] for i in sorted(self._specs)])
+            for key, info in sorted(self.kernel.table(b"replicators").items(),
+                                    key=lambda kv: kv[0].value):
+                resp.replicators.append(loader_pb2.EnsureReplicatorResponse(
+                    ifindex=key.value, datapath=info.datapath, xdp_mode=info.xdp_mode, adopted=True))
+                resp.replicator_interfaces.append(self._ifname(key.value))
+            return resp
+
+    def read_counters(self, request, context):
+        """Per-stream and per-consumer counters, summed over CPUs."""
+        with self._lock:
+            ids = list(request.stream_ids) or sorted(self._specs)
+            unknown = [i for i in ids if i not in self._specs]
+            if unknown:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown stream ids {unknown}")
+            resp = loader_pb2.ReadStreamCountersResponse()
+            for sid in ids:
+                slot = self._slots[sid]
+                s = self.kernel.stream_counters(slot)
+                out = loader_pb2.StreamCounters(
+                    stream_id=sid, packets_seen=s["packets_seen"], packets_parsed=s["packets_parsed"],
+                    packets_unknown=s["packets_unknown"], packets_malformed=s["packets_malformed"])
+                for i, c in enumerate(self._specs[sid].consumers):
+                    cc = self.kernel.consumer_counters(slot, i)
+                    out.consumers.append(loader_pb2.ConsumerCounterSet(
+                        name=c.name, delivered_packets=cc["delivered_packets"],
+                        delivered_bytes=cc["delivered_bytes"], dropped_packets=cc["dropped_packets"],
+                        dropped_bytes=cc["dropped_bytes"]))
+                resp.streams.append(out)
+            return resp

@@ -1,0 +1,162 @@
+"""End-to-end in network namespaces: a real ffmpeg TS from a sender namespace into a
+node namespace whose loader (a real process, gRPC on a unix socket) programs the tc
+replicator, copied to 4 consumer namespaces with different policies; then the
+loader is killed mid-stream and restarted without a packet lost.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+import stream_fixtures as fx
+import streamlib
+from edgerep.v1 import common_pb2, loader_pb2
+from streamlib.topo import Topology, consumer_gw, consumer_ip, link_mac
+
+pytestmark = pytest.mark.skipif(not fx.have_ffmpeg(), reason="ffmpeg/ffprobe missing")
+
+PORT = 5004
+CONSUMER_PORT = 6000
+FRAME = 1316 + 42
+REF, UNKNOWN = common_pb2.FRAME_CLASS_REFERENCE, common_pb2.FRAME_CLASS_UNKNOWN
+DIFF, DISP = common_pb2.FRAME_CLASS_DIFFERENTIAL, common_pb2.FRAME_CLASS_DISPOSABLE
+
+
+@pytest.fixture(scope="module")
+def topo():
+    streamlib.remove_leftovers()
+    t = Topology(consumers=4)
+    try:
+        t.create()
+        t.start_loader()
+        yield t
+    finally:
+        t.destroy()
+
+
+def consumer(t: Topology, i: int, policy: common_pb2.Policy | None = None) -> loader_pb2.ConsumerSpec:
+    return loader_pb2.ConsumerSpec(
+        name=f"c{i}", egress_interface=f"c{i}", dst_mac=link_mac(t.cns(i), "eth0"),
+        dst_ip=consumer_ip(i), src_ip=consumer_gw(i), dst_port=CONSUMER_PORT,
+        policy=policy or common_pb2.Policy(kind=common_pb2.POLICY_KIND_NONE))
+
+
+def run_stream(t: Topology, tag: str, path: str, pps: float) -> tuple[int, list[dict], list[str]]:
+    procs = t.start_receivers(CONSUMER_PORT, tag, idle=2.0)
+    try:
+        sent = t.send(path, PORT, pps)
+        for p in procs:
+            p.wait(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    results = [t.receiver_result(tag, i) for i in range(t.consumers)]
+    return sent, [r for r, _ in results], [p for _, p in results]
+
+
+def test_stream_policies_end_to_end(topo):
+    stub = topo.stub()
+    rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
+        interface="in0", datapath=common_pb2.DATAPATH_TC))
+    assert rep.datapath == common_pb2.DATAPATH_TC and rep.ifindex > 0
+    path = fx.clip("h264")
+    data_len = os.path.getsize(path)
+    dgrams = -(-(data_len // 188) // 7)
+    seconds = 8.0
+    pps = dgrams / seconds
+    stream_bps = pps * FRAME
+    diff_first = common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
+                                   rate_bytes_per_sec=int(stream_bps * 0.8),
+                                   burst_bytes=int(stream_bps * 0.5))
+    uniform = common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=200_000)
+    spec = loader_pb2.StreamSpec(
+        stream_id=7, interface="in0", ip_protocol=17, port=PORT,
+        inspection=common_pb2.INSPECTION_MPEGTS,
+        consumers=[consumer(topo, 0), consumer(topo, 1), consumer(topo, 2, diff_first),
+                   consumer(topo, 3, uniform)])
+    stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
+    # idempotent: the same state again changes nothing
+    stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
+    listed = stub.ListStreams(loader_pb2.ListStreamsRequest())
+    assert [s.stream_id for s in listed.streams] == [7]
+    assert listed.streams[0].consumers == spec.consumers
+
+    sent, got, files = run_stream(topo, "pol", path, pps)
+    with open(path, "rb") as f:
+        original = f.read()
+    counters = stub.ReadStreamCounters(loader_pb2.ReadStreamCountersRequest(stream_ids=[7])).streams[0]
+    assert counters.packets_seen == sent
+    assert counters.packets_malformed == 0
+    by_name = {c.name: c for c in counters.consumers}
+    for i in range(4):
+        assert got[i]["bad_ip_csum"] == 0 and got[i]["bad_udp_csum"] == 0, f"c{i}: {got[i]}"
+        # counters match what the consumer received
+        assert sum(by_name[f"c{i}"].delivered_packets) == got[i]["count"], f"c{i}"
+    # no policy: every datagram, byte-identical stream
+    for i in (0, 1):
+        assert got[i]["count"] == sent
+        with open(files[i], "rb") as f:
+            assert f.read() == original[: len(original) - len(original) % 188]
+    # DifferentialFirst at 80%: loses only differential / disposable packets
+    c2 = by_name["c2"]
+    assert 0 < got[2]["count"] < sent
+    assert c2.dropped_packets[REF] == 0 and c2.dropped_packets[UNKNOWN] == 0, c2
+    assert c2.dropped_packets[DIFF] + c2.dropped_packets[DISP] > 0
+    delivered = sum(c2.delivered_bytes)
+    assert delivered <= 0.8 * sent * FRAME + diff_first.burst_bytes + FRAME
+    # Uniform 20%: loses across classes
+    c3 = by_name["c3"]
+    assert 0.1 * sent < sum(c3.dropped_packets) < 0.3 * sent
+    assert c3.dropped_packets[REF] > 0 and c3.dropped_packets[DIFF] + c3.dropped_packets[DISP] > 0
+    # every consumer's capture is a decodable stream
+    for i in range(4):
+        out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                              "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", files[i]],
+                             capture_output=True, text=True, timeout=120)
+        frames = int((out.stdout.split() or ["0"])[0].strip(","))
+        assert frames > 0, f"c{i}: nothing decodable: {out.stderr[-500:]}"
+        if i in (0, 1):
+            assert frames == 240
+
+
+def test_stream_loader_restart_loses_nothing(topo):
+    stub = topo.stub()
+    spec = loader_pb2.StreamSpec(
+        stream_id=8, interface="in0", ip_protocol=17, port=PORT + 1,
+        inspection=common_pb2.INSPECTION_MPEGTS, consumers=[consumer(topo, i) for i in range(4)])
+    stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(interface="in0",
+                                                             datapath=common_pb2.DATAPATH_TC))
+    stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
+    before = stub.ListStreams(loader_pb2.ListStreamsRequest())
+    procs = topo.start_receivers(CONSUMER_PORT, "rst", idle=2.0)
+    sender = None
+    try:
+        # ~2 kpps for ~5 s
+        sender = topo.send(fx.clip("h264"), PORT + 1, 2000, repeat=7, wait=False)
+        time.sleep(1.5)
+        topo.kill_loader()
+        time.sleep(1.0)
+        topo.start_loader()
+        stub = topo.stub()
+        rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
+            interface="in0", datapath=common_pb2.DATAPATH_TC))
+        assert rep.adopted
+        after = stub.ListStreams(loader_pb2.ListStreamsRequest())
+        assert after.streams == before.streams
+        stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))   # the agent re-applies
+        out, _ = sender.communicate(timeout=60)
+        sent = int(out.split()[0])
+        for p in procs:
+            p.wait(timeout=60)
+    finally:
+        for p in procs + ([sender] if sender else []):
+            if p.poll() is None:
+                p.kill()
+    for i in range(4):
+        res, _ = topo.receiver_result("rst", i)
+        assert res["count"] == sent, f"c{i} received {res['count']} of {sent}"
