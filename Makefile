@@ -55,7 +55,7 @@ test: setup build ## everything CI runs: unit, bpf, it (and e2e) — as root
 	@echo "make test: all suites passed"
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
-	$(MVNW) -Pcheck-format test
+	$(MVNW) -Pcheck-format verify -DskipITs
 	$(PYTEST) bpf/tests -m "not kernel" -q
 
 test-bpf: proto-py ## bcc programs through BPF_PROG_TEST_RUN and netns tests (root)
