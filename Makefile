@@ -75,8 +75,11 @@ e2e: ## end-to-end tests in a netns topology with the real API server (root)
 demo: ## the main job: multi-node edge on this machine, real video and a real app
 	@echo "demo: not yet available (lands with the end-to-end work)"
 
-bench: ## run the benchmarks in bench/ (root); tables on stdout, JSON in bench/results/
-	@echo "bench: no benchmarks yet"
+bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) in bench/results/
+	@[[ $$(id -u) -eq 0 ]] || { echo "make bench needs root"; exit 1; }
+	@scripts/setup kernel >/dev/null
+	@mkdir -p bench/results
+	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
 
 fmt: ## format Java (Eclipse formatter + import order)
 	$(MVNW) -q process-sources
