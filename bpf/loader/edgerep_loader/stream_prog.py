@@ -24,15 +24,15 @@ SPEC_BLOB_MAX = 32760
 CLASS_NAMES = ["UNSPECIFIED", "UNKNOWN", "REFERENCE", "DIFFERENTIAL", "DISPOSABLE", "NON_VIDEO"]
 GLOB_NAMES = ["non_ip", "vlan", "fragment", "no_stream", "ipv6", "truncated", "matched", "reserved7"]
 
-TC_FUNC = "stream_tc"
-TC_TS_FUNC = "stream_tc_ts"
-TC_FANOUT_FUNC = "stream_tc_fanout"
-TC_SCAN_FUNC = "stream_tc_scan"
+TC_FUNC = b"stream_tc"
+TC_TS_FUNC = b"stream_tc_ts"
+TC_FANOUT_FUNC = b"stream_tc_fanout"
+TC_SCAN_FUNC = b"stream_tc_scan"
 JMP_SCAN = 2
 JMP_TS = 0
 JMP_FANOUT = 1
-XDP_FUNC = "stream_xdp"
-XDP_EGRESS_FUNC = "stream_xdp_egress"
+XDP_FUNC = b"stream_xdp"
+XDP_EGRESS_FUNC = b"stream_xdp_egress"
 
 
 def compile_stream(

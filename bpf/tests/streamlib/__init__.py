@@ -37,3 +37,21 @@ def remove_leftovers() -> None:
         if name.startswith(PREFIX):
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
     shutil.rmtree(WORK_ROOT, ignore_errors=True)
+
+
+class TestNetns:
+    """A throwaway network namespace the current thread can step into (pyroute2 pushns)."""
+
+    def __init__(self, tag: str):
+        self.name = f"{PREFIX}-{tag}-{uuid.uuid4().hex[:6]}"
+
+    def __enter__(self) -> "TestNetns":
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        return self
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", "-n", self.name, *args], check=True)
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
