@@ -104,6 +104,8 @@ class StreamKernel:
         cfg.inspection = inspection
         cfg.n_consumers = len(consumers)
         cfgs[ct.c_uint32(slot)] = cfg
+        if self.xdp is not None:
+            self.xdp.write_consumers(slot, consumers)
         ports = self.bpf[b"ports"]
         key = ports.Key()
         key.ifindex, key.port, key.proto = ifindex, port, socket.IPPROTO_UDP
@@ -127,6 +129,8 @@ class StreamKernel:
             cons[ct.c_uint32(slot * sp.MAX_CONSUMERS + i)] = cons.Leaf()
             stats[ct.c_uint32(slot * sp.MAX_CONSUMERS + i)] = stats.Leaf()
         self.bpf[b"stream_states"][ct.c_uint32(slot)] = self.bpf[b"stream_states"].Leaf()
+        if self.xdp is not None:
+            self.xdp.write_consumers(slot, [])
         ss = self.bpf[b"stream_stats"]
         ss[ct.c_uint32(slot)] = ss.Leaf()
         self.write_blob(slot, b"")

@@ -21,11 +21,12 @@ from edgerep_loader import stream_prog as sp
 from edgerep_loader import tc
 from edgerep_loader.stream_kernel import KernelConsumer, StreamKernel
 from edgerep_loader.stream_validate import InvalidRequest, check_stream
+from edgerep_loader.stream_xdp_prog import XDP_STREAMS
 
 log = logging.getLogger("edgerep.loader.stream")
 
 #: Whether the XDP datapath programs are compiled alongside tc.
-XDP_BUILT = False
+XDP_BUILT = True
 
 
 def _mac(text: str) -> bytes:
@@ -175,6 +176,10 @@ class StreamService:
                         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                       f"all {sp.MAX_STREAMS} stream slots are in use")
                     slot = free[0]
+                rep = self._replicator(ifindex)
+                if rep.datapath == common_pb2.DATAPATH_XDP and slot >= XDP_STREAMS:
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                  f"the XDP datapath serves stream slots below {XDP_STREAMS}")
                 canonical = loader_pb2.StreamSpec()
                 canonical.CopyFrom(spec)
                 canonical.ip_protocol = 17
