@@ -1,0 +1,314 @@
+package io.edgerep.agent.control;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.agent.pods.CgroupResolver;
+import io.edgerep.agent.pods.RouteResolver;
+import io.edgerep.proto.v1.ConsumerConfig;
+import io.edgerep.proto.v1.ConsumerResult;
+import io.edgerep.proto.v1.ConsumerSpec;
+import io.edgerep.proto.v1.Datapath;
+import io.edgerep.proto.v1.EnsureReplicatorRequest;
+import io.edgerep.proto.v1.EnsureReplicatorResponse;
+import io.edgerep.proto.v1.ItemKind;
+import io.edgerep.proto.v1.ItemResult;
+import io.edgerep.proto.v1.ListStreamsRequest;
+import io.edgerep.proto.v1.ListStreamsResponse;
+import io.edgerep.proto.v1.ListTracesRequest;
+import io.edgerep.proto.v1.LoaderGrpc;
+import io.edgerep.proto.v1.NodeConfig;
+import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.proto.v1.PodRef;
+import io.edgerep.proto.v1.RemoveReplicatorRequest;
+import io.edgerep.proto.v1.RemoveStreamRequest;
+import io.edgerep.proto.v1.RemoveTraceRequest;
+import io.edgerep.proto.v1.SetStreamRequest;
+import io.edgerep.proto.v1.SetStreamResponse;
+import io.edgerep.proto.v1.SetTraceRequest;
+import io.edgerep.proto.v1.StateOriginConfig;
+import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.proto.v1.StreamSpec;
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+
+/**
+ * Turns a full {@link NodeConfig} into loader state by diffing it against what the loader reports: only what differs
+ * is called, every item gets a result, and an item that fails does not stop the others. Applying the same config twice
+ * makes no mutating call the second time.
+ */
+public final class NodeReconciler {
+    private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
+    /** IANA protocol number of UDP, the default when a config leaves it 0. */
+    static final int UDP = 17;
+
+    private final LoaderGrpc.LoaderBlockingStub loader;
+    private final PodFacts pods;
+    private final StateWiring state;
+    private final Path procRoot;
+    private long mutatingCalls;
+
+    public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
+        this.loader = LoaderGrpc.newBlockingStub(loader);
+        this.pods = pods;
+        this.state = state;
+        this.procRoot = procRoot;
+    }
+
+    /** Loader calls that changed something, since start. */
+    public synchronized long mutatingCalls() {
+        return mutatingCalls;
+    }
+
+    private LoaderGrpc.LoaderBlockingStub call() {
+        return loader.withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    public synchronized NodeStatus apply(NodeConfig cfg) {
+        List<ItemResult> results = new ArrayList<>();
+        try {
+            applyStreams(cfg, results);
+        } catch (StatusRuntimeException e) {
+            // the loader is unreachable: every stream item fails, state items still go on
+            for (StreamConfig s : cfg.getStreamsList()) {
+                results.add(fail(ItemKind.ITEM_KIND_STREAM, s.getKey(), "LoaderUnavailable", e.getStatus().toString()));
+            }
+        }
+        applyState(cfg, results);
+        return NodeStatus.newBuilder().setAppliedVersion(cfg.getVersion()).addAllItems(results).build();
+    }
+
+    private void applyStreams(NodeConfig cfg, List<ItemResult> results) {
+        ListStreamsResponse actual = call().listStreams(ListStreamsRequest.getDefaultInstance());
+        Map<String, EnsureReplicatorResponse> haveRep = new HashMap<>();
+        for (int i = 0; i < actual.getReplicatorsCount() && i < actual.getReplicatorInterfacesCount(); i++) {
+            haveRep.put(actual.getReplicatorInterfaces(i), actual.getReplicators(i));
+        }
+        Map<Integer, StreamSpec> haveStreams = new HashMap<>();
+        for (StreamSpec s : actual.getStreamsList()) {
+            haveStreams.put(s.getStreamId(), s);
+        }
+
+        // replicators: one per ingress interface, the first stream's datapath wins
+        Map<String, Datapath> wantRep = new LinkedHashMap<>();
+        for (StreamConfig s : cfg.getStreamsList()) {
+            wantRep.putIfAbsent(s.getInterface(), dp(s.getDatapath()));
+        }
+        Map<String, String> repError = new HashMap<>();
+        Map<String, EnsureReplicatorResponse> repState = new HashMap<>();
+        for (Map.Entry<String, Datapath> e : wantRep.entrySet()) {
+            EnsureReplicatorResponse have = haveRep.get(e.getKey());
+            if (have != null && (have.getDatapath() == e.getValue() || !have.getFallbackReason().isEmpty())) {
+                repState.put(e.getKey(), have);
+                continue;
+            }
+            try {
+                mutatingCalls++;
+                repState.put(e.getKey(), call().ensureReplicator(
+                        EnsureReplicatorRequest.newBuilder().setInterface(e.getKey()).setDatapath(e.getValue())
+                                .build()));
+            } catch (StatusRuntimeException ex) {
+                repError.put(e.getKey(), ex.getStatus().getCode() + ": " + ex.getStatus().getDescription());
+            }
+        }
+
+        Map<String, Integer> ids = StableIds.assign(cfg.getStreamsList().stream().map(StreamConfig::getKey).toList());
+        Set<Integer> keep = new HashSet<>();
+        for (StreamConfig s : cfg.getStreamsList()) {
+            int id = ids.get(s.getKey());
+            keep.add(id);
+            if (repError.containsKey(s.getInterface())) {
+                results.add(fail(ItemKind.ITEM_KIND_STREAM, s.getKey(), "ReplicatorFailed",
+                        repError.get(s.getInterface())));
+                continue;
+            }
+            StreamSpec.Builder spec = StreamSpec.newBuilder().setStreamId(id).setInterface(s.getInterface())
+                    .setIpProtocol(s.getIpProtocol() == 0 ? UDP : s.getIpProtocol()).setPort(s.getPort())
+                    .setInspection(s.getInspection());
+            Map<String, ItemResult> consumerResults = new LinkedHashMap<>();
+            for (ConsumerConfig c : s.getConsumersList()) {
+                String ck = s.getKey() + "/" + c.getKey();
+                try {
+                    Optional<ConsumerSpec> cs = consumerSpec(c);
+                    if (cs.isEmpty()) {
+                        consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved",
+                                "no route or neighbour entry for " + target(c)));
+                    } else {
+                        spec.addConsumers(cs.get());
+                        consumerResults.put(ck, ok(ItemKind.ITEM_KIND_CONSUMER, ck));
+                    }
+                } catch (Exception e) {
+                    consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved", e.toString()));
+                }
+            }
+            StreamSpec want = spec.build();
+            ItemResult.Builder sr = ItemResult.newBuilder().setKind(ItemKind.ITEM_KIND_STREAM).setKey(s.getKey())
+                    .setOk(true);
+            EnsureReplicatorResponse rep = repState.get(s.getInterface());
+            if (rep != null && !rep.getFallbackReason().isEmpty()) {
+                sr.setDegraded(true).setReason("XdpFellBackToTc").setMessage(rep.getFallbackReason());
+            }
+            if (!want.equals(haveStreams.get(id))) {
+                try {
+                    mutatingCalls++;
+                    SetStreamResponse resp = call().setStream(SetStreamRequest.newBuilder().setStream(want).build());
+                    for (ConsumerResult r : resp.getConsumersList()) {
+                        String ck = s.getKey() + "/" + r.getName();
+                        if (!r.getOk()) {
+                            consumerResults.put(ck,
+                                    fail(ItemKind.ITEM_KIND_CONSUMER, ck, "ConsumerRejected", r.getError()));
+                        }
+                    }
+                } catch (StatusRuntimeException e) {
+                    sr.setOk(false).setReason("SetStreamFailed").setMessage(e.getStatus().toString());
+                }
+            }
+            results.add(sr.build());
+            results.addAll(consumerResults.values());
+        }
+        for (Integer id : haveStreams.keySet()) {
+            if (!keep.contains(id)) {
+                try {
+                    mutatingCalls++;
+                    call().removeStream(RemoveStreamRequest.newBuilder().setStreamId(id).build());
+                } catch (StatusRuntimeException e) {
+                    LOG.warnf("removing stream %d: %s", id, e.getStatus());
+                }
+            }
+        }
+        for (String iface : haveRep.keySet()) {
+            if (!wantRep.containsKey(iface)) {
+                try {
+                    mutatingCalls++;
+                    call().removeReplicator(RemoveReplicatorRequest.newBuilder().setInterface(iface).build());
+                } catch (StatusRuntimeException e) {
+                    LOG.warnf("removing replicator on %s: %s", iface, e.getStatus());
+                }
+            }
+        }
+    }
+
+    private static String target(ConsumerConfig c) {
+        return c.getViaNodeIp().isEmpty() ? c.getPod().getIp() : c.getViaNodeIp();
+    }
+
+    /** The kernel's view of a consumer: local pods get their port and MAC, remote ones leave through the FIB. */
+    private Optional<ConsumerSpec> consumerSpec(ConsumerConfig c) throws Exception {
+        ConsumerSpec.Builder b = ConsumerSpec.newBuilder().setName(c.getKey()).setDstIp(c.getPod().getIp())
+                .setDstPort(c.getPort()).setPolicy(c.getPolicy());
+        Optional<RouteResolver.Egress> e = pods.egress(target(c));
+        if (e.isEmpty()) {
+            return Optional.empty();
+        }
+        b.setEgressInterface(e.get().iface());
+        if (c.getViaNodeIp().isEmpty()) {
+            b.setDstMac(e.get().mac());
+        }
+        return Optional.of(b.build());
+    }
+
+    private void applyState(NodeConfig cfg, List<ItemResult> results) {
+        Map<String, Integer> ids = StableIds
+                .assign(cfg.getStateOriginsList().stream().map(StateOriginConfig::getKey).toList());
+        Set<Integer> keepTraces = new HashSet<>();
+        Map<Integer, SetTraceRequest> haveTraces = new HashMap<>();
+        boolean loaderUp = true;
+        try {
+            for (SetTraceRequest t : call().listTraces(ListTracesRequest.getDefaultInstance()).getTracesList()) {
+                haveTraces.put(t.getReplicationId(), t);
+            }
+        } catch (StatusRuntimeException e) {
+            loaderUp = false;
+        }
+        Set<String> origins = new HashSet<>();
+        for (StateOriginConfig o : cfg.getStateOriginsList()) {
+            int id = ids.get(o.getKey());
+            keepTraces.add(id);
+            origins.add(o.getKey());
+            try {
+                CgroupResolver.Container c = container(o.getPod(), o.getContainer());
+                Path root = c.root(procRoot)
+                        .orElseThrow(() -> new IllegalStateException("origin container has no process"));
+                SetTraceRequest want = SetTraceRequest.newBuilder().setReplicationId(id).addCgroupIds(c.cgroupId())
+                        .addAllPrefixes(o.getPathsList()).setRoot(root.toString()).build();
+                state.origin(o, id, root);
+                if (!loaderUp) {
+                    results.add(fail(ItemKind.ITEM_KIND_STATE_ORIGIN, o.getKey(), "LoaderUnavailable", "cannot trace"));
+                    continue;
+                }
+                if (!want.equals(haveTraces.get(id))) {
+                    mutatingCalls++;
+                    call().setTrace(want);
+                }
+                results.add(ok(ItemKind.ITEM_KIND_STATE_ORIGIN, o.getKey()));
+            } catch (StatusRuntimeException e) {
+                results.add(
+                        fail(ItemKind.ITEM_KIND_STATE_ORIGIN, o.getKey(), "SetTraceFailed", e.getStatus().toString()));
+            } catch (Exception e) {
+                results.add(fail(ItemKind.ITEM_KIND_STATE_ORIGIN, o.getKey(), "PodNotResolved", e.getMessage()));
+            }
+        }
+        if (loaderUp) {
+            for (Integer id : haveTraces.keySet()) {
+                if (!keepTraces.contains(id)) {
+                    try {
+                        mutatingCalls++;
+                        call().removeTrace(RemoveTraceRequest.newBuilder().setReplicationId(id).build());
+                    } catch (StatusRuntimeException e) {
+                        LOG.warnf("removing trace %d: %s", id, e.getStatus());
+                    }
+                }
+            }
+        }
+        Set<String> replicas = new HashSet<>();
+        for (StateReplicaConfig r : cfg.getStateReplicasList()) {
+            String rid = StateWiring.replicaId(r.getKey(), r.getPod().getName());
+            replicas.add(rid);
+            try {
+                CgroupResolver.Container c = container(r.getPod(), r.getContainer());
+                Path root = c.root(procRoot)
+                        .orElseThrow(() -> new IllegalStateException("replica container has no process"));
+                state.replica(r, root);
+                results.add(ok(ItemKind.ITEM_KIND_STATE_REPLICA, r.getKey() + "/" + r.getPod().getName()));
+            } catch (Exception e) {
+                results.add(fail(ItemKind.ITEM_KIND_STATE_REPLICA, r.getKey() + "/" + r.getPod().getName(),
+                        "PodNotResolved",
+                        String.valueOf(e.getMessage())));
+            }
+        }
+        state.retain(origins, replicas);
+    }
+
+    private CgroupResolver.Container container(PodRef pod, String container) throws Exception {
+        String cid = pod.getContainerIdsMap().get(container);
+        if (cid == null || cid.isEmpty()) {
+            throw new IllegalStateException(
+                    "pod " + pod.getNamespace() + "/" + pod.getName() + " has no container " + container);
+        }
+        return pods.container(cid).orElseThrow(() -> new IllegalStateException("no cgroup for container " + cid));
+    }
+
+    private static Datapath dp(Datapath d) {
+        return d == Datapath.DATAPATH_UNSPECIFIED ? Datapath.DATAPATH_TC : d;
+    }
+
+    static ItemResult ok(ItemKind kind, String key) {
+        return ItemResult.newBuilder().setKind(kind).setKey(key).setOk(true).build();
+    }
+
+    static ItemResult fail(ItemKind kind, String key, String reason, String message) {
+        return ItemResult.newBuilder().setKind(kind).setKey(key).setOk(false).setReason(reason)
+                .setMessage(message == null ? "" : message).build();
+    }
+}

@@ -1,0 +1,39 @@
+package io.edgerep.agent.control;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+import io.edgerep.proto.v1.StateOriginConfig;
+import io.edgerep.proto.v1.StateReplicaConfig;
+
+/** The agent-to-agent half of state items: origins that push and replicas that accept. */
+public interface StateWiring {
+    /** Ensures the origin side of a key pushes to the configured replicas, reading files under root. */
+    void origin(StateOriginConfig cfg, int replicationId, Path root) throws Exception;
+
+    /** Ensures a replica accepts pushes from the configured origin node into root. */
+    void replica(StateReplicaConfig cfg, Path root) throws Exception;
+
+    /** Stops every origin and replica not named. */
+    void retain(Set<String> originKeys, Set<String> replicaIds);
+
+    /** Id of a replica item: key and pod. */
+    static String replicaId(String key, String pod) {
+        return key + "|" + pod;
+    }
+
+    /** Does nothing: a node without state replication. */
+    StateWiring NONE = new StateWiring() {
+        @Override
+        public void origin(StateOriginConfig cfg, int replicationId, Path root) {
+        }
+
+        @Override
+        public void replica(StateReplicaConfig cfg, Path root) {
+        }
+
+        @Override
+        public void retain(Set<String> originKeys, Set<String> replicaIds) {
+        }
+    };
+}

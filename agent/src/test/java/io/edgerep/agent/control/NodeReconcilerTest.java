@@ -1,0 +1,130 @@
+package io.edgerep.agent.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.edgerep.agent.FakeLoader;
+import io.edgerep.agent.loader.LoaderChannels;
+import io.edgerep.proto.v1.Datapath;
+import io.edgerep.proto.v1.ItemResult;
+import io.edgerep.proto.v1.NodeConfig;
+import io.edgerep.proto.v1.NodeStatus;
+import io.grpc.ManagedChannel;
+
+/** Desired-versus-actual reconciliation against an in-process loader. */
+class NodeReconcilerTest {
+    FakeLoader loader;
+    ManagedChannel ch;
+    NodeReconciler r;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        loader = new FakeLoader();
+        loader.failInterfaces.add("eth9");
+        loader.noXdpInterfaces.add("eth1");
+        ch = LoaderChannels.open(loader.target());
+        r = new NodeReconciler(ch, TestConfigs.pods(), StateWiring.NONE, Path.of("/proc"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ch.shutdownNow();
+        loader.close();
+    }
+
+    static Map<String, ItemResult> byKey(NodeStatus s) {
+        return s.getItemsList().stream().collect(Collectors.toMap(ItemResult::getKey, Function.identity()));
+    }
+
+    @Test
+    void appliesWhatItCanReportsEachFailureAndMakesNoCallsTheSecondTime() {
+        NodeStatus s = r.apply(TestConfigs.config(3));
+        assertThat(s.getAppliedVersion()).isEqualTo(3);
+        Map<String, ItemResult> items = byKey(s);
+        assertThat(items.get("video/cameras").getOk()).isTrue();
+        assertThat(items.get("video/cameras/detector/d-0").getOk()).isTrue();
+        assertThat(items.get("video/cameras/counter/c-0").getOk()).isTrue();
+        assertThat(items.get("video/cameras/remote/r-0").getOk()).isTrue();
+        assertThat(items.get("video/cameras/ghost/g-0")).satisfies(i -> {
+            assertThat(i.getOk()).isFalse();
+            assertThat(i.getReason()).isEqualTo("PodNotResolved");
+        });
+        assertThat(items.get("video/broken")).satisfies(i -> {
+            assertThat(i.getOk()).isFalse();
+            assertThat(i.getReason()).isEqualTo("ReplicatorFailed");
+            assertThat(i.getMessage()).contains("eth9");
+        });
+        assertThat(items.get("video/fast")).satisfies(i -> {
+            assertThat(i.getOk()).isTrue();
+            assertThat(i.getDegraded()).isTrue();
+            assertThat(i.getReason()).isEqualTo("XdpFellBackToTc");
+        });
+        assertThat(items.get("shop/web").getOk()).isTrue();
+        assertThat(items.get("shop/missing").getOk()).isFalse();
+
+        // the kernel side holds what was asked
+        assertThat(loader.replicators).containsOnlyKeys("eth0", "eth1");
+        assertThat(loader.replicators.get("eth1").getDatapath()).isEqualTo(Datapath.DATAPATH_TC);
+        var cameras = loader.streams
+                .get(StableIds.assign(java.util.List.of("video/cameras", "video/broken", "video/fast"))
+                        .get("video/cameras"));
+        assertThat(cameras.getConsumersList()).extracting(c -> c.getName()).containsExactly("detector/d-0",
+                "counter/c-0",
+                "remote/r-0");
+        assertThat(cameras.getConsumers(0).getDstMac()).isEqualTo("02:00:00:00:00:11");
+        assertThat(cameras.getConsumers(0).getEgressInterface()).isEqualTo("veth-det");
+        assertThat(cameras.getConsumers(2).getDstMac()).isEmpty(); // remote: FIB lookup
+        assertThat(cameras.getConsumers(2).getEgressInterface()).isEqualTo("eth0");
+        assertThat(loader.traces).hasSize(1);
+        var trace = loader.traces.values().iterator().next();
+        assertThat(trace.getCgroupIdsList()).containsExactly(4711L);
+        assertThat(trace.getRoot()).isEqualTo("/proc/99/root");
+        assertThat(trace.getPrefixesList()).containsExactly("/data");
+
+        int calls = loader.calls.size();
+        long mutating = r.mutatingCalls();
+        NodeStatus again = r.apply(TestConfigs.config(3));
+        assertThat(byKey(again)).isEqualTo(items);
+        // only the failing replicator is retried; nothing that is right is touched
+        assertThat(loader.calls.subList(calls, loader.calls.size()))
+                .containsExactly("EnsureReplicator eth9 DATAPATH_TC");
+        assertThat(r.mutatingCalls() - mutating).isEqualTo(1);
+    }
+
+    @Test
+    void removesWhatIsNoLongerWantedAndChangesOnlyWhatDiffers() {
+        r.apply(TestConfigs.config(1));
+        int calls = loader.calls.size();
+        NodeConfig cfg = TestConfigs.config(2).toBuilder().removeStreams(2).removeStateOrigins(0).build();
+        var cameras = cfg.getStreams(0).toBuilder().setPort(5005).build();
+        cfg = cfg.toBuilder().setStreams(0, cameras).build();
+        NodeStatus s = r.apply(cfg);
+        assertThat(s.getAppliedVersion()).isEqualTo(2);
+        assertThat(loader.calls.subList(calls, loader.calls.size())).containsExactlyInAnyOrder(
+                "EnsureReplicator eth9 DATAPATH_TC", "SetStream " + StableIds.assign(java.util.List.of("video/cameras",
+                        "video/broken")).get("video/cameras") + " 5005",
+                "RemoveStream " + StableIds.assign(java.util.List.of("video/cameras", "video/broken", "video/fast"))
+                        .get("video/fast"),
+                "RemoveReplicator eth1",
+                "RemoveTrace " + StableIds.assign(java.util.List.of("shop/web", "shop/missing"))
+                        .get("shop/web"));
+        assertThat(loader.replicators).containsOnlyKeys("eth0");
+        assertThat(loader.traces).isEmpty();
+    }
+
+    @Test
+    void stableIdsDoNotDependOnOrderAndResolveCollisions() {
+        var a = StableIds.assign(java.util.List.of("x/a", "x/b", "x/c"));
+        var b = StableIds.assign(java.util.List.of("x/c", "x/a", "x/b"));
+        assertThat(a).isEqualTo(b);
+        assertThat(a.values()).doesNotHaveDuplicates().allSatisfy(id -> assertThat(id).isBetween(1, 65535));
+    }
+}
