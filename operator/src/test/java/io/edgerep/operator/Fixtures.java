@@ -96,7 +96,8 @@ public final class Fixtures {
     public static Pod pod(String ns, String name, String node, String ip, Map<String, String> labels) {
         return new PodBuilder().withNewMetadata().withNamespace(ns).withName(name).withUid("uid-" + name)
                 .withLabels(labels).endMetadata()
-                .withNewSpec().withNodeName(node).addNewContainer().withName("main").withImage("busybox").endContainer()
+                .withNewSpec().withNodeName(node).withServiceAccountName("default").addNewContainer().withName("main")
+                .withImage("busybox").endContainer()
                 .endSpec()
                 .withNewStatus().withPhase("Running").withPodIP(ip).withHostIP(hostIp(node))
                 .addNewCondition().withType("Ready").withStatus("True").endCondition()

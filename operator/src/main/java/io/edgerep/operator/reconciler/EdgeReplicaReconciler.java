@@ -84,6 +84,9 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     @Inject
     public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
+        // endpoints recorded by the previous run, so the first plans equal the last ones
+        registry.useEndpointStore(new io.edgerep.operator.registry.EndpointStore(client, settings.namespace(),
+                "edgerep-agents"));
     }
 
     public EdgeReplicaReconciler(AgentRegistry registry, OperatorSettings settings, EventRecorder events, Clock clock) {

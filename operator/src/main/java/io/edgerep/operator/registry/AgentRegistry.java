@@ -66,6 +66,16 @@ public class AgentRegistry {
     private final Map<String, String> endpoints = new TreeMap<>();
     private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
     private boolean gateOpen;
+    private volatile EndpointStore endpointStore;
+
+    /** Loads the endpoints a previous run recorded and records new ones from now on. */
+    public void useEndpointStore(EndpointStore store) {
+        Map<String, String> known = store.load();
+        synchronized (this) {
+            known.forEach(endpoints::putIfAbsent);
+        }
+        endpointStore = store;
+    }
 
     /** Called with the keys of resources whose node state changed (to re-reconcile them). */
     public void addListener(Consumer<Set<String>> listener) {
@@ -171,11 +181,12 @@ public class AgentRegistry {
     /** An agent's stream said Hello; the previous stream of the node (if any) is replaced. */
     public void connected(String node, Hello hello, StreamObserver<ControllerMessage> out) {
         Session old;
+        boolean endpointChanged;
         synchronized (this) {
             old = sessions.put(node, new Session(node, hello, out));
             floors.merge(node, hello.getAppliedVersion(), Math::max);
             String ep = hello.getReplicationEndpoint();
-            boolean endpointChanged = !ep.equals(endpoints.getOrDefault(node, ""));
+            endpointChanged = !ep.equals(endpoints.getOrDefault(node, ""));
             if (ep.isEmpty()) {
                 endpoints.remove(node);
             } else {
@@ -185,6 +196,9 @@ public class AgentRegistry {
                 LOG.debugf("node %s replication endpoint %s", node, ep);
             }
             push(node);
+        }
+        if (endpointChanged && endpointStore != null) {
+            endpointStore.save(node, hello.getReplicationEndpoint().isEmpty() ? null : hello.getReplicationEndpoint());
         }
         if (old != null) {
             try {

@@ -33,7 +33,7 @@ public final class CaStore {
                 .addToLabels("app.kubernetes.io/part-of", "edgerep").endMetadata()
                 .withType("kubernetes.io/tls")
                 .withData(Map.of("tls.crt", b64(CertificateAuthority.pem(ca.caCertificate())),
-                        "tls.key", b64(CertificateAuthority.pem(ca.caKey()))))
+                        "tls.key", b64(CertificateAuthority.pkcs8Pem(ca.caKey()))))
                 .build();
         try {
             client.secrets().inNamespace(namespace).resource(s).create();

@@ -220,6 +220,14 @@ public final class CertificateAuthority {
         return w.toString();
     }
 
+    /** A private key as PKCS#8 PEM ("PRIVATE KEY"), which carries everything needed to read it back. */
+    public static String pkcs8Pem(PrivateKey key) {
+        return "-----BEGIN PRIVATE KEY-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                        .encodeToString(key.getEncoded())
+                + "\n-----END PRIVATE KEY-----\n";
+    }
+
     public static X509Certificate parseCert(String pem) {
         try (PEMParser p = new PEMParser(new StringReader(pem))) {
             return new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) p.readObject());
