@@ -90,7 +90,8 @@ class InvalidManifestsIT {
 
     static io.fabric8.kubernetes.api.model.Condition accepted(String name) {
         EdgeReplica e = client.resources(EdgeReplica.class).inNamespace(NS).withName(name).get();
-        return e == null || e.getStatus() == null ? null
+        return e == null || e.getStatus() == null
+                ? null
                 : Conditions.find(e.getStatus().getConditions(), "Accepted").orElse(null);
     }
 
@@ -128,7 +129,8 @@ class InvalidManifestsIT {
             try {
                 client.resource(c.yaml()).inNamespace(NS).create();
                 if (c.kind().equals("schema")) {
-                    failures.add(c.file() + ": accepted by the API server, expected a schema error '" + c.expected() + "'");
+                    failures.add(
+                            c.file() + ": accepted by the API server, expected a schema error '" + c.expected() + "'");
                 } else {
                     semantic.add(c);
                 }
@@ -152,7 +154,8 @@ class InvalidManifestsIT {
                 var a = accepted(c.name());
                 if (a == null || !"False".equals(a.getStatus()) || !c.expected().equals(a.getReason())
                         || a.getMessage() == null || a.getMessage().isBlank()) {
-                    wrong.add(c.file() + ": " + (a == null ? "no Accepted condition"
+                    wrong.add(c.file() + ": " + (a == null
+                            ? "no Accepted condition"
                             : a.getStatus() + "/" + a.getReason() + " " + a.getMessage()));
                 }
             }
