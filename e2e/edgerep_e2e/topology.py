@@ -167,6 +167,16 @@ class Topology:
     def remove_leftovers() -> list[str]:
         """Delete namespaces and cgroups of killed runs (by this harness's prefix only)."""
         removed = []
+        # sysfs instances mounted for agents, under a killed run's work directory
+        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+            mounts = [line.split(" ")[4] for line in f]
+        for mount in reversed(mounts):
+            if f"/{PREFIX}-" in mount and not mount.startswith("/run/netns"):
+                subprocess.run(["umount", "-l", mount], capture_output=True)
+                removed.append(mount)
+        for pins in sorted(Path("/sys/fs/bpf").glob(f"{PREFIX}-*")):
+            shutil.rmtree(pins, ignore_errors=True)
+            removed.append(str(pins))
         listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         for line in listing.splitlines():
             ns = line.split(" ", 1)[0]
