@@ -77,3 +77,30 @@ def decodable_frames(path: Path) -> int:
         return int(json.loads(out)["streams"][0]["nb_read_frames"])
     except (KeyError, IndexError, ValueError, json.JSONDecodeError):
         return 0
+
+
+def reference_datagrams(path: Path) -> list[bool]:
+    """For each 1316-byte datagram of the clip as sent: does it carry key-frame (reference) data?
+
+    Ground truth from ffprobe: every video packet's byte position and key flag;
+    a TS packet belongs to the frame whose [pos, next pos) range holds it.
+    """
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pos,flags", "-of", "json", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    packets = sorted((int(p["pos"]), "K" in p.get("flags", "")) for p in json.loads(out)["packets"]
+                     if p.get("pos") not in (None, "N/A"))
+    size = path.stat().st_size
+    key_ts = bytearray(size // 188 + 1)
+    for i, (pos, key) in enumerate(packets):
+        end = packets[i + 1][0] if i + 1 < len(packets) else size
+        if key:
+            for ts in range(pos // 188, min(end // 188, len(key_ts))):
+                key_ts[ts] = 1
+    count = (size + DATAGRAM - 1) // DATAGRAM
+    return [any(key_ts[d * 7:d * 7 + 7]) for d in range(count)]
+
+
+def datagrams(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    return [data[i:i + DATAGRAM] for i in range(0, len(data), DATAGRAM)]
