@@ -74,4 +74,62 @@ static __always_inline int rewrite_tc(struct __sk_buff *skb, struct consumer_cfg
     return err ? -1 : 0;
 }
 
+/* Ethernet + IPv4 (no options) + UDP headers of a frame, as one block. */
+#define HDR_BLOCK 42
+#define HDR_BLOCK_PAD 2           /* puts the IP header on a 4-byte boundary on the stack */
+struct hdr_block {
+    u8 pad[HDR_BLOCK_PAD];        /* alignment only */
+    u8 b[HDR_BLOCK];              /* bytes 0..41 of the frame */
+} __attribute__((aligned(4)));
+
+/* One's-complement update of a 16-bit checksum for a 32-bit field change (RFC 1624).
+ * Works on values as they lie in memory (the sum is byte-order independent). */
+static __always_inline u16 csum_update32(u16 csum, u32 from, u32 to)
+{
+    u32 sum = (u16)~csum;
+    sum += (u16)~from + (u16)(~from >> 16) + (u16)to + (u16)(to >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum;
+}
+
+/* Same for a 16-bit field. */
+static __always_inline u16 csum_update16(u16 csum, u16 from, u16 to)
+{
+    u32 sum = (u16)~csum;
+    sum += (u16)~from + to;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum;
+}
+
+/* Fast rewrite for frames without IP options: the consumer's headers are computed from
+ * the original block `orig` (checksums updated arithmetically) and written with one
+ * store. `out` is scratch space of the caller. 0 on success. */
+static __always_inline int rewrite_block(struct __sk_buff *skb, struct consumer_cfg *c,
+                                         struct hdr_block *orig, struct hdr_block *out)
+{
+    struct ethhdr *eth = (void *)out->b;
+    struct iphdr *ip = (void *)(out->b + ETH_HLEN_);
+    struct udphdr *udp = (void *)(out->b + ETH_HLEN_ + sizeof(struct iphdr));
+    __builtin_memcpy(out->b, orig->b, HDR_BLOCK);
+    u32 saddr = c->src_ip ? c->src_ip : ip->saddr;
+    u16 check = ip->check;
+    check = csum_update32(check, ip->daddr, c->dst_ip);
+    check = csum_update32(check, ip->saddr, saddr);
+    ip->check = check;
+    if (udp->check) {
+        u16 uc = csum_update32(udp->check, ip->daddr, c->dst_ip);
+        uc = csum_update32(uc, ip->saddr, saddr);
+        uc = csum_update16(uc, udp->dest, c->dst_port);
+        udp->check = uc ? uc : 0xffff;
+    }
+    ip->daddr = c->dst_ip;
+    ip->saddr = saddr;
+    udp->dest = c->dst_port;
+    __builtin_memcpy(eth->h_dest, c->dst_mac, ETH_ALEN_);
+    __builtin_memcpy(eth->h_source, c->src_mac, ETH_ALEN_);
+    return bpf_skb_store_bytes(skb, 0, out->b, HDR_BLOCK, 0) < 0 ? -1 : 0;
+}
+
 #endif

@@ -214,6 +214,62 @@ static __always_inline void dpi_scan(struct dpi_ctx *d)
     dpi_record(d, ps->cls, 0);
 }
 
+/* Fast path, run by the entry program on the packet itself (no copy): TS packets that
+ * only continue a frame whose class is known (no unit start, no pending NAL scan) take
+ * their PID's class without a tail call. Stops at the first packet that needs the full
+ * step; returns 1 when packets are left for it. */
+static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data_end)
+{
+    u32 slot = d->slot;
+    struct stream_state *st = stream_states.lookup(&slot);
+    struct stream_counters *sc = stream_stats.lookup(&slot);
+    if (!st || !sc)
+        return d->i < d->n;
+    u32 best = d->best;
+    u8 cls = d->cls;
+    u32 i;
+    for (i = 0; i < TS_PER_DGRAM_MAX; i++) {
+        if (i >= d->n)
+            break;
+        u8 *h = payload + i * TS_PACKET_SIZE;
+        if ((void *)(h + TS_HEADER_SIZE) > data_end)
+            break;
+        if (h[0] != TS_SYNC_BYTE || (h[1] & 0x40))
+            break;                         /* broken or a unit start: the full step decides */
+        u32 pid = ((h[1] & 0x1f) << 8) | h[2];
+        u8 c = CLASS_NON_VIDEO;
+        if (pid != TS_PID_PAT && pid != TS_PID_NULL) {
+            int j = pid_slot(st, pid, 0);
+            if (j < 0)
+                break;
+            struct pid_state *ps = &st->pids[j & (MAX_PIDS - 1)];
+            if (ps->kind == PID_VIDEO) {
+                if (ps->pending)
+                    break;
+                c = ps->cls;
+            }
+        }
+        sc->ts_by_class[class_idx(c)]++;
+#ifdef EDGEREP_TRACE_CLASSES
+        u32 zero = 0;
+        struct class_trace *tr = class_traces.lookup(&zero);
+        if (tr) {
+            tr->cls[i & (TRACE_TS_MAX - 1)] = c;
+            tr->n = i + 1;
+        }
+#endif
+        if (c != CLASS_NON_VIDEO && class_rank(c) > best) {
+            best = class_rank(c);
+            cls = c;
+        }
+    }
+    sc->ts_packets += i;
+    d->i = i;
+    d->best = best;
+    d->cls = cls;
+    return i < d->n;
+}
+
 /* After the last DPI step (or without DPI): the datagram's class, counted. */
 static __always_inline u8 dpi_finish(struct dpi_ctx *d)
 {

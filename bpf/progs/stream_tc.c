@@ -21,6 +21,8 @@ int stream_tc(struct __sk_buff *skb)
     if (!off)
         return TC_ACT_OK;
     if (d->inspect && d->n > 0) {
+        if (!dpi_fast(d, data + off, data_end))
+            tc_jmp.call(skb, JMP_FANOUT);    /* every TS packet continued a known frame */
         struct scratch *s = scratch_buf.lookup(&zero);
         u64 take = ((u64)d->n * TS_PACKET_SIZE) & SCRATCH_MASK;   /* n <= TS_PER_DGRAM_MAX */
         asm volatile("" : "+r"(take));     /* keep the bound where the verifier sees it */
@@ -80,6 +82,10 @@ int stream_tc_fanout(struct __sk_buff *skb)
     u32 len = skb->len;
     u64 now = bpf_ktime_get_ns();
     u32 n = cfg->n_consumers;
+    /* frames without IP options: one computed header block per copy */
+    struct hdr_block orig, out;
+    int fast = d->cur.l4_off == ETH_HLEN_ + sizeof(struct iphdr) &&
+               bpf_skb_load_bytes(skb, 0, orig.b, HDR_BLOCK) == 0;
     for (u32 i = 0; i < FANOUT_CHUNK; i++) {
         u32 k = first + i;
         if (k >= n || k >= MAX_CONSUMERS)
@@ -90,8 +96,21 @@ int stream_tc_fanout(struct __sk_buff *skb)
             continue;
         struct bucket *b = buckets.lookup(&idx);
         u32 reason = policy_verdict(c, b, cls, len, now);
-        if (reason == DROP_NONE && rewrite_tc(skb, c, &d->cur) < 0)
-            reason = DROP_REWRITE;
+        if (reason == DROP_NONE) {
+            if (c->use_fib || !fast) {
+                if (rewrite_tc(skb, c, &d->cur) < 0)
+                    reason = DROP_REWRITE;
+            } else if (rewrite_block(skb, c, &orig, &out) < 0) {
+                reason = DROP_REWRITE;
+            } else {
+                /* the slow path (FIB consumers) continues from what the frame now holds */
+                struct iphdr *oip = (void *)(out.b + ETH_HLEN_);
+                struct udphdr *oudp = (void *)(out.b + ETH_HLEN_ + sizeof(struct iphdr));
+                d->cur.saddr = oip->saddr;
+                d->cur.daddr = oip->daddr;
+                d->cur.dport = oudp->dest;
+            }
+        }
         if (reason == DROP_NONE && bpf_clone_redirect(skb, c->ifindex, 0) < 0)
             reason = DROP_REDIRECT;
         count_copy(idx, cls, len, reason);

@@ -66,12 +66,14 @@ int stream_xdp(struct xdp_md *ctx)
     if (d->slot >= XDP_STREAMS)
         return XDP_PASS;                   /* the loader keeps XDP streams in low slots */
     if (d->inspect && d->n > 0) {
+        if (!dpi_fast(d, data + off, data_end))
+            xdp_jmp.call(ctx, JMP_FANOUT);    /* every TS packet continued a known frame */
         struct scratch *s = scratch_buf.lookup(&zero);
         u64 take = ((u64)d->n * TS_PACKET_SIZE) & SCRATCH_MASK;   /* n <= TS_PER_DGRAM_MAX */
         asm volatile("" : "+r"(take));     /* keep the bound where the verifier sees it */
         if (s && take >= TS_PACKET_SIZE && bpf_xdp_load_bytes(ctx, off, s->data, take) == 0)
             xdp_jmp.call(ctx, JMP_TS);
-        d->bad = 1;
+        d->bad = 1;                        /* could not read the payload */
         d->n = 0;
     }
     xdp_jmp.call(ctx, JMP_FANOUT);
@@ -139,26 +141,6 @@ int stream_xdp_fanout(struct xdp_md *ctx)
     case 7: return xdp_outs7.redirect_map(0, flags);
     }
     return XDP_DROP;
-}
-
-/* One's-complement update of a 16-bit checksum for a 32-bit field change (RFC 1624). */
-static __always_inline u16 csum_update32(u16 csum, u32 from, u32 to)
-{
-    u32 sum = (u16)~csum;
-    sum += (u16)~from + (u16)(~from >> 16) + (u16)to + (u16)(to >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return ~sum;
-}
-
-/* Same for a 16-bit field. */
-static __always_inline u16 csum_update16(u16 csum, u16 from, u16 to)
-{
-    u32 sum = (u16)~csum;
-    sum += (u16)~from + to;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return ~sum;
 }
 
 /* Devmap program per egress: the consumer's policy and rewrite. XDP_PASS sends the copy. */

@@ -89,19 +89,19 @@ class StreamService:
             return self._ensure(ifindex, request.datapath)
 
     def _ensure(self, ifindex: int, datapath: int) -> loader_pb2.EnsureReplicatorResponse:
+        """Attach what is asked, adopting an existing attachment of the same datapath.
+
+        A datapath change attaches the new program before the old one is removed (XDP
+        runs before tc, so while both are attached each packet is copied once): no gap.
+        """
         reps = self.kernel.table(b"replicators")
         have = self._replicator(ifindex)
+        if have is not None and not self._attached(ifindex, have):
+            have = None                                   # attachment vanished: start over
         resp = loader_pb2.EnsureReplicatorResponse(ifindex=ifindex)
-        if have is not None and self._attached(ifindex, have):
-            wanted_xdp = datapath == common_pb2.DATAPATH_XDP
-            if have.datapath == datapath or (wanted_xdp and have.xdp_mode == loader_pb2.XDP_MODE_NONE):
-                resp.datapath = have.datapath
-                resp.xdp_mode = have.xdp_mode
-                resp.adopted = True
-                if have.datapath != datapath:
-                    resp.fallback_reason = "XDP not possible on this interface earlier: tc in use"
-                return resp
-            self._detach(ifindex, have)
+        if have is not None and have.datapath == datapath:
+            resp.datapath, resp.xdp_mode, resp.adopted = have.datapath, have.xdp_mode, True
+            return resp
         mode = loader_pb2.XDP_MODE_NONE
         effective = common_pb2.DATAPATH_TC
         reason = ""
@@ -112,8 +112,16 @@ class StreamService:
                 mode, reason = self.kernel.xdp.attach(self._ipr, ifindex)
                 if mode != loader_pb2.XDP_MODE_NONE:
                     effective = common_pb2.DATAPATH_XDP
+        if have is not None and have.datapath == effective:
+            # XDP was asked, is not possible, and tc already serves the interface
+            resp.datapath, resp.xdp_mode, resp.adopted = have.datapath, have.xdp_mode, True
+            resp.fallback_reason = reason
+            log.warning("ifindex %d: %s", ifindex, reason)
+            return resp
         if effective == common_pb2.DATAPATH_TC:
             tc.attach(self._ipr, ifindex, self.kernel.tc_fn.fd)
+        if have is not None:
+            self._detach(ifindex, have)
         info = reps.Leaf()
         info.datapath = effective
         info.xdp_mode = mode

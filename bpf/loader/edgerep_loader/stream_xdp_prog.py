@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes as ct
 import logging
+import os
 
 from bcc import BPF
 from pyroute2 import IPRoute
@@ -25,6 +26,8 @@ XDP_FLAGS_DRV_MODE = 1 << 2
 BPF_XDP_DEVMAP = 33
 #: Stream slots the XDP datapath serves (stream_xdp.c XDP_STREAMS).
 XDP_STREAMS = 8
+#: Environment variable that forces an XDP mode ("native" / "generic"); for benchmarks only.
+FORCE_MODE_ENV = "EDGEREP_XDP_FORCE_MODE"
 #: IFLA_XDP_ATTACHED values.
 XDP_ATTACHED_DRV, XDP_ATTACHED_SKB = 1, 2
 
@@ -50,6 +53,11 @@ class XdpPrograms:
         kind = info.get_attr("IFLA_INFO_KIND") if info else None
         order = [("generic", XDP_FLAGS_SKB_MODE)] if kind == "veth" else \
             [("native", XDP_FLAGS_DRV_MODE), ("generic", XDP_FLAGS_SKB_MODE)]
+        forced = os.environ.get(FORCE_MODE_ENV, "")
+        if forced in ("native", "generic"):
+            # benchmarks measure both modes on the same interface
+            order = [(forced, XDP_FLAGS_DRV_MODE if forced == "native" else XDP_FLAGS_SKB_MODE)]
+            kind = None
         errors = []
         for mode, flags in order:
             try:
