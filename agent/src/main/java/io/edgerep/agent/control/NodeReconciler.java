@@ -58,12 +58,18 @@ public final class NodeReconciler {
     private final StateWiring state;
     private final Path procRoot;
     private long mutatingCalls;
+    private volatile Map<Integer, String> streamKeys = Map.of();
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
         this.pods = pods;
         this.state = state;
         this.procRoot = procRoot;
+    }
+
+    /** Stream id to StreamConfig key, as last applied. */
+    public Map<Integer, String> streamKeys() {
+        return streamKeys;
     }
 
     /** Loader calls that changed something, since start. */
@@ -124,6 +130,9 @@ public final class NodeReconciler {
         }
 
         Map<String, Integer> ids = StableIds.assign(cfg.getStreamsList().stream().map(StreamConfig::getKey).toList());
+        Map<Integer, String> keys = new HashMap<>();
+        ids.forEach((k, v) -> keys.put(v, k));
+        streamKeys = Map.copyOf(keys);
         Set<Integer> keep = new HashSet<>();
         for (StreamConfig s : cfg.getStreamsList()) {
             int id = ids.get(s.getKey());

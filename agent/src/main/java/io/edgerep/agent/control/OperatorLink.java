@@ -67,6 +67,8 @@ public final class OperatorLink implements AutoCloseable {
     private volatile boolean connected;
     private volatile String lastError = "";
     private final AtomicReference<StreamObserver<AgentMessage>> out = new AtomicReference<>();
+    private volatile java.util.function.Consumer<NodeTls> onCertificate = t -> {
+    };
     private final BlockingQueue<AgentEvent> events = new LinkedBlockingQueue<>(1000);
     private final AtomicLong connects = new AtomicLong();
     private final AtomicLong attempts = new AtomicLong();
@@ -89,6 +91,15 @@ public final class OperatorLink implements AutoCloseable {
         }
         this.thread = new Thread(this::run, "operator-link");
         this.thread.setDaemon(true);
+    }
+
+    /** Called with every new node certificate (and the initial one at start). */
+    public OperatorLink onCertificate(java.util.function.Consumer<NodeTls> c) {
+        onCertificate = c;
+        if (tls != null) {
+            c.accept(tls);
+        }
+        return this;
     }
 
     public OperatorLink start() {
@@ -148,6 +159,7 @@ public final class OperatorLink implements AutoCloseable {
             tls = new NodeTls(kp.getPrivate(), cert, ca);
             renewAtMs = renewAt(cert);
             bootstraps.incrementAndGet();
+            onCertificate.accept(tls);
             LOG.infof("node certificate for %s until %s", tls.nodeName(), cert.getNotAfter());
         } finally {
             ch.shutdownNow();

@@ -1,0 +1,189 @@
+package io.edgerep.agent.state;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import io.edgerep.agent.control.StateWiring;
+import io.edgerep.agent.loader.StateEventPump;
+import io.edgerep.agent.tls.NodeTls;
+import io.edgerep.proto.v1.OriginProgress;
+import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.proto.v1.ReplicaTarget;
+import io.edgerep.proto.v1.StateOriginConfig;
+import io.edgerep.proto.v1.StateReplicaConfig;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+
+/**
+ * Keeps the node's state replication in line with its config: one {@link OriginReplication} per origin key (fed by
+ * the loader's events, pushing over mTLS to each replica's agent), one {@link StateApplier} per replica registered in
+ * the {@link ReplicationService}. Unchanged items are left running untouched.
+ */
+public final class StateReplicationManager implements StateWiring, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(StateReplicationManager.class);
+
+    private record OriginState(OriginReplication replication, int id, Path root, List<String> paths,
+            Map<String, ManagedChannel> channels, Map<String, String> endpoints) {
+    }
+
+    private final ReplicationService service;
+    private final StateEventPump pump;
+    private final Path stateDir;
+    private final Supplier<NodeTls> tls;
+    private final long memLimit;
+    private final long diskLimit;
+    private final Map<String, OriginState> origins = new HashMap<>();
+
+    public StateReplicationManager(ReplicationService service, StateEventPump pump, Path stateDir,
+            Supplier<NodeTls> tls,
+            long memLimitBytes, long diskLimitBytes) {
+        this.service = service;
+        this.pump = pump;
+        this.stateDir = stateDir;
+        this.tls = tls;
+        this.memLimit = memLimitBytes;
+        this.diskLimit = diskLimitBytes;
+    }
+
+    @Override
+    public synchronized void origin(StateOriginConfig cfg, int replicationId, Path root) throws Exception {
+        OriginState st = origins.get(cfg.getKey());
+        if (st != null && (!st.root.equals(root) || !st.paths.equals(cfg.getPathsList()) || st.id != replicationId)) {
+            stopOrigin(cfg.getKey());
+            st = null;
+        }
+        if (st == null) {
+            String dir = cfg.getKey().replaceAll("[^A-Za-z0-9_.-]", "_");
+            OpLog log = new OpLog(stateDir.resolve("spill").resolve(dir), memLimit, diskLimit);
+            OriginReplication o = new OriginReplication(cfg.getKey(), new ConfinedRoot(root, cfg.getPathsList()), log);
+            st = new OriginState(o, replicationId, root, List.copyOf(cfg.getPathsList()), new HashMap<>(),
+                    new HashMap<>());
+            origins.put(cfg.getKey(), st);
+            pump.route(replicationId, o);
+            LOG.infof("origin %s: replication id %d, root %s, paths %s", cfg.getKey(), replicationId, root,
+                    cfg.getPathsList());
+        }
+        Set<String> want = new HashSet<>();
+        for (ReplicaTarget t : cfg.getReplicasList()) {
+            String pod = t.getPod().getName();
+            want.add(pod);
+            if (t.getAgentEndpoint().equals(st.endpoints.get(pod)) && st.replication.links().containsKey(pod)) {
+                continue;
+            }
+            NodeTls t0 = tls.get();
+            if (t0 == null) {
+                throw new IllegalStateException("no node certificate yet");
+            }
+            ManagedChannel ch = NettyChannelBuilder.forTarget(t.getAgentEndpoint()).sslContext(t0.clientContext())
+                    .overrideAuthority(t.getPod().getNode()).maxInboundMessageSize(64 << 20).build();
+            ManagedChannel old = st.channels.put(pod, ch);
+            st.endpoints.put(pod, t.getAgentEndpoint());
+            st.replication.addLink(new ReplicaLink(cfg.getKey(), pod, st.replication.log(), st.replication.origin(), ch,
+                    ReplicaLink.Options.defaults()).start());
+            if (old != null) {
+                old.shutdownNow();
+            }
+        }
+        for (String pod : new ArrayList<>(st.replication.links().keySet())) {
+            if (!want.contains(pod)) {
+                st.replication.removeLink(pod);
+                ManagedChannel ch = st.channels.remove(pod);
+                st.endpoints.remove(pod);
+                if (ch != null) {
+                    ch.shutdownNow();
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized void replica(StateReplicaConfig cfg, Path root) {
+        String pod = cfg.getPod().getName();
+        ReplicationService.Replica have = service.replicas().get(ReplicationService.id(cfg.getKey(), pod));
+        if (have != null && have.originNode().equals(cfg.getOriginNode()) && have.applier().root().root().equals(root)
+                && have.applier().root().prefixes().equals(new ConfinedRoot(root, cfg.getPathsList()).prefixes())) {
+            return;
+        }
+        service.put(new ReplicationService.Replica(new StateApplier(cfg.getKey(), pod, new ConfinedRoot(root,
+                cfg.getPathsList())), cfg.getOriginNode()));
+    }
+
+    @Override
+    public synchronized void retain(Set<String> originKeys, Set<String> replicaIds) {
+        for (String k : new ArrayList<>(origins.keySet())) {
+            if (!originKeys.contains(k)) {
+                stopOrigin(k);
+            }
+        }
+        for (String id : new ArrayList<>(service.replicas().keySet())) {
+            if (!replicaIds.contains(id)) {
+                ReplicationService.Replica r = service.replicas().get(id);
+                service.remove(r.applier().key(), r.applier().pod());
+            }
+        }
+    }
+
+    private void stopOrigin(String key) {
+        OriginState st = origins.remove(key);
+        if (st != null) {
+            pump.unroute(st.id);
+            st.replication.close();
+            st.channels.values().forEach(ManagedChannel::shutdownNow);
+        }
+    }
+
+    /** Periodic housekeeping: trims every origin's buffer to what all its replicas acked. */
+    public synchronized void tick() {
+        origins.values().forEach(o -> o.replication.trim());
+    }
+
+    public synchronized List<OriginProgress> originProgress() {
+        List<OriginProgress> out = new ArrayList<>();
+        for (OriginState o : origins.values()) {
+            out.add(OriginProgress.newBuilder().setKey(o.replication.key()).setLastSeq(o.replication.log().lastSeq())
+                    .setLostRecords(o.replication.lostRecords()).build());
+        }
+        return out;
+    }
+
+    public List<ReplicaProgress> replicaProgress() {
+        List<ReplicaProgress> out = new ArrayList<>();
+        for (ReplicationService.Replica r : service.replicas().values()) {
+            StateApplier a = r.applier();
+            out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.appliedSeq())
+                    .setLagMs(a.lagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
+        }
+        return out;
+    }
+
+    /** Origin-side figures for metrics: resynced bytes and resyncs summed over links. */
+    public synchronized long resyncedBytes() {
+        return origins.values().stream().flatMap(o -> o.replication.links().values().stream())
+                .mapToLong(ReplicaLink::resyncedBytes).sum();
+    }
+
+    public synchronized long bufferedBytes() {
+        return origins.values().stream()
+                .mapToLong(o -> o.replication.log().memBytes() + o.replication.log().diskBytes())
+                .sum();
+    }
+
+    public ReplicationService service() {
+        return service;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (String k : new ArrayList<>(origins.keySet())) {
+            stopOrigin(k);
+        }
+    }
+}
