@@ -32,6 +32,13 @@ CLIPS = {
              "keyint=50:bframes=4:log-level=error", "-b:v", "2M"],
     "h265_g24": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
                  "keyint=24:bframes=2:log-level=error", "-b:v", "1M"],
+    # two video PIDs (different GOPs) and an audio PID in one transport stream
+    "h264_2video_audio": ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                          "-map", "0:v", "-map", "1:v", "-map", "2:a",
+                          "-c:v:0", "libx264", "-g:v:0", "30", "-bf:v:0", "2",
+                          "-c:v:1", "libx264", "-g:v:1", "17", "-bf:v:1", "0",
+                          "-preset", "veryfast", "-c:a", "mp2", "-shortest"],
 }
 
 
@@ -42,7 +49,7 @@ def have_ffmpeg() -> bool:
 
 def clip(name: str, seconds: int = 8, size: str = "640x360", rate: int = 30) -> str:
     """Path of the cached MPEG-TS clip ``name`` (generated on first use)."""
-    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-t", str(seconds), "-f", "lavfi", "-i",
            f"testsrc2=size={size}:rate={rate}", "-t", str(seconds), *CLIPS[name], "-f", "mpegts"]
     key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
     os.makedirs(CACHE_DIR, exist_ok=True)

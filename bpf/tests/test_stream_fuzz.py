@@ -164,3 +164,31 @@ def test_stream_fanout_256_consumers(env):
         assert sum(c["delivered_packets"]) == len(payloads), f"consumer {i}: {c}"
         assert sum(c["dropped_packets"]) == 0
     k.clear_stream(4, LO, PORT + 1)
+
+
+def test_stream_fixture_table(env):
+    """katran-style fixtures: description, input frame, expected verdict and output frame."""
+    k, dummy = env
+    payload = fx.datagrams(fx.ground_truth(fx.clip("h264")).data)[3]
+    c = consumer(dummy, 7)
+    k.write_stream(5, 55, LO, PORT + 2, 2, [c])
+    dst_mac, src_mac = c.dst_mac, c.src_mac
+    rewritten = dict(src_ip=c.src_ip, dst_ip=c.dst_ip, dport=c.dst_port, dst_mac=dst_mac, src_mac=src_mac)
+    cases = [
+        ("stream frame: rewritten to the consumer, checksums recomputed",
+         fx.ipv4_udp_frame(payload, dport=PORT + 2), TC_ACT_SHOT,
+         fx.ipv4_udp_frame(payload, **rewritten)),
+        ("stream frame without UDP checksum: stays without",
+         fx.ipv4_udp_frame(payload, dport=PORT + 2, udp_csum=False), TC_ACT_SHOT,
+         fx.ipv4_udp_frame(payload, udp_csum=False, **rewritten)),
+        ("another port: untouched",
+         fx.ipv4_udp_frame(payload, dport=PORT + 3), TC_ACT_OK,
+         fx.ipv4_udp_frame(payload, dport=PORT + 3)),
+        ("IPv6 to the port: untouched",
+         ipv6_udp(payload, PORT + 2), TC_ACT_OK, ipv6_udp(payload, PORT + 2)),
+    ]
+    for what, frame, verdict, expected in cases:
+        res = prog_test_run(k.tc_fn.fd, frame)
+        assert res.retval == verdict, what
+        assert res.data_out == expected, what
+    k.clear_stream(5, LO, PORT + 2)
