@@ -27,6 +27,7 @@ def _capture_and_replay(t, origin, workdir, steps):
     os.mkdir(replica)
     replay(events, origin, replica)
     assert t.collector.lost() == {}
+    assert t.svc.counters()["unresolved"] == 0
     return replica, events
 
 
@@ -129,3 +130,30 @@ def test_log_appenders(traced, workdir):
     assert all(e.write.append for e in events if e.WhichOneof("op") == "write")
     with open(os.path.join(replica, "forked.log")) as f:
         assert f.read() == "parent\nsubshell\nexec\nend\n"
+
+
+def test_coalesced_writes_replay_byte_identical(state_service, cgroup, workdir):
+    from edgerep.v1 import loader_pb2
+
+    origin = os.path.join(workdir, "origin")
+    os.mkdir(origin)
+    rep = 5150
+    ctx = harness.FakeContext()
+    state_service.set_trace(loader_pb2.SetTraceRequest(
+        replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin], coalesce_writes=True), ctx)
+    col = harness.Collector(state_service, rep_ids=[rep])
+    try:
+        cgroup.run(["/bin/sh", "-c", f"{harness.PYTHON} -B {harness.WORKLOAD} appender {origin} /tmp "
+                    f"&& sqlite3 {origin}/db 'CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(9000));'"])
+        cgroup.run(["/bin/mkdir", os.path.join(origin, ".fence-end")])
+        events = col.wait_fence(os.path.join(origin, ".fence-end"))
+    finally:
+        col.stop()
+        state_service.remove_trace(loader_pb2.RemoveTraceRequest(replication_id=rep), ctx)
+    os.rmdir(os.path.join(origin, ".fence-end"))
+    writes = [e for e in events if e.WhichOneof("op") == "write"]
+    assert len(writes) < 1000  # 1000 appends, merged
+    replica = os.path.join(workdir, "replica")
+    os.mkdir(replica)
+    replay(events, origin, replica)
+    assert tree_digest(replica) == tree_digest(origin)

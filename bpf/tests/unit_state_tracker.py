@@ -149,3 +149,20 @@ def test_sequence_is_per_replication_id():
     b = t.handle(rec(sp.EV_MKDIR, path=b"/other/x", dfd=AT_FDCWD, rep_id=2))
     c = t.handle(rec(sp.EV_MKDIR, path=b"/data/y", dfd=AT_FDCWD))
     assert [(e.replication_id, e.seq) for e in a + b + c] == [(1, 1), (2, 1), (1, 2)]
+
+
+def test_coalescing_merges_continuing_writes_only():
+    t = tracker()
+    t.set_trace(1, ["/data"], "", coalesce=True)
+    t.descs.update({1: "/data/a", 2: "/data/b"})
+    out = []
+    for desc, off, data, flags in [(1, 0, b"ab", 0), (1, 2, b"cd", 0), (1, 10, b"x", 0),
+                                   (2, 0, b"l1", sp.F_APPEND), (2, 0, b"l2", sp.F_APPEND)]:
+        ev = t.handle_write(1, 0, desc, 10, 1, 0, flags, off, data)
+        out.extend([ev] if ev else [])
+    out.extend(t.handle(rec(sp.EV_MKDIR, path=b"/data/d", dfd=AT_FDCWD)))
+    out.extend(t.flush())
+    got = [(e.WhichOneof("op"), getattr(e, e.WhichOneof("op")).path, e.seq) for e in out]
+    assert got == [("write", "/data/a", 1), ("write", "/data/a", 2), ("write", "/data/b", 3), ("mkdir", "/data/d", 4)]
+    assert [(e.write.offset, e.write.data, e.write.append) for e in out[:3]] == [
+        (0, b"abcd", False), (10, b"x", False), (0, b"l1l2", True)]

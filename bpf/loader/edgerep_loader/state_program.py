@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import ctypes as ct
 import logging
+import mmap
 import os
 import re
+import struct
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from edgerep_loader.state_ring import RingReader, struct_for
+
 log = logging.getLogger("edgerep.loader.state")
+
+_U16 = struct.Struct("<H")
+#: Record fields (bcc names, flattened) -> Record attributes.
+_RENAME = {"hdr.ts_ns": "ts_ns", "hdr.seq": "seq", "hdr.desc_id": "desc_id", "hdr.tgid": "tgid",
+           "hdr.rep_id": "rep_id", "hdr.cpu": "cpu", "hdr.type": "type", "hdr.flags": "flags",
+           "len": "length", "dfd2": "fd"}
 
 #: Directory of the C sources, overridable for tests and packaging.
 PROGS_DIR = os.environ.get(
@@ -146,47 +156,66 @@ class StateProgram:
         self._path = self.bpf[b"st_layout_path"].Leaf
         self._proc = self.bpf[b"st_layout_proc"].Leaf
         self._data_off = ct.sizeof(self._data)  # data[] starts at the end of st_data
+        self._decoders = {}
+        for types, leaf in ((_OPEN_TYPES, self._open), (_DATA_TYPES, self._data),
+                            (_PATH_TYPES, self._path), (_PROC_TYPES, self._proc)):
+            st, names = struct_for(leaf)
+            for t in types:
+                self._decoders[t] = (st, names)
+        self._hdr_type_off = self._hdr.type.offset
+        # fast path for writes: the header and st_data fields in one unpack
+        self._write_st, names = struct_for(self._data)
+        want = ["hdr.ts_ns", "hdr.seq", "hdr.desc_id", "hdr.tgid", "hdr.rep_id", "hdr.cpu",
+                "hdr.flags", "offset", "len"]
+        self._write_idx = [names.index(n) for n in want]
+        self.ring = RingReader(self.bpf[b"st_events"].map_fd, ring_pages * mmap.PAGESIZE)
         log.info("state capture program loaded (ring %d pages)", ring_pages)
 
     # --- records ---
 
-    def decode(self, ptr: int, size: int) -> Record:
-        """Decode the record at ``ptr`` (as given to a ring-buffer callback)."""
-        h = ct.cast(ptr, ct.POINTER(self._hdr)).contents
-        r = Record(h.type, h.seq, h.cpu, h.ts_ns, h.tgid, h.rep_id, h.desc_id, h.flags)
-        if r.type in _DATA_TYPES:
-            e = ct.cast(ptr, ct.POINTER(self._data)).contents
-            r.offset, r.length, r.reason, r.fd = e.offset, e.len, e.reason, e.fd
-            if r.type == EV_WRITE:
-                r.data = ct.string_at(ptr + self._data_off, min(e.len, size - self._data_off))
-        elif r.type in _OPEN_TYPES:
-            e = ct.cast(ptr, ct.POINTER(self._open)).contents
-            r.fd, r.dfd, r.oflags, r.mode = e.fd, e.dfd, e.oflags, e.mode
-            r.path = _cstr(ct.string_at(ptr + self._open.path.offset, PATH_LEN))
-        elif r.type in _PATH_TYPES:
-            e = ct.cast(ptr, ct.POINTER(self._path)).contents
-            r.dfd, r.mode, r.aflags, r.arg = e.dfd, e.mode, e.aflags, e.arg
-            r.path = _cstr(ct.string_at(ptr + self._path.path.offset, PATH_LEN))
-            r.path2 = _cstr(ct.string_at(ptr + self._path.path2.offset, PATH_LEN))
-            r.fd = e.dfd2  # target's dir fd rides in fd for renames
-        elif r.type in _PROC_TYPES:
-            e = ct.cast(ptr, ct.POINTER(self._proc)).contents
-            r.child, r.fd = e.child, e.fd
+    def decode_view(self, view: memoryview, off: int, size: int) -> Record:
+        """Decode the record at ``view[off:off+size]`` (a mapped ring)."""
+        rtype = _U16.unpack_from(view, off + self._hdr_type_off)[0]
+        dec = self._decoders.get(rtype)
+        if dec is None:
+            return Record(rtype, 0, 0, 0, 0, 0, 0, 0)
+        st, names = dec
+        r = Record(rtype, 0, 0, 0, 0, 0, 0, 0)
+        for name, value in zip(names, st.unpack_from(view, off)):
+            attr = _RENAME.get(name, name)
+            if isinstance(value, bytes):
+                i = value.find(b"\0")
+                value = value if i < 0 else value[:i]
+            setattr(r, attr, value)
+        if rtype == EV_WRITE:
+            start = off + self._data_off
+            r.data = bytes(view[start:start + min(r.length, size - self._data_off)])
         return r
 
-    def open_ring(self, callback: Callable[[Record], None]) -> None:
-        """Deliver every record to ``callback`` when :meth:`poll` runs."""
+    def consume(self, callback: Callable[[Record], None], on_write: Callable[..., None],
+                limit: int = 1 << 20) -> int:
+        """Hand over every committed record; return how many.
 
-        def on_event(_ctx, data, size):
-            callback(self.decode(data, size))
+        Writes (most records) skip the Record object: ``on_write(ts_ns, seq,
+        desc_id, tgid, rep_id, cpu, flags, offset, data)``.
+        """
+        decode, type_off, write_st, idx = self.decode_view, self._hdr_type_off, self._write_st, self._write_idx
+        data_off = self._data_off
+        i0, i1, i2, i3, i4, i5, i6, i7, i8 = idx
 
-        self.bpf[b"st_events"].open_ring_buffer(on_event)
+        def handle(view: memoryview, off: int, size: int) -> None:
+            if _U16.unpack_from(view, off + type_off)[0] == EV_WRITE:
+                v = write_st.unpack_from(view, off)
+                start = off + data_off
+                data = bytes(view[start:start + min(v[i8], size - data_off)])
+                on_write(v[i0], v[i1], v[i2], v[i3], v[i4], v[i5], v[i6], v[i7], data)
+            else:
+                callback(decode(view, off, size))
 
-    def poll(self, timeout_ms: int) -> None:
-        self.bpf.ring_buffer_poll(timeout=timeout_ms)
+        return self.ring.consume(handle, limit)
 
-    def consume(self) -> None:
-        self.bpf.ring_buffer_consume()
+    def wait(self, timeout_ms: int) -> bool:
+        return self.ring.wait(timeout_ms)
 
     # --- configuration maps ---
 
@@ -282,6 +311,7 @@ class StateProgram:
         return stats
 
     def cleanup(self) -> None:
+        self.ring.close()
         self.bpf.cleanup()
 
 

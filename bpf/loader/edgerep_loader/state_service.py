@@ -115,6 +115,14 @@ class StateService:
         self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
         self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
 
+    def counters(self) -> Dict[str, int]:
+        """Reader statistics, including paths the tracker could not resolve."""
+        out = dict(self.stats)
+        if self._tracker is not None:
+            out["unresolved"] = self._tracker.unresolved
+            out["seq_gaps"] = self._tracker.seq_gaps
+        return out
+
     # --- program life cycle ---
 
     def _ensure_program(self) -> None:
@@ -126,7 +134,6 @@ class StateService:
             self._prog = StateProgram(ring_pages=self.ring_pages)
             self._tracker = Tracker(_ProgramFds(self._prog))
             self._pending: List[loader_pb2.StateEvent] = []
-            self._prog.open_ring(self._on_record)
             self._stop.clear()
             self._reader = threading.Thread(target=self._read_loop, name="state-reader", daemon=True)
             self._reader.start()
@@ -150,6 +157,12 @@ class StateService:
         self.stats["records"] += 1
         self._pending.extend(self._tracker.handle(rec))
 
+    def _on_write(self, *fields) -> None:
+        self.stats["records"] += 1
+        ev = self._tracker.handle_write(*fields)
+        if ev is not None:
+            self._pending.append(ev)
+
     def _read_loop(self) -> None:
         last_loss = 0.0
         while not self._stop.is_set():
@@ -158,13 +171,16 @@ class StateService:
                     prog = self._prog
                     if prog is None:
                         return
-                    prog.poll(timeout_ms=10)
+                    prog.consume(self._on_record, self._on_write)
+                    self._pending.extend(self._tracker.flush())
                     events, self._pending = self._pending, []
                     now = time.monotonic()
                     if now - last_loss >= LOSS_POLL_S:
                         last_loss = now
                         events.extend(self._collect_losses())
                 self._deliver(events)
+                if not events:
+                    prog.wait(timeout_ms=10)
             except Exception:  # never let one bad record stop the capture
                 log.exception("state reader failed on a batch; continuing")
 
@@ -230,7 +246,7 @@ class StateService:
         with self._lock:
             old = self._traces.get(rep)
             prog, tracker = self._prog, self._tracker
-            tracker.set_trace(rep, prefixes, root)
+            tracker.set_trace(rep, prefixes, root, request.coalesce_writes)
             for p in prefixes:
                 prog.add_prefix(rep, p)
             for cg, path in cgroups:
@@ -244,7 +260,7 @@ class StateService:
                     prog.del_prefix(rep, p)
             self._traces[rep] = loader_pb2.SetTraceRequest(
                 replication_id=rep, cgroup_ids=[c for c, _ in cgroups], prefixes=prefixes,
-                root=request.root,
+                root=request.root, coalesce_writes=request.coalesce_writes,
             )
         log.info("replication %d: tracing cgroups %s under %s", rep, [c for c, _ in cgroups], prefixes)
         return loader_pb2.SetTraceResponse()

@@ -28,6 +28,9 @@ AT_FDCWD = -100
 O_CREAT = 0o100
 O_TRUNC = 0o1000
 RENAME_EXCHANGE = 0x2
+_MISSING = object()
+#: Largest FileWrite a merge of consecutive writes builds.
+COALESCE_MAX = 64 * 1024
 #: fds a forked child keeps followed (ST_FORK_FDS).
 FORK_FDS = 64
 #: Closed descriptions whose path is remembered for late loss reports.
@@ -72,19 +75,47 @@ class Tracker:
         self.closed: "OrderedDict[int, Optional[str]]" = OrderedDict()
         self.fds: Dict[int, Dict[int, int]] = {}  # tgid -> fd -> desc id
         self.mmaps: Dict[int, List[Tuple[int, int, int]]] = {}  # tgid -> (addr, len, desc)
+        self.coalesce: Set[int] = set()  # rep ids whose consecutive writes are merged
+        # rep id -> write being merged: [path, offset, append, pid, ts_ns, data]
+        self._merging: Dict[int, list] = {}
         self.cpu_seq: Dict[int, int] = {}  # cpu -> last record seq seen
         self.seq_gaps = 0  # records missing from the per-CPU sequences
         self.unresolved = 0  # records dropped because a path could not be resolved
 
     # --- configuration ---
 
-    def set_trace(self, rep_id: int, prefixes: List[str], root: str) -> None:
+    def set_trace(self, rep_id: int, prefixes: List[str], root: str, coalesce: bool = False) -> None:
         self.prefixes[rep_id] = [p.rstrip("/") for p in prefixes]
         self.roots[rep_id] = root.rstrip("/")
+        if coalesce:
+            self.coalesce.add(rep_id)
+        else:
+            self.coalesce.discard(rep_id)
 
     def remove_trace(self, rep_id: int) -> None:
         self.prefixes.pop(rep_id, None)
         self.roots.pop(rep_id, None)
+        self.coalesce.discard(rep_id)
+
+    # --- write coalescing ---
+
+    def _flush(self, rep_id: int) -> List[loader_pb2.StateEvent]:
+        m = self._merging.pop(rep_id, None)
+        if m is None:
+            return []
+        path, offset, append, pid, ts_ns, data = m
+        n = self.seq.get(rep_id, 0) + 1
+        self.seq[rep_id] = n
+        return [loader_pb2.StateEvent(
+            replication_id=rep_id, seq=n, pid=pid, timestamp_ns=ts_ns,
+            write=loader_pb2.FileWrite(path=path, offset=offset, data=bytes(data), append=append))]
+
+    def flush(self) -> List[loader_pb2.StateEvent]:
+        """Writes still being merged, as events (call after each drained batch)."""
+        out: List[loader_pb2.StateEvent] = []
+        for rep in list(self._merging):
+            out.extend(self._flush(rep))
+        return out
 
     def prime_cwd(self, pid: int, rep_id: int) -> None:
         """Learn a process's working directory while it is alive (SetTrace time)."""
@@ -153,7 +184,7 @@ class Tracker:
     def loss_events(self, rep_id: int, paths: Iterable[str], ts_ns: int = 0) -> List[loader_pb2.StateEvent]:
         """FileDirty(reason "lost") for files whose records the kernel dropped."""
         rec = sp.Record(0, 0, 0, ts_ns, 0, rep_id, 0, 0)
-        return [
+        return self._flush(rep_id) + [
             self._event(rec, dirty=loader_pb2.FileDirty(path=p, offset=0, length=0, reason="lost"))
             for p in sorted(set(paths))
         ]
@@ -167,12 +198,49 @@ class Tracker:
         path = self.resolve(tgid, rep_id, raw, AT_FDCWD)
         return path if self._wanted(rep_id, path) else None
 
+    def handle_write(self, ts_ns: int, seq: int, desc_id: int, tgid: int, rep_id: int, cpu: int,
+                     flags: int, offset: int, data: bytes) -> Optional[loader_pb2.StateEvent]:
+        """Fast path of :meth:`handle` for write records (the bulk of the traffic)."""
+        last = self.cpu_seq.get(cpu)
+        if last is not None and seq > last + 1:
+            self.seq_gaps += seq - last - 1
+        self.cpu_seq[cpu] = seq
+        path = self.descs.get(desc_id, _MISSING)
+        if path is _MISSING:
+            rec = sp.Record(sp.EV_WRITE, seq, cpu, ts_ns, tgid, rep_id, desc_id, flags,
+                            offset=offset, length=len(data), data=data)
+            self.cpu_seq[cpu] = seq - 1  # counted once, by handle()
+            out = self.handle(rec)
+            return out[0] if out else None
+        if path is None:
+            return None
+        append = bool(flags & sp.F_APPEND)
+        if rep_id in self.coalesce:
+            m = self._merging.get(rep_id)
+            if (m is not None and m[0] == path and m[2] == append and m[3] == tgid
+                    and (append or m[1] + len(m[5]) == offset) and len(m[5]) + len(data) <= COALESCE_MAX):
+                m[5] += data
+                return None
+            out = self._flush(rep_id)
+            self._merging[rep_id] = [path, offset, append, tgid, ts_ns, bytearray(data)]
+            return out[0] if out else None
+        n = self.seq.get(rep_id, 0) + 1
+        self.seq[rep_id] = n
+        return loader_pb2.StateEvent(
+            replication_id=rep_id, seq=n, pid=tgid, timestamp_ns=ts_ns,
+            write=loader_pb2.FileWrite(path=path, offset=offset, data=data, append=append))
+
     def handle(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         """StateEvents for one record (often none)."""
         last = self.cpu_seq.get(rec.cpu)
         if last is not None and rec.seq > last + 1:
             self.seq_gaps += rec.seq - last - 1
         self.cpu_seq[rec.cpu] = rec.seq
+        if rec.rep_id in self._merging:  # anything else of this rep comes after the merged write
+            return self._flush(rec.rep_id) + self._handle(rec)
+        return self._handle(rec)
+
+    def _handle(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         t = rec.type
         if t in (sp.EV_WRITE, sp.EV_DIRTY, sp.EV_FTRUNC, sp.EV_SYNC, sp.EV_FCHMOD):
             return self._fd_op(rec)

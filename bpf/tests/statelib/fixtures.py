@@ -74,6 +74,7 @@ def traced(state_service, cgroup, workdir):
     outside = os.path.join(workdir, "outside")
     os.mkdir(origin)
     os.mkdir(outside)
+    cgroup.start_anchor(cwd=workdir)  # the cgroup's long-lived parent, known to the loader
     t = Traced(state_service, cgroup, origin)
     try:
         yield t, origin, outside

@@ -7,6 +7,7 @@ Everything created carries the prefix ``edgerep-t`` and is removed in
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ from edgerep_loader.capabilities import cgroup2_mount
 PREFIX = "edgerep-t"
 PYTHON = "/usr/bin/python3"
 WORKLOAD = os.path.join(os.path.dirname(__file__), "workload.py")
+ANCHOR = os.path.join(os.path.dirname(__file__), "anchor.py")
 
 
 def _kill_cgroup(path: str) -> None:
@@ -68,13 +70,26 @@ class TestCgroup:
         self.path = os.path.join(mount, f"{PREFIX}-{uuid.uuid4().hex[:10]}")
         os.mkdir(self.path)
         self.id = os.stat(self.path).st_ino
+        self.anchor: Optional[subprocess.Popen] = None
+
+    def start_anchor(self, cwd: str = "/") -> None:
+        """Start the cgroup's long-lived parent (before SetTrace, so the loader knows its cwd)."""
+        self.anchor = subprocess.Popen([PYTHON, "-B", ANCHOR], cwd=cwd, preexec_fn=self._enter,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def _enter(self) -> None:
         with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
 
-    def run(self, argv: List[str], cwd: Optional[str] = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-        """Run argv inside the cgroup; raise if it fails."""
+    def run(self, argv: List[str], cwd: Optional[str] = None, timeout: float = 120, **kw):
+        """Run argv inside the cgroup (through the anchor when there is one); raise if it fails."""
+        if self.anchor is not None and not kw:
+            self.anchor.stdin.write(json.dumps({"argv": argv, "cwd": cwd, "timeout": timeout}) + "\n")
+            self.anchor.stdin.flush()
+            res = json.loads(self.anchor.stdout.readline())
+            if res["rc"] != 0:
+                raise subprocess.CalledProcessError(res["rc"], argv, stderr=res["stderr"])
+            return res
         return subprocess.run(argv, cwd=cwd, preexec_fn=self._enter, check=True, timeout=timeout,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
@@ -82,6 +97,13 @@ class TestCgroup:
         return subprocess.Popen(argv, preexec_fn=self._enter, **kw)
 
     def remove(self) -> None:
+        if self.anchor is not None:
+            try:
+                self.anchor.stdin.close()
+                self.anchor.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self.anchor.stdout.close()
         _kill_cgroup(self.path)
 
 
