@@ -43,7 +43,7 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_certs(pki: Path) -> None:
     """CA, API server serving cert (SAN: the control-plane IP), admin client cert, SA key pair."""
     pki.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
              "-subj", "/CN=edgerep-e2e-ca", "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)
     (pki / "server.ext").write_text(
         f"subjectAltName=IP:{CTL_IP},IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
@@ -51,7 +51,7 @@ def make_certs(pki: Path) -> None:
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for name, subj, ext in (("apiserver", "/CN=kube-apiserver", "server.ext"),
                             ("admin", "/O=system:masters/CN=edgerep-e2e-admin", "client.ext")):
-        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", subj,
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj,
                  "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                  "-days", "2", "-extfile", ext, "-out", f"{name}.crt", cwd=pki)
