@@ -72,8 +72,8 @@ e2e: ## end-to-end tests in a netns topology with the real API server (root)
 	@scripts/setup kernel >/dev/null
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v
 
-demo: ## the main job: multi-node edge on this machine, real video and a real app
-	@echo "demo: not yet available (lands with the end-to-end work)"
+demo: setup build ## the main job: a 3-node edge on this machine, real video and a real app (root)
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m edgerep_e2e.demo
 
 bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) in bench/results/
 	@[[ $$(id -u) -eq 0 ]] || { echo "make bench needs root"; exit 1; }
