@@ -223,7 +223,7 @@ static __always_inline void st_emit_chunk(struct st_desc *d, u64 desc_id, s32 fd
         e->reason = 0;
         if (bpf_probe_read_user(e->data, n & (2 * ST_SMALL_DATA - 1), (void *)src))
             e->hdr.type = ST_EV_DIRTY, e->reason = ST_DIRTY_FAULT;
-        st_events.ringbuf_submit(e, 0);
+        st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
         return;
     }
     struct st_data *e = st_events.ringbuf_reserve(sizeof(struct st_data) + ST_CHUNK_DATA);
@@ -240,7 +240,7 @@ static __always_inline void st_emit_chunk(struct st_desc *d, u64 desc_id, s32 fd
         n = ST_CHUNK_DATA;
     if (bpf_probe_read_user(e->data, n, (void *)src))
         e->hdr.type = ST_EV_DIRTY, e->reason = ST_DIRTY_FAULT;
-    st_events.ringbuf_submit(e, 0);
+    st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
 }
 
 /* iovec as user space lays it out. */

@@ -71,7 +71,7 @@ static __always_inline void st_emit_data(u16 type, u64 desc_id, struct st_desc *
     e->len = len;
     e->reason = reason;
     e->fd = fd;
-    st_events.ringbuf_submit(e, 0);
+    st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
 }
 
 /* Emit a process op (FORK, EXIT, DUP, CLOSERANGE). */
@@ -86,7 +86,7 @@ static __always_inline void st_emit_proc(u16 type, u32 rep_id, u64 desc_id, u32 
     st_fill_hdr(&e->hdr, type, seq, desc_id, rep_id, 0);
     e->child = child;
     e->fd = fd;
-    st_events.ringbuf_submit(e, 0);
+    st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
 }
 
 /* Emit an open-like record (OPEN, DIROPEN, CHDIR) with the path re-read from user memory. */
@@ -110,7 +110,7 @@ static __always_inline void st_emit_open(u16 type, u64 desc_id, u32 rep_id, u16 
         if (n >= (long)sizeof(e->path))
             e->hdr.flags |= ST_F_TRUNCATED;
     }
-    st_events.ringbuf_submit(e, 0);
+    st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
 }
 
 /* Emit a path op (TRUNC, RENAME, UNLINK, MKDIR, RMDIR, CHMOD, LINK, SYMLINK). */
@@ -138,7 +138,7 @@ static __always_inline void st_emit_path(struct st_pending *p, u16 type)
         if (n >= (long)sizeof(e->path2))
             e->hdr.flags |= ST_F_TRUNCATED;
     }
-    st_events.ringbuf_submit(e, 0);
+    st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
 }
 
 #endif

@@ -8,6 +8,10 @@
 #ifndef ST_RING_PAGES
 #define ST_RING_PAGES 4096
 #endif
+/* Records are submitted without waking the reader (BPF_RB_NO_WAKEUP): the
+ * loader drains the ring on its own clock, so a busy traced process does not
+ * cost a reader wake-up per syscall. */
+#define ST_SUBMIT_FLAGS 1
 /* Data bytes of a "small" write record (one reservation class). */
 #define ST_SMALL_DATA 512
 /* Data bytes of a full chunk record. */

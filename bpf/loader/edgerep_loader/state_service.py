@@ -42,6 +42,9 @@ MAX_BATCH_EVENTS = 65536
 MAX_BATCH_AGE_MS = 1000
 #: How long the reader waits for a full subscriber before dropping it.
 SUBSCRIBER_STALL_S = 2.0
+#: How often the reader drains the ring when it found nothing (the kernel
+#: submits without wake-ups, see ST_SUBMIT_FLAGS).
+DRAIN_INTERVAL_S = 0.004
 #: How often losses are read from the kernel maps.
 LOSS_POLL_S = 0.05
 
@@ -180,7 +183,7 @@ class StateService:
                         events.extend(self._collect_losses())
                 self._deliver(events)
                 if not events:
-                    prog.wait(timeout_ms=10)
+                    self._stop.wait(DRAIN_INTERVAL_S)
             except Exception:  # never let one bad record stop the capture
                 log.exception("state reader failed on a batch; continuing")
 
