@@ -19,13 +19,16 @@ import io.edgerep.operator.registry.AgentServer;
 import io.edgerep.operator.security.BootstrapVerifier;
 import io.edgerep.operator.security.CaStore;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.configuration.ConfigUtils;
 
 /**
- * Starts the agent server after the operator (whose informers are then synced): loads or creates
- * the CA, serves AgentControl, and opens the registry's gate once every resource was planned.
+ * Serves agents only from the leader and only once the controller's caches are synced: loads or
+ * creates the CA, starts AgentControl, and opens the registry's gate once every resource was
+ * planned. Without leader election (dev and test profiles) the single instance leads.
  */
 @ApplicationScoped
 public class AgentServerLifecycle {
@@ -42,43 +45,84 @@ public class AgentServerLifecycle {
     EdgeReplicaReconciler reconciler;
     @Inject
     MeterRegistry meters;
+    @Inject
+    Operator operator;
 
-    private AgentServer server;
-    private ScheduledExecutorService gate;
+    private volatile AgentServer server;
+    private volatile boolean leading;
+    private ScheduledExecutorService loop;
+
+    /** Whether QOSDK runs leader election in this profile (its default: the prod profile only). */
+    static boolean leaderElectionActive() {
+        return ConfigUtils.getProfiles().contains("prod");
+    }
 
     void start(@Observes @Priority(5000) StartupEvent event) {
-        var ca = CaStore.loadOrCreate(client, settings.namespace(), settings.caSecret());
-        server = AgentServer.start(settings, ca,
-                new AgentControlService(registry, ca, new BootstrapVerifier(client, settings), settings));
+        if (!leaderElectionActive()) {
+            leading = true;
+        }
         meters.gauge("edgerep_connected_agents", registry, AgentRegistry::connectedAgents);
-        gate = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "edgerep-gate");
+        loop = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "edgerep-agent-server");
             t.setDaemon(true);
             return t;
         });
-        gate.scheduleWithFixedDelay(() -> {
-            try {
-                reconciler.checkGate();
-                if (registry.gateOpen()) {
-                    gate.shutdown();
-                }
-            } catch (RuntimeException e) {
-                LOG.debugf("gate check: %s", e.getMessage());
+        loop.scheduleWithFixedDelay(this::tick, 0, 200, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        try {
+            if (server == null && leading && operator.getRuntimeInfo().isStarted()
+                    && operator.getRuntimeInfo().allEventSourcesAreHealthy()) {
+                var ca = CaStore.loadOrCreate(client, settings.namespace(), settings.caSecret());
+                server = AgentServer.start(settings, ca,
+                        new AgentControlService(registry, ca, new BootstrapVerifier(client, settings), settings));
             }
-        }, 200, 200, TimeUnit.MILLISECONDS);
+            if (server != null && !registry.gateOpen()) {
+                reconciler.checkGate();
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("agent server not started yet: %s", e.getMessage());
+        }
+    }
+
+    /** Leader election callback: this instance leads. */
+    void startedLeading() {
+        LOG.info("leading: agents will be served once the caches are synced");
+        leading = true;
+    }
+
+    /** Leader election callback: leadership lost; the process exits (QOSDK exitOnStopLeading). */
+    void stoppedLeading() {
+        leading = false;
+        AgentServer s = server;
+        server = null;
+        if (s != null) {
+            s.close();
+        }
     }
 
     void stop(@Observes ShutdownEvent event) {
-        if (gate != null) {
-            gate.shutdownNow();
+        if (loop != null) {
+            loop.shutdownNow();
         }
-        if (server != null) {
-            server.close();
+        AgentServer s = server;
+        if (s != null) {
+            s.close();
         }
+    }
+
+    /** Whether agents are being served (the readiness of this instance). */
+    public boolean serving() {
+        return server != null;
     }
 
     /** The port agents dial (tests bind to 0). */
     public int port() {
-        return server.port();
+        AgentServer s = server;
+        if (s == null) {
+            throw new IllegalStateException("the agent server is not running");
+        }
+        return s.port();
     }
 }

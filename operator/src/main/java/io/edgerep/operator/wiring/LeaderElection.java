@@ -1,0 +1,26 @@
+package io.edgerep.operator.wiring;
+
+import java.time.Duration;
+
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+import io.edgerep.operator.OperatorSettings;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+
+/**
+ * Leader election through a Lease in the operator's namespace (QOSDK activates it in the prod
+ * profile): only the leader reconciles and serves agents; a replica that loses the lease exits.
+ */
+public class LeaderElection {
+
+    @Produces
+    @Singleton
+    LeaderElectionConfiguration leaderElection(OperatorSettings settings, AgentServerLifecycle lifecycle) {
+        return new LeaderElectionConfiguration("edgerep-operator", settings.namespace(), Duration.ofSeconds(15),
+                Duration.ofSeconds(10), Duration.ofSeconds(2), null,
+                new LeaderCallbacks(lifecycle::startedLeading, lifecycle::stoppedLeading, id -> {
+                }), true);
+    }
+}

@@ -1,0 +1,174 @@
+package io.edgerep.operator.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import io.edgerep.api.testing.RealApiServer;
+import io.edgerep.api.v1alpha1.EdgeReplica;
+import io.edgerep.operator.Fixtures;
+import io.edgerep.operator.it.Cluster;
+import io.edgerep.operator.it.FakeAgent;
+import io.edgerep.operator.it.OperatorHarness;
+import io.edgerep.operator.security.CertificateAuthority;
+import io.edgerep.operator.status.Conditions;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+
+/**
+ * Control-plane benchmark (run by bench/operator/run, not by the test suites): create → Ready
+ * latency over sequential applies, then N EdgeReplicas created at once until all are Ready; the
+ * operator in-process against a real API server, fake agents acknowledging every config.
+ */
+class OperatorBench {
+
+    static final int NODES = 4;
+
+    @Test
+    void bench() throws Exception {
+        int sequential = Integer.getInteger("edgerep.bench.sequential", 100);
+        int burst = Integer.getInteger("edgerep.bench.burst", 1000);
+        Path out = Path.of(System.getProperty("edgerep.bench.out", "target/bench"));
+        try (RealApiServer server = RealApiServer.start(); KubernetesClient client = server.client()) {
+            RealApiServer.applyCrd(client);
+            Cluster cluster = new Cluster(client);
+            cluster.namespace(OperatorHarness.NAMESPACE);
+            cluster.namespace("bench");
+            try (OperatorHarness operator = new OperatorHarness(client, Duration.ofSeconds(10))) {
+                List<FakeAgent> agents = new ArrayList<>();
+                for (int n = 1; n <= NODES; n++) {
+                    String node = "n" + n;
+                    String token = cluster.agentToken(node, "edgerep-agent", "agent-" + node,
+                            Map.of("app.kubernetes.io/name", "edgerep-agent"));
+                    FakeAgent a = new FakeAgent(node);
+                    var resp = FakeAgent.bootstrap(operator.port(), operator.ca.caCertificate(), node, token,
+                            a.csrPem());
+                    X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
+                    agents.add(a.connect(operator.port(), operator.ca.caCertificate(), cert, a.keys.getPrivate(), node,
+                            "10.0.0." + n + ":7443"));
+                    cluster.runningPod("bench", "det-" + node, node, "10.1." + n + ".1", Map.of("app", "det-" + node));
+                }
+
+                Map<String, Instant> readyAt = new ConcurrentHashMap<>();
+                var watch = client.resources(EdgeReplica.class).inNamespace("bench").watch(new Watcher<>() {
+                    @Override
+                    public void eventReceived(Action action, EdgeReplica e) {
+                        if (e.getStatus() != null && Conditions.isTrue(e.getStatus().getConditions(), "Ready")) {
+                            readyAt.putIfAbsent(e.getMetadata().getName(), Instant.now());
+                        }
+                    }
+
+                    @Override
+                    public void onClose(WatcherException cause) {
+                    }
+                });
+
+                // 1. sequential: create, wait for Ready, next
+                double[] lat = new double[sequential];
+                for (int i = 0; i < sequential; i++) {
+                    String name = "lat-" + i;
+                    Instant t0 = Instant.now();
+                    client.resource(er(name, 20000 + i, "n" + (i % NODES + 1))).create();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (!readyAt.containsKey(name) && System.nanoTime() < deadline) {
+                        Thread.sleep(2);
+                    }
+                    assertThat(readyAt).as(name + " Ready").containsKey(name);
+                    lat[i] = Duration.between(t0, readyAt.get(name)).toNanos() / 1e6;
+                }
+                Arrays.sort(lat);
+
+                // 2. burst: N at once from 8 client threads
+                ExecutorService pool = Executors.newFixedThreadPool(8);
+                Instant b0 = Instant.now();
+                for (int i = 0; i < burst; i++) {
+                    final int k = i;
+                    pool.submit(() -> client.resource(er("burst-" + k, 30000 + k, "n" + (k % NODES + 1))).create());
+                }
+                pool.shutdown();
+                pool.awaitTermination(120, TimeUnit.SECONDS);
+                Instant created = Instant.now();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+                while (System.nanoTime() < deadline && readyAt.keySet().stream()
+                        .filter(n -> n.startsWith("burst-")).count() < burst) {
+                    Thread.sleep(50);
+                }
+                long ready = readyAt.keySet().stream().filter(n -> n.startsWith("burst-")).count();
+                Instant last = readyAt.entrySet().stream().filter(e -> e.getKey().startsWith("burst-"))
+                        .map(Map.Entry::getValue).max(Instant::compareTo).orElse(Instant.now());
+                double allReadyS = Duration.between(b0, last).toMillis() / 1000.0;
+                double createS = Duration.between(b0, created).toMillis() / 1000.0;
+                System.gc();
+                long rssKb = rssKb();
+                long heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20;
+                watch.close();
+                agents.forEach(FakeAgent::close);
+
+                String table = String.format(Locale.ROOT, """
+                        | metric | value | target |
+                        |---|---|---|
+                        | create -> Ready p50 (ms, %d sequential) | %.0f | |
+                        | create -> Ready p99 (ms) | %.0f | <= 2000 |
+                        | create -> Ready max (ms) | %.0f | |
+                        | %d EdgeReplicas: Ready | %d / %d | all |
+                        | %d EdgeReplicas: creates done (s) | %.1f | |
+                        | %d EdgeReplicas: all Ready (s, from first create) | %.1f | <= 60 |
+                        | JVM RSS after burst (MB; operator + %d fake agents + test client in one JVM) | %d | <= 400 |
+                        | heap used after GC (MB) | %d | |
+                        """, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst, ready, burst, burst,
+                        createS, burst, allReadyS, NODES, rssKb / 1024, heapMb);
+                System.out.println(table);
+                String json = String.format(Locale.ROOT,
+                        """
+                                {"benchmark":"operator","time":"%s","nodes":%d,"sequential":{"count":%d,"p50_ms":%.1f,"p99_ms":%.1f,"max_ms":%.1f},\
+                                "burst":{"count":%d,"ready":%d,"creates_s":%.2f,"all_ready_s":%.2f},"jvm_rss_mb":%d,"heap_used_mb":%d,\
+                                "note":"operator in-process with fake agents and the test client in one JVM; latency measured from the create call to the Ready watch event"}
+                                """,
+                        Instant.now(), NODES, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst,
+                        ready, createS, allReadyS, rssKb / 1024, heapMb);
+                Files.createDirectories(out);
+                Path file = out.resolve("operator-" + Instant.now().toString().replace(":", "") + ".json");
+                Files.writeString(file, json);
+                System.out.println("wrote " + file);
+                assertThat(ready).isEqualTo(burst);
+            }
+        }
+    }
+
+    static EdgeReplica er(String name, int port, String node) {
+        var e = Fixtures.stream("bench", name, port, node, Fixtures.consumer("det", "det-" + node, 6000, null));
+        e.getMetadata().setGeneration(null);
+        e.getMetadata().setCreationTimestamp(null);
+        return e;
+    }
+
+    static double pct(double[] sorted, int p) {
+        int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    static long rssKb() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+}

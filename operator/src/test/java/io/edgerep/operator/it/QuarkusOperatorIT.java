@@ -1,0 +1,76 @@
+package io.edgerep.operator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import io.edgerep.api.v1alpha1.EdgeReplica;
+import io.edgerep.operator.Fixtures;
+import io.edgerep.operator.registry.AgentRegistry;
+import io.edgerep.operator.security.CertificateAuthority;
+import io.edgerep.operator.status.Conditions;
+import io.edgerep.operator.wiring.AgentServerLifecycle;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The packaged wiring: the Quarkus application (quarkus-operator-sdk registering the reconciler,
+ * CDI, configuration, CA Secret, agent server) against a real API server, with a fake agent.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = ApiServerResource.class, restrictToAnnotatedClass = true)
+class QuarkusOperatorIT {
+
+    @Inject
+    KubernetesClient client;
+    @Inject
+    AgentServerLifecycle agentServer;
+    @Inject
+    AgentRegistry registry;
+    @Inject
+    @org.eclipse.microprofile.health.Readiness
+    io.edgerep.operator.wiring.AgentServerReadiness readiness;
+
+    @Test
+    void applicationReconcilesAndServesAgents() throws Exception {
+        Cluster cluster = new Cluster(client);
+        await().atMost(60, TimeUnit.SECONDS).until(agentServer::serving);
+        var ready = readiness.call();
+        assertThat(ready.getStatus()).isEqualTo(org.eclipse.microprofile.health.HealthCheckResponse.Status.UP);
+        var secret = client.secrets().inNamespace(OperatorHarness.NAMESPACE).withName("edgerep-ca").get();
+        assertThat(secret).as("the CA is created on first start and kept in a Secret").isNotNull();
+        var ca = CertificateAuthority.parseCert(new String(java.util.Base64.getDecoder()
+                .decode(secret.getData().get("tls.crt"))));
+
+        String token = cluster.agentToken("n1", "edgerep-agent", "agent-n1",
+                Map.of("app.kubernetes.io/name", "edgerep-agent"));
+        FakeAgent agent = new FakeAgent("n1");
+        var resp = FakeAgent.bootstrap(agentServer.port(), ca, "n1", token, agent.csrPem());
+        try (agent) {
+            agent.connect(agentServer.port(), ca, CertificateAuthority.parseCert(resp.getCertificatePem()),
+                    agent.keys.getPrivate(), "n1", "10.0.0.1:7443");
+
+            cluster.namespace("q-app");
+            cluster.runningPod("q-app", "d1", "n1", "10.1.0.1", Map.of("app", "det"));
+            var er = Fixtures.stream("q-app", "cam", 5004, "n1", Fixtures.consumer("det", "det", 6000, null));
+            er.getMetadata().setGeneration(null);
+            er.getMetadata().setCreationTimestamp(null);
+            client.resource(er).create();
+            await().atMost(60, TimeUnit.SECONDS).untilAsserted(() -> {
+                EdgeReplica e = client.resources(EdgeReplica.class).inNamespace("q-app").withName("cam").get();
+                assertThat(e.getStatus()).isNotNull();
+                assertThat(Conditions.isTrue(e.getStatus().getConditions(), "Ready")).as(e.getStatus()
+                        .getConditions().toString()).isTrue();
+            });
+            assertThat(agent.latest().getStreamsList()).anyMatch(s -> s.getKey().equals("q-app/cam"));
+            assertThat(registry.connectedAgents()).isEqualTo(1);
+        }
+    }
+}
