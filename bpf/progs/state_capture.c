@@ -54,6 +54,38 @@ static __always_inline int st_path_wanted(u32 rep_id, const char *upath, s32 dfd
     return st_prefixes.lookup(k) != 0;
 }
 
+/* Could this process have a followed fd? (false = certainly not) */
+static __always_inline int st_maybe_followed(u32 tgid)
+{
+    u32 slot = tgid & (ST_TGID_SLOTS - 1);
+    u32 *n = st_tgid_filter.lookup(&slot);
+    return n && *n;
+}
+
+/* Count a process in the tgid filter once. */
+static __always_inline void st_tgid_add(u32 tgid)
+{
+    u8 one = 1;
+    if (st_tgid_known.lookup(&tgid) || st_tgid_known.insert(&tgid, &one))
+        return; /* known already, or another thread won the insert */
+    u32 slot = tgid & (ST_TGID_SLOTS - 1);
+    u32 *n = st_tgid_filter.lookup(&slot);
+    if (n)
+        __sync_fetch_and_add(n, 1);
+}
+
+/* Remove an exiting process from the tgid filter. */
+static __always_inline void st_tgid_del(u32 tgid)
+{
+    if (!st_tgid_known.lookup(&tgid))
+        return;
+    st_tgid_known.delete(&tgid);
+    u32 slot = tgid & (ST_TGID_SLOTS - 1);
+    u32 *n = st_tgid_filter.lookup(&slot);
+    if (n && *n)
+        __sync_fetch_and_add(n, -1);
+}
+
 /* Drop the fd entry of (tgid, fd), releasing its description when it was the last. */
 static __always_inline void st_fd_release(struct st_fd_key *fk)
 {
@@ -119,7 +151,8 @@ static __always_inline int st_open_exit(long ret)
         goto out;
     struct st_fd_key fk = {.tgid = id >> 32, .fd = (s32)ret};
     /* the number may still name a file closed behind our back (exec, close_range) */
-    st_fd_release(&fk);
+    if (st_maybe_followed(fk.tgid))
+        st_fd_release(&fk);
     if (p->op == ST_EV_DIROPEN) {
         st_emit_open(ST_EV_DIROPEN, 0, p->rep_id, p->flags, fk.fd, p->fd, p->a1, p->a2,
                      (const char *)p->a0);
@@ -149,6 +182,7 @@ static __always_inline int st_open_exit(long ret)
         st_desc_refs.delete(&desc_id);
         goto out;
     }
+    st_tgid_add(fk.tgid);
     st_emit_open(ST_EV_OPEN, desc_id, p->rep_id, p->flags, fk.fd, p->fd, p->a1, p->a2,
                  (const char *)p->a0);
 out:
@@ -190,6 +224,8 @@ TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return st_open_exit(args->ret); }
 static __always_inline int st_write_enter(u32 op, s32 fd, u64 buf, u64 count, u64 pos, u32 flags)
 {
     struct st_fd_key fk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+    if (!st_maybe_followed(fk.tgid))
+        return 0;
     u64 *desc_id = st_fds.lookup(&fk);
     if (!desc_id)
         return 0;
@@ -323,7 +359,9 @@ rest:
 
 static __always_inline int st_write_exit(void *ctx, long ret)
 {
-    u64 id;
+    u64 id = bpf_get_current_pid_tgid();
+    if (!st_maybe_followed(id >> 32))
+        return 0;
     struct st_pending *p = st_take(&id);
     if (!p)
         return 0;

@@ -4,6 +4,8 @@
 static __always_inline int st_fd_enter(u32 op, s32 fd, u64 a0, u64 a1)
 {
     struct st_fd_key fk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+    if (!st_maybe_followed(fk.tgid))
+        return 0;
     u64 *desc_id = st_fds.lookup(&fk);
     if (!desc_id)
         return 0;
@@ -20,7 +22,9 @@ static __always_inline int st_fd_enter(u32 op, s32 fd, u64 a0, u64 a1)
 /* Exit of a simple fd op: on success emit type with offset/len taken from a0/a1. */
 static __always_inline int st_fd_exit(long ret)
 {
-    u64 id;
+    u64 id = bpf_get_current_pid_tgid();
+    if (!st_maybe_followed(id >> 32))
+        return 0;
     struct st_pending *p = st_take(&id);
     if (!p)
         return 0;
@@ -134,6 +138,8 @@ TRACEPOINT_PROBE(syscalls, sys_exit_dup) { return st_fd_exit(args->ret); }
 static __always_inline int st_dup2_enter(s32 oldfd, s32 newfd)
 {
     struct st_fd_key nk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = newfd};
+    if (!st_maybe_followed(nk.tgid))
+        return 0;
     if (oldfd != newfd && st_fds.lookup(&nk)) {
         struct st_fd_key ok = {.tgid = nk.tgid, .fd = oldfd};
         if (!st_fds.lookup(&ok)) {
@@ -165,7 +171,8 @@ TRACEPOINT_PROBE(syscalls, sys_exit_fcntl) { return st_fd_exit(args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_close)
 {
     struct st_fd_key fk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = args->fd};
-    st_fd_release(&fk);
+    if (st_maybe_followed(fk.tgid))
+        st_fd_release(&fk);
     return 0;
 }
 

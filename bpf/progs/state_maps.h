@@ -28,6 +28,8 @@
 #define ST_FULL_BITS (ST_REP_BITS + 8 * ST_PATH_LEN)
 /* Lowest fds a forked child inherits that stay followed (bounds the fork loop). */
 #define ST_FORK_FDS 64
+/* Slots of the tgid filter (power of two). */
+#define ST_TGID_SLOTS 65536
 /* Shift of the CPU number in a description id (low bits: per-CPU counter). */
 #define ST_DESC_CPU_SHIFT 48
 
@@ -77,6 +79,13 @@ BPF_HASH(st_descs, u64, struct st_desc, 65536);
 /* description id -> fds pointing at it (dup, fork); its own map so that user
  * space can count a fork's copies without rewriting st_descs under the kernel. */
 BPF_HASH(st_desc_refs, u64, u32, 65536);
+/* tgid & (ST_TGID_SLOTS - 1) -> processes with followed fds hashing there.
+ * 0 = certainly no followed fd: fd syscalls of untraced processes stop after
+ * one array lookup (inlined by the verifier) instead of hash lookups. */
+BPF_ARRAY(st_tgid_filter, u32, ST_TGID_SLOTS);
+/* tgid -> 1: processes counted in st_tgid_filter (added at their first
+ * followed fd or at fork, removed at exit). */
+BPF_HASH(st_tgid_known, u32, u8, 65536);
 /* thread id -> syscall arguments saved at sys_enter for sys_exit. */
 BPF_HASH(st_pending, u64, struct st_pending, 16384);
 /* Captured records, in reservation order across CPUs. */

@@ -213,6 +213,9 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
         return 0;
     u32 parent = bpf_get_current_pid_tgid() >> 32;
     u32 child = args->child_pid;
+    u32 copied = 0;
+    if (!st_maybe_followed(parent))
+        goto emit;
     for (s32 fd = 0; fd < ST_FORK_FDS; fd++) {
         struct st_fd_key pk = {.tgid = parent, .fd = fd};
         u64 *desc = st_fds.lookup(&pk);
@@ -223,9 +226,14 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
         if (!refs)
             continue;
         struct st_fd_key ck = {.tgid = child, .fd = fd};
-        if (st_fds.update(&ck, &desc_id) == 0)
+        if (st_fds.update(&ck, &desc_id) == 0) {
             __sync_fetch_and_add(refs, 1);
+            copied = 1;
+        }
     }
+    if (copied)
+        st_tgid_add(child);
+emit:
     st_emit_proc(ST_EV_FORK, rep, 0, child, 0);
     return 0;
 }
@@ -235,6 +243,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
     u64 id = bpf_get_current_pid_tgid();
     if ((u32)id != (u32)(id >> 32))
         return 0; /* a thread, not the process */
+    st_tgid_del(id >> 32);
     u32 rep = st_rep_of_current();
     if (rep)
         st_emit_proc(ST_EV_EXIT, rep, 0, 0, 0);
