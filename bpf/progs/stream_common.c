@@ -38,6 +38,7 @@ struct dpi_ctx {
     u8 pad;                       /* zero */
     u32 len;                      /* frame length */
     u32 first;                    /* next consumer slot of the fan-out */
+    u32 off;                      /* offset of the UDP payload in the frame */
     struct hdr_now cur;           /* header values of the frame */
 };
 
@@ -151,6 +152,7 @@ static __always_inline u32 match_stream(void *data, void *data_end, u32 ifindex,
         d->bad = 1;
     if (d->n > TS_PER_DGRAM_MAX)
         d->n = TS_PER_DGRAM_MAX;
+    d->off = l4_off + UDP_HLEN;
     return l4_off + UDP_HLEN;
 }
 
@@ -227,11 +229,13 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
         return d->i < d->n;
     u32 best = d->best;
     u8 cls = d->cls;
-    u32 i;
-    for (i = 0; i < TS_PER_DGRAM_MAX; i++) {
-        if (i >= d->n)
+    u32 i = d->i;
+    for (int k = 0; k < TS_PER_DGRAM_MAX; k++, i++) {
+        if (i >= d->n || i >= TS_PER_DGRAM_MAX)
             break;
-        u8 *h = payload + i * TS_PACKET_SIZE;
+        u32 idx = i;
+        asm volatile("" : "+r"(idx));      /* keep the mask below: the verifier needs it */
+        u8 *h = payload + (idx & (TRACE_TS_MAX - 1)) * TS_PACKET_SIZE;
         if ((void *)(h + TS_HEADER_SIZE) > data_end)
             break;
         if (h[0] != TS_SYNC_BYTE || (h[1] & 0x40))
@@ -254,7 +258,7 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
         u32 zero = 0;
         struct class_trace *tr = class_traces.lookup(&zero);
         if (tr) {
-            tr->cls[i & (TRACE_TS_MAX - 1)] = c;
+            tr->cls[idx & (TRACE_TS_MAX - 1)] = c;
             tr->n = i + 1;
         }
 #endif
@@ -263,7 +267,7 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
             cls = c;
         }
     }
-    sc->ts_packets += i;
+    sc->ts_packets += i - d->i;
     d->i = i;
     d->best = best;
     d->cls = cls;

@@ -90,7 +90,9 @@ int stream_xdp_ts(struct xdp_md *ctx)
     if (dpi_step(d))
         xdp_jmp.call(ctx, JMP_SCAN);
     d->i++;
-    if (d->i < d->n)
+    /* the packets after a unit start mostly continue it: the fast path takes them */
+    if (d->i < d->n && dpi_fast(d, (void *)(long)ctx->data + (d->off & SCRATCH_MASK),
+                                (void *)(long)ctx->data_end))
         xdp_jmp.call(ctx, JMP_TS);
     xdp_jmp.call(ctx, JMP_FANOUT);
     return XDP_PASS;
@@ -105,7 +107,9 @@ int stream_xdp_scan(struct xdp_md *ctx)
         return XDP_PASS;
     dpi_scan(d);
     d->i++;
-    if (d->i < d->n)
+    /* the packets after a unit start mostly continue it: the fast path takes them */
+    if (d->i < d->n && dpi_fast(d, (void *)(long)ctx->data + (d->off & SCRATCH_MASK),
+                                (void *)(long)ctx->data_end))
         xdp_jmp.call(ctx, JMP_TS);
     xdp_jmp.call(ctx, JMP_FANOUT);
     return XDP_PASS;
