@@ -93,6 +93,7 @@ public final class OriginReplication implements AutoCloseable {
             log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
         }
         if (resyncAll) {
+            LOG.infof("origin %s: resync of every replica (%d records lost)", key, lost);
             lostRecords.addAndGet(Math.max(lost, 1));
             for (ReplicaLink l : links.values()) {
                 l.requestFullResync();

@@ -63,6 +63,7 @@ public final class ReplicaLink implements AutoCloseable {
     private volatile boolean fullResyncRequested;
     private final Set<String> partialRequested = new HashSet<>();
     private volatile boolean verifyPending;
+    private volatile boolean synced; // the replica reached a known state in this link's lifetime
     private final Set<String> touched = new HashSet<>();
     private boolean touchedOverflow;
 
@@ -178,7 +179,11 @@ public final class ReplicaLink implements AutoCloseable {
                 synchronized (lock) {
                     replicaWantsResync = false;
                 }
+                synced = true;
             } else {
+                LOG.infof(
+                        "replica %s/%s: session %d starts with a resync (replica epoch %d, applied %d, needs resync %s)",
+                        key, pod, sessions.get(), first.getEpoch(), first.getAppliedSeq(), first.getNeedsResync());
                 cursor = fullResync(out);
             }
             long lastOpMs = System.currentTimeMillis();
@@ -187,6 +192,10 @@ public final class ReplicaLink implements AutoCloseable {
                 boolean wantFull;
                 synchronized (lock) {
                     wantFull = replicaWantsResync || fullResyncRequested;
+                    if (wantFull) {
+                        LOG.infof("replica %s/%s: resync asked by the %s", key, pod,
+                                replicaWantsResync ? "replica (gap or new epoch)" : "origin (loss)");
+                    }
                 }
                 if (wantFull) {
                     cursor = fullResync(out);
@@ -252,6 +261,7 @@ public final class ReplicaLink implements AutoCloseable {
             acked = Math.max(acked, 0);
         }
         resyncs.incrementAndGet();
+        synced = true;
         LOG.infof("replica %s/%s: full resync at seq %d: %d files, %d blocks, %d bytes, %d removed", key, pod, base,
                 r.files(), r.blocks(), r.bytes(), r.removed());
         return base + 1;
@@ -438,7 +448,7 @@ public final class ReplicaLink implements AutoCloseable {
 
     /** Whether the replica acked everything the log holds and no verification is outstanding. */
     public boolean inSync() {
-        return ackedNow() >= log.lastSeq() && !verifyPending && !fullResyncRequested;
+        return synced && ackedNow() >= log.lastSeq() && !verifyPending && !fullResyncRequested;
     }
 
     public Ack lastAck() {

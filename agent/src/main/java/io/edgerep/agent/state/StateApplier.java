@@ -43,12 +43,19 @@ public final class StateApplier {
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong appliedOps = new AtomicLong();
     private volatile long lagMs;
+    private volatile java.util.function.LongConsumer onApplied = s -> {
+    };
 
     public StateApplier(String key, String pod, ConfinedRoot root) {
         this.key = key;
         this.pod = pod;
         this.root = root;
         this.exec = new OpExecutor(root);
+    }
+
+    /** Called after every batch with the applied sequence number (for latency measurements). */
+    public void onApplied(java.util.function.LongConsumer listener) {
+        this.onApplied = listener;
     }
 
     public ConfinedRoot root() {
@@ -94,6 +101,7 @@ public final class StateApplier {
             resyncs.incrementAndGet();
         }
         lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
+        onApplied.accept(appliedSeq);
         return ack();
     }
 
