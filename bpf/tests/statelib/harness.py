@@ -1,6 +1,6 @@
 """Cgroups, processes and event collection for the state-capture tests.
 
-Everything created carries the prefix ``edgerep-t`` and is removed in
+Everything created carries the prefix ``edgerep-t-state`` and is removed in
 ``finally`` blocks; :func:`remove_leftovers` clears what a killed run left.
 """
 
@@ -22,7 +22,9 @@ from typing import List, Optional
 from edgerep.v1 import loader_pb2
 from edgerep_loader.capabilities import cgroup2_mount
 
-PREFIX = "edgerep-t"
+#: Our own sub-prefix of the project-wide "edgerep-t": leftovers cleanup never
+#: touches other suites' cgroups or temp dirs on a shared machine.
+PREFIX = "edgerep-t-state"
 PYTHON = "/usr/bin/python3"
 WORKLOAD = os.path.join(os.path.dirname(__file__), "workload.py")
 ANCHOR = os.path.join(os.path.dirname(__file__), "anchor.py")
