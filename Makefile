@@ -81,11 +81,18 @@ bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) i
 	@mkdir -p bench/results
 	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
 
-fmt: ## format Java (Eclipse formatter + import order)
-	$(MVNW) -q process-sources
+PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench
+C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h)
 
-fmt-check: ## fail on unformatted Java
+fmt: ## format Java (Eclipse formatter + import order), Python (black) and BPF C (clang-format)
+	$(MVNW) -q process-sources
+	black -q $(PY_SRC)
+	clang-format -i $(C_SRC)
+
+fmt-check: ## fail on unformatted Java, Python or BPF C
 	$(MVNW) -q -Pcheck-format process-sources
+	black --check -q $(PY_SRC)
+	clang-format --dry-run --Werror $(C_SRC)
 
 clean: ## remove build outputs
 	$(MVNW) -q clean
