@@ -241,28 +241,12 @@ static __always_inline int st_write_enter(u32 op, s32 fd, u64 buf, u64 count, u6
     return 0;
 }
 
-/* One write record of n (<= ST_CHUNK_DATA) bytes from user address src. */
-static __always_inline void st_emit_chunk(struct st_desc *d, u64 desc_id, s32 fd, u16 flags,
-                                          u64 offset, u64 n, u64 src)
+/* One write record with room for cap data bytes (cap: a constant after
+ * inlining, as bpf_ringbuf_reserve needs), carrying n <= cap bytes from src. */
+static __always_inline void st_emit_class(struct st_desc *d, u64 desc_id, s32 fd, u16 flags,
+                                          u64 offset, u64 n, u64 src, u64 seq, const u32 cap)
 {
-    u64 seq = st_next_seq();
-    if (n <= ST_SMALL_DATA) {
-        struct st_data *e = st_events.ringbuf_reserve(sizeof(struct st_data) + ST_SMALL_DATA);
-        if (!e) {
-            st_count_loss(d->rep_id, desc_id, d->path, 0);
-            return;
-        }
-        st_fill_hdr(&e->hdr, ST_EV_WRITE, seq, desc_id, d->rep_id, flags);
-        e->offset = offset;
-        e->len = n;
-        e->fd = fd;
-        e->reason = 0;
-        if (bpf_probe_read_user(e->data, n & (2 * ST_SMALL_DATA - 1), (void *)src))
-            e->hdr.type = ST_EV_DIRTY, e->reason = ST_DIRTY_FAULT;
-        st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
-        return;
-    }
-    struct st_data *e = st_events.ringbuf_reserve(sizeof(struct st_data) + ST_CHUNK_DATA);
+    struct st_data *e = st_events.ringbuf_reserve(sizeof(struct st_data) + cap);
     if (!e) {
         st_count_loss(d->rep_id, desc_id, d->path, 0);
         return;
@@ -272,11 +256,27 @@ static __always_inline void st_emit_chunk(struct st_desc *d, u64 desc_id, s32 fd
     e->len = n;
     e->fd = fd;
     e->reason = 0;
-    if (n > ST_CHUNK_DATA)
-        n = ST_CHUNK_DATA;
+    if (n > cap)
+        n = cap;
     if (bpf_probe_read_user(e->data, n, (void *)src))
         e->hdr.type = ST_EV_DIRTY, e->reason = ST_DIRTY_FAULT;
     st_events.ringbuf_submit(e, ST_SUBMIT_FLAGS);
+}
+
+/* One write record of n (<= ST_CHUNK_DATA) bytes from user address src, in
+ * the smallest reservation class that holds it (ring space is the budget). */
+static __always_inline void st_emit_chunk(struct st_desc *d, u64 desc_id, s32 fd, u16 flags,
+                                          u64 offset, u64 n, u64 src)
+{
+    u64 seq = st_next_seq();
+    if (n <= ST_TINY_DATA)
+        st_emit_class(d, desc_id, fd, flags, offset, n, src, seq, ST_TINY_DATA);
+    else if (n <= ST_SMALL_DATA)
+        st_emit_class(d, desc_id, fd, flags, offset, n, src, seq, ST_SMALL_DATA);
+    else if (n <= ST_MID_DATA)
+        st_emit_class(d, desc_id, fd, flags, offset, n, src, seq, ST_MID_DATA);
+    else
+        st_emit_class(d, desc_id, fd, flags, offset, n, src, seq, ST_CHUNK_DATA);
 }
 
 /* iovec as user space lays it out. */

@@ -6,14 +6,16 @@
 
 /* Pages of the ring buffer (power of two); the loader may override. */
 #ifndef ST_RING_PAGES
-#define ST_RING_PAGES 4096
+#define ST_RING_PAGES 16384
 #endif
 /* Records are submitted without waking the reader (BPF_RB_NO_WAKEUP): the
  * loader drains the ring on its own clock, so a busy traced process does not
  * cost a reader wake-up per syscall. */
 #define ST_SUBMIT_FLAGS 1
-/* Data bytes of a "small" write record (one reservation class). */
+/* Data bytes of the write-record reservation classes (tiny, small, mid, chunk). */
+#define ST_TINY_DATA 64
 #define ST_SMALL_DATA 512
+#define ST_MID_DATA 4096
 /* Data bytes of a full chunk record. */
 #define ST_CHUNK_DATA 16384
 /* Ring-buffer records one write call may produce (a tail-call chain; the kernel allows 33). */

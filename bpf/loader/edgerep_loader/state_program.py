@@ -131,7 +131,7 @@ def _cstr(raw: bytes) -> bytes:
 class StateProgram:
     """The compiled and attached program with typed access to its maps and records."""
 
-    def __init__(self, ring_pages: int = 4096, progs_dir: str = PROGS_DIR) -> None:
+    def __init__(self, ring_pages: int = 16384, progs_dir: str = PROGS_DIR) -> None:
         from bcc import BPF  # imported late: unit tests need no kernel
 
         if ring_pages & (ring_pages - 1):

@@ -36,6 +36,8 @@ MAX_REP_ID = 65535
 MAX_PREFIX_LEN = 250
 #: Prefixes per replication id.
 MAX_PREFIXES = 32
+#: Ring buffer of 64 MiB: ~500k small-write records, seconds of reader stall absorbed.
+DEFAULT_RING_PAGES = 16384
 DEFAULT_BATCH_EVENTS = 512
 DEFAULT_BATCH_AGE_MS = 5
 MAX_BATCH_EVENTS = 65536
@@ -102,7 +104,7 @@ class _ProgramFds(KernelFds):
 class StateService:
     """Implements SetTrace, RemoveTrace, ListTraces and StreamStateEvents."""
 
-    def __init__(self, pin_dir: str, ring_pages: int = 4096, cgroup_mount: Optional[str] = None):
+    def __init__(self, pin_dir: str, ring_pages: int = DEFAULT_RING_PAGES, cgroup_mount: Optional[str] = None):
         self.pin_dir = pin_dir
         self.ring_pages = ring_pages
         self.cgroup_mount = cgroup_mount if cgroup_mount is not None else cgroup2_mount()
