@@ -249,7 +249,12 @@ class ReplicationEndToEndTest {
         Map<String, String> ta = tree(a);
         Map<String, String> tb = Map.of();
         while (System.currentTimeMillis() < deadline) {
-            tb = tree(b);
+            try {
+                tb = tree(b);
+            } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+                Thread.sleep(20); // the replica is changing under the walk
+                continue;
+            }
             if (ta.equals(tb)) {
                 return System.currentTimeMillis();
             }
