@@ -84,16 +84,17 @@ class XdpPrograms:
         return bool(self._xdp_state(ipr, ifindex))
 
     def detach(self, ipr: IPRoute, ifindex: int) -> None:
-        """Remove the XDP program from ``ifindex`` (whatever mode it is in)."""
-        state = self._xdp_state(ipr, ifindex)
-        if not state:
+        """Remove the XDP program from ``ifindex`` in every mode it may be attached in."""
+        if not self._xdp_state(ipr, ifindex):
             return
         name = ipr.get_links(ifindex)[0].get_attr("IFLA_IFNAME")
-        flags = XDP_FLAGS_DRV_MODE if state == XDP_ATTACHED_DRV else XDP_FLAGS_SKB_MODE
-        try:
-            BPF.remove_xdp(name, flags)
-        except Exception as e:  # noqa: BLE001 - report, never crash the loader
-            log.warning("XDP detach from %s failed: %s", name, e)
+        for flags in (XDP_FLAGS_SKB_MODE, XDP_FLAGS_DRV_MODE):
+            try:
+                BPF.remove_xdp(name, flags)
+            except Exception as e:  # noqa: BLE001 - report, never crash the loader
+                log.debug("XDP detach from %s (flags %d): %s", name, flags, e)
+        if self._xdp_state(ipr, ifindex):
+            log.warning("XDP program on %s could not be removed", name)
 
     # --- consumers ---
     def write_consumers(self, slot: int, consumers) -> None:
