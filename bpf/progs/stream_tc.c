@@ -115,6 +115,11 @@ int stream_tc_fanout(struct __sk_buff *skb)
                 d->cur.dport = oudp->dest;
             }
         }
+        if (reason == DROP_NONE && k + 1 == n) {
+            /* the last copy is the frame itself: no clone */
+            count_copy(idx, cls, len, DROP_NONE);
+            return bpf_redirect(c->ifindex, 0);
+        }
         if (reason == DROP_NONE && bpf_clone_redirect(skb, c->ifindex, 0) < 0)
             reason = DROP_REDIRECT;
         count_copy(idx, cls, len, reason);
