@@ -177,6 +177,55 @@ class ReplicationEndToEndTest {
     }
 
     @Test
+    void kernelLossAndDirtyRangesAreRepairedFromTheOriginFiles() throws Exception {
+        startReplica(0);
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OpLog log = new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20);
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                log);
+        ReplicaLink link = new ReplicaLink(KEY, POD, log, origin.origin(), ch, ReplicaLink.Options.defaults()).start();
+        origin.addLink(link);
+        try {
+            awaitInSync(link);
+            List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
+            DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+            Files.writeString(tmp.resolve("o/data/a"), "first version of a\n".repeat(1000));
+            capture.poll();
+            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
+            batches.clear();
+            awaitInSync(link);
+            long resyncs = link.resyncs();
+            // the kernel lost records: the file changed but no event arrives, only the loss count
+            Files.writeString(tmp.resolve("o/data/a"), "second version, its events were lost\n".repeat(700));
+            Files.writeString(tmp.resolve("o/data/b"), "created while records were lost");
+            origin.accept(List.of(), 3);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            assertThat(link.resyncs()).isEqualTo(resyncs + 1);
+            assertThat(origin.lostRecords()).isEqualTo(3);
+            // a dirty range (bytes the kernel could not copy) is read from the origin's file
+            byte[] big = new byte[300_000];
+            new java.util.Random(3).nextBytes(big);
+            Files.write(tmp.resolve("o/data/mapped"), big);
+            origin.accept(List.of(io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(7)
+                    .setDirty(io.edgerep.proto.v1.FileDirty.newBuilder().setPath("/data/mapped").setReason("mmap"))
+                    .build()), 0);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            assertThat(link.resyncs()).isEqualTo(resyncs + 1);
+        } finally {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    static void awaitInSync(ReplicaLink link) throws InterruptedException {
+        long end = System.currentTimeMillis() + 10_000;
+        while (!link.inSync() && System.currentTimeMillis() < end) {
+            Thread.sleep(20);
+        }
+        assertThat(link.inSync()).isTrue();
+    }
+
+    @Test
     void onlyTheConfiguredOriginNodeMayPushAndUntrustedCertificatesAreRefused() throws Exception {
         startReplica(0);
         // node C holds a valid certificate from the same CA, but is not the origin of this key
