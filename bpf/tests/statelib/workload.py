@@ -102,6 +102,34 @@ def basic(d: str, outside: str) -> None:
     os.close(fd)
 
 
+def special(d: str, outside: str) -> None:
+    """What the kernel cannot copy is reported as ranges to re-read; links too."""
+    import mmap
+
+    src = os.path.join(outside, "src")
+    with open(src, "wb") as f:
+        f.write(bytes(range(256)) * 40)  # 10240 bytes
+    fd = os.open(os.path.join(d, "s"), os.O_RDWR | os.O_CREAT, 0o644)
+    os.ftruncate(fd, 8192)
+    m = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    m[0:5] = b"hello"
+    m.flush()  # msync
+    m.close()
+    os.close(fd)
+    sfd = os.open(src, os.O_RDONLY)
+    fd = os.open(os.path.join(d, "c"), os.O_WRONLY | os.O_CREAT, 0o644)
+    assert os.copy_file_range(sfd, fd, 5000) == 5000
+    os.pwritev(fd, [b"ta", b"il"], -1, os.RWF_APPEND)  # pwritev2 with RWF_APPEND
+    os.close(fd)
+    fd = os.open(os.path.join(d, "sf"), os.O_WRONLY | os.O_CREAT, 0o644)
+    assert os.sendfile(fd, sfd, 100, 3000) == 3000
+    os.close(fd)
+    os.close(sfd)
+    os.symlink("c", os.path.join(d, "sl"))
+    os.link(os.path.join(d, "c"), os.path.join(d, "hl"))
+    os.link(src, os.path.join(d, "hl-in"))  # from outside: the new name must be read
+
+
 def loss(d: str, outside: str) -> None:
     """Writes that cannot fit a one-page ring (8000 bytes each) next to small ones."""
     for name in ("a", "b"):
@@ -131,7 +159,7 @@ def appender(d: str, outside: str) -> None:
         os.close(fd)
 
 
-SCENARIOS = {"basic": basic, "loss": loss, "outsider": outsider, "appender": appender}
+SCENARIOS = {"basic": basic, "special": special, "loss": loss, "outsider": outsider, "appender": appender}
 
 if __name__ == "__main__":
     scenario, directory, out = sys.argv[1], sys.argv[2], sys.argv[3]
