@@ -63,6 +63,12 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
 
     /** Minimum spacing of status writes per resource. */
     static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
+    /**
+     * A new generation whose only open point is connected nodes still applying it is not written
+     * as "Applying" for up to this long: agents usually acknowledge within milliseconds, and the
+     * one status write then says Ready (the write budget is one per second).
+     */
+    static final Duration APPLY_GRACE = Duration.ofMillis(800);
     /** Safety-net re-run while a resource is not Ready. */
     static final Duration RECHECK = Duration.ofSeconds(10);
 
@@ -75,6 +81,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
     private final Set<String> planned = ConcurrentHashMap.newKeySet();
     private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
+    private final Map<String, Map.Entry<Long, Instant>> generationSeen = new ConcurrentHashMap<>();
 
     private volatile IndexerResourceCache<EdgeReplica> primaries;
     private volatile InformerEventSource<Pod, EdgeReplica> pods;
@@ -178,6 +185,19 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         if (same(er.getStatus(), status)) {
             return again(UpdateControl.noUpdate(), verdict, ready);
         }
+        Long gen = er.getMetadata().getGeneration();
+        Instant seen = generationSeen.compute(key, (k, v) -> v != null && java.util.Objects.equals(v.getKey(), gen)
+                ? v
+                : Map.entry(gen == null ? 0L : gen, now)).getValue();
+        boolean newGeneration = er.getStatus() == null
+                || !java.util.Objects.equals(er.getStatus().getObservedGeneration(), gen);
+        boolean applying = Conditions.find(status.getConditions(), EdgeReplicaStatus.PROGRAMMED)
+                .map(c -> "Applying".equals(c.getReason())).orElse(false);
+        if (newGeneration && applying && seen.plus(APPLY_GRACE).isAfter(now)) {
+            UpdateControl<EdgeReplica> soon = UpdateControl.noUpdate();
+            soon.rescheduleAfter(Duration.between(now, seen.plus(APPLY_GRACE)).toMillis() + 1);
+            return soon;
+        }
         Instant last = lastStatusWrite.get(key);
         if (last != null && last.plus(STATUS_INTERVAL).isAfter(now)) {
             UpdateControl<EdgeReplica> later = UpdateControl.noUpdate();
@@ -253,6 +273,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         Set<String> pending = registry.removeAndPending(key);
         selectedPods.remove(key);
         lastStatusWrite.remove(key);
+        generationSeen.remove(key);
         if (pending.isEmpty()) {
             registry.forget(key);
             cleanupStarted.remove(key);

@@ -201,7 +201,9 @@ public final class CertificateAuthority {
     }
 
     private static X509Certificate sign(JcaX509v3CertificateBuilder b, PrivateKey key) throws Exception {
-        ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA").build(key);
+        // an RSA CA (e.g. one cert-manager made) signs with RSA; the operator's own CA is EC
+        String alg = "RSA".equals(key.getAlgorithm()) ? "SHA256withRSA" : "SHA256withECDSA";
+        ContentSigner signer = new JcaContentSignerBuilder(alg).build(key);
         X509CertificateHolder h = b.build(signer);
         return new JcaX509CertificateConverter().getCertificate(h);
     }

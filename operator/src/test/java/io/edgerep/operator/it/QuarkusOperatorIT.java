@@ -28,6 +28,8 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTestResource(value = ApiServerResource.class, restrictToAnnotatedClass = true)
 class QuarkusOperatorIT {
 
+    @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+    java.net.URL metricsUrl;
     @Inject
     KubernetesClient client;
     @Inject
@@ -71,6 +73,9 @@ class QuarkusOperatorIT {
             });
             assertThat(agent.latest().getStreamsList()).anyMatch(s -> s.getKey().equals("q-app/cam"));
             assertThat(registry.connectedAgents()).isEqualTo(1);
+            String metrics = new String(metricsUrl.openStream().readAllBytes());
+            assertThat(metrics).contains("edgerep_connected_agents 1.0");
+            assertThat(metrics).as("reconcile metrics").containsPattern("operator_sdk_\\w*reconcil");
         }
     }
 }

@@ -57,6 +57,28 @@ class CertificateAuthorityTest {
     }
 
     @Test
+    void userProvidedRsaCaSigns() throws Exception {
+        var g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        KeyPair rsa = g.generateKeyPair();
+        var name = new org.bouncycastle.asn1.x500.X500Name("CN=cert-manager-ca");
+        var now = java.time.Instant.now();
+        var b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(name, java.math.BigInteger.ONE,
+                java.util.Date.from(now.minusSeconds(60)), java.util.Date.from(now.plusSeconds(3600)), name,
+                rsa.getPublic());
+        b.addExtension(org.bouncycastle.asn1.x509.Extension.basicConstraints, true,
+                new org.bouncycastle.asn1.x509.BasicConstraints(true));
+        var caCert = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter()
+                .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(rsa.getPrivate())));
+        // as stored in a kubernetes.io/tls Secret (PKCS#1 "RSA PRIVATE KEY")
+        var ca = new CertificateAuthority(CertificateAuthority.parseCert(CertificateAuthority.pem(caCert)),
+                CertificateAuthority.parseKey(CertificateAuthority.pem(rsa.getPrivate())));
+        var cert = ca.issueNode(csr(CertificateAuthority.newKeyPair(), "CN=x"), "n3", Duration.ofMinutes(5));
+        cert.verify(rsa.getPublic());
+        assertThat(CertificateAuthority.nodeOf(cert)).contains("n3");
+    }
+
+    @Test
     void forgedOrMalformedRequestsAreRefused() throws Exception {
         var ca = CertificateAuthority.create("test");
         assertThatThrownBy(() -> ca.issueNode("junk", "n1", Duration.ofMinutes(1)))
