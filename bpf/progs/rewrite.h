@@ -40,7 +40,7 @@ static __always_inline long rewrite_addr(struct __sk_buff *skb, struct hdr_now *
  * unconditionally (a same-value checksum update is a no-op) to keep the verifier's
  * path count flat across 256 consumers. */
 static __always_inline int rewrite_tc(struct __sk_buff *skb, struct consumer_cfg *c,
-                                      struct hdr_now *cur)
+                                      struct hdr_now *cur, u32 *out_ifindex)
 {
     u32 daddr = c->dst_ip;
     u32 saddr = c->src_ip ? c->src_ip : cur->saddr;
@@ -69,6 +69,7 @@ static __always_inline int rewrite_tc(struct __sk_buff *skb, struct consumer_cfg
             return -1;
         __builtin_memcpy(macs, fib.dmac, ETH_ALEN_);
         __builtin_memcpy(macs + ETH_ALEN_, fib.smac, ETH_ALEN_);
+        *out_ifindex = fib.ifindex;       /* the route may leave through another device */
     }
     err |= bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0);
     return err ? -1 : 0;

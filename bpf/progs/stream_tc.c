@@ -100,9 +100,10 @@ int stream_tc_fanout(struct __sk_buff *skb)
             continue;
         struct bucket *b = buckets.lookup(&idx);
         u32 reason = policy_verdict(c, b, cls, len, now);
+        u32 egress = c->ifindex;
         if (reason == DROP_NONE) {
             if (c->use_fib || !fast) {
-                if (rewrite_tc(skb, c, &d->cur) < 0)
+                if (rewrite_tc(skb, c, &d->cur, &egress) < 0)
                     reason = DROP_REWRITE;
             } else if (rewrite_block(skb, c, &orig, &out) < 0) {
                 reason = DROP_REWRITE;
@@ -118,9 +119,9 @@ int stream_tc_fanout(struct __sk_buff *skb)
         if (reason == DROP_NONE && k + 1 == n) {
             /* the last copy is the frame itself: no clone */
             count_copy(idx, cls, len, DROP_NONE);
-            return bpf_redirect(c->ifindex, 0);
+            return bpf_redirect(egress, 0);
         }
-        if (reason == DROP_NONE && bpf_clone_redirect(skb, c->ifindex, 0) < 0)
+        if (reason == DROP_NONE && bpf_clone_redirect(skb, egress, 0) < 0)
             reason = DROP_REDIRECT;
         count_copy(idx, cls, len, reason);
     }

@@ -124,6 +124,36 @@ def test_stream_policies_end_to_end(topo):
             assert frames == 240
 
 
+def test_stream_consumer_reached_through_the_fib(topo):
+    """A consumer without a MAC (behind another hop) gets its copies by FIB lookup."""
+    # a node routes to its pods (the FIB helper answers only where forwarding is on)
+    subprocess.run(["ip", "netns", "exec", topo.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+    subprocess.run(["ip", "netns", "exec", topo.node, "ping", "-c", "1", "-W", "2", consumer_ip(3)],
+                   check=True, capture_output=True)                # the neighbour is resolved
+    stub = topo.stub()
+    stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(interface="in0",
+                                                             datapath=common_pb2.DATAPATH_TC))
+    via_fib = consumer(topo, 3)
+    via_fib.dst_mac = ""
+    spec = loader_pb2.StreamSpec(stream_id=10, interface="in0", ip_protocol=17, port=PORT + 2,
+                                 inspection=common_pb2.INSPECTION_MPEGTS,
+                                 consumers=[consumer(topo, 0), via_fib])
+    stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
+    procs = topo.start_receivers(CONSUMER_PORT, "fib", idle=2.0)
+    try:
+        sent = topo.send(fx.clip("h264_g12_pid"), PORT + 2, 1500)
+        for i in (0, 3):                  # c1 and c2 are not consumers of this stream
+            procs[i].wait(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for i in (0, 3):
+        res, _ = topo.receiver_result("fib", i)
+        assert res["count"] == sent and res["bad_ip_csum"] == 0 and res["bad_udp_csum"] == 0, (i, res)
+    stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=10))
+
+
 def test_stream_loader_restart_loses_nothing(topo):
     stub = topo.stub()
     spec = loader_pb2.StreamSpec(
