@@ -12,7 +12,7 @@ import stream_fixtures as fx
 import streamlib
 from edgerep.v1 import common_pb2, loader_pb2
 from streamlib.topo import Topology
-from test_stream_netns import CONSUMER_PORT, FRAME, PORT, consumer, run_stream
+from test_stream_netns import FRAME, PORT, consumer, run_stream
 
 pytestmark = pytest.mark.skipif(not fx.have_ffmpeg(), reason="ffmpeg/ffprobe missing")
 REF, UNKNOWN = common_pb2.FRAME_CLASS_REFERENCE, common_pb2.FRAME_CLASS_UNKNOWN

@@ -14,7 +14,6 @@ import os
 
 from bcc import BPF
 from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
 
 from edgerep.v1 import loader_pb2
 from edgerep_loader import stream_prog as sp
