@@ -5,40 +5,40 @@
 #include "stream_types.h"
 
 #define NS_PER_SEC 1000000000ULL
-#define PPM 1000000               /* parts per million */
+#define PPM	   1000000 /* parts per million */
 /* DifferentialFirst: share of the bucket (in 1/8) that must stay after a packet of the class. */
-#define RESERVE_DISPOSABLE_8TH 6  /* disposable packets leave 3/4 of the bucket for others */
-#define RESERVE_DIFFERENTIAL_8TH 4/* differential packets leave 1/2 for reference packets */
+#define RESERVE_DISPOSABLE_8TH	 6 /* disposable packets leave 3/4 of the bucket for others */
+#define RESERVE_DIFFERENTIAL_8TH 4 /* differential packets leave 1/2 for reference packets */
 
 /* DROP_NONE to send the copy, else the DROP_* reason. */
-static __always_inline u32 policy_verdict(struct consumer_cfg *c, struct bucket *b, u8 cls,
-                                          u32 len, u64 now)
+static __always_inline u32 policy_verdict(struct consumer_cfg *c, struct bucket *b, u8 cls, u32 len,
+					  u64 now)
 {
-    if (c->policy == POLICY_UNIFORM) {
-        if (c->uniform_ppm && bpf_get_prandom_u32() % PPM < c->uniform_ppm)
-            return DROP_UNIFORM;
-        return DROP_NONE;
-    }
-    if (c->policy != POLICY_DIFF_FIRST || c->rate_bps == 0 || !b)
-        return DROP_NONE;
-    u64 elapsed = now - b->last_ns;
-    if (elapsed > NS_PER_SEC)
-        elapsed = NS_PER_SEC;             /* keeps elapsed * rate inside 64 bits */
-    u64 tokens = b->tokens + elapsed * c->rate_bps / NS_PER_SEC;
-    if (tokens > c->burst)
-        tokens = c->burst;
-    b->last_ns = now;
-    u64 reserve = 0;
-    if (cls == CLASS_DISPOSABLE)
-        reserve = c->burst / 8 * RESERVE_DISPOSABLE_8TH;
-    else if (cls == CLASS_DIFFERENTIAL)
-        reserve = c->burst / 8 * RESERVE_DIFFERENTIAL_8TH;
-    if (tokens < reserve + len) {
-        b->tokens = tokens;
-        return DROP_BUDGET;
-    }
-    b->tokens = tokens - len;
-    return DROP_NONE;
+	if (c->policy == POLICY_UNIFORM) {
+		if (c->uniform_ppm && bpf_get_prandom_u32() % PPM < c->uniform_ppm)
+			return DROP_UNIFORM;
+		return DROP_NONE;
+	}
+	if (c->policy != POLICY_DIFF_FIRST || c->rate_bps == 0 || !b)
+		return DROP_NONE;
+	u64 elapsed = now - b->last_ns;
+	if (elapsed > NS_PER_SEC)
+		elapsed = NS_PER_SEC; /* keeps elapsed * rate inside 64 bits */
+	u64 tokens = b->tokens + elapsed * c->rate_bps / NS_PER_SEC;
+	if (tokens > c->burst)
+		tokens = c->burst;
+	b->last_ns = now;
+	u64 reserve = 0;
+	if (cls == CLASS_DISPOSABLE)
+		reserve = c->burst / 8 * RESERVE_DISPOSABLE_8TH;
+	else if (cls == CLASS_DIFFERENTIAL)
+		reserve = c->burst / 8 * RESERVE_DIFFERENTIAL_8TH;
+	if (tokens < reserve + len) {
+		b->tokens = tokens;
+		return DROP_BUDGET;
+	}
+	b->tokens = tokens - len;
+	return DROP_NONE;
 }
 
 #endif

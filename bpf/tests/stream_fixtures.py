@@ -26,19 +26,74 @@ UNKNOWN, REFERENCE, DIFFERENTIAL, DISPOSABLE, NON_VIDEO = 1, 2, 3, 4, 5
 #: name -> ffmpeg arguments after the input (output format and file are appended).
 CLIPS = {
     "h264": ["-c:v", "libx264", "-preset", "veryfast", "-g", "48", "-bf", "3", "-b:v", "2M"],
-    "h264_g12_pid": ["-c:v", "libx264", "-preset", "veryfast", "-g", "12", "-bf", "2", "-b:v", "1M",
-                     "-mpegts_start_pid", "0x321"],
-    "h265": ["-c:v", "libx265", "-preset", "veryfast", "-x265-params",
-             "keyint=50:bframes=4:log-level=error", "-b:v", "2M"],
-    "h265_g24": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
-                 "keyint=24:bframes=2:log-level=error", "-b:v", "1M"],
+    "h264_g12_pid": [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "12",
+        "-bf",
+        "2",
+        "-b:v",
+        "1M",
+        "-mpegts_start_pid",
+        "0x321",
+    ],
+    "h265": [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "veryfast",
+        "-x265-params",
+        "keyint=50:bframes=4:log-level=error",
+        "-b:v",
+        "2M",
+    ],
+    "h265_g24": [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "keyint=24:bframes=2:log-level=error",
+        "-b:v",
+        "1M",
+    ],
     # two video PIDs (different GOPs) and an audio PID in one transport stream
-    "h264_2video_audio": ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                          "-map", "0:v", "-map", "1:v", "-map", "2:a",
-                          "-c:v:0", "libx264", "-g:v:0", "30", "-bf:v:0", "2",
-                          "-c:v:1", "libx264", "-g:v:1", "17", "-bf:v:1", "0",
-                          "-preset", "veryfast", "-c:a", "mp2", "-shortest"],
+    "h264_2video_audio": [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-map",
+        "0:v",
+        "-map",
+        "1:v",
+        "-map",
+        "2:a",
+        "-c:v:0",
+        "libx264",
+        "-g:v:0",
+        "30",
+        "-bf:v:0",
+        "2",
+        "-c:v:1",
+        "libx264",
+        "-g:v:1",
+        "17",
+        "-bf:v:1",
+        "0",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "mp2",
+        "-shortest",
+    ],
 }
 
 
@@ -49,8 +104,24 @@ def have_ffmpeg() -> bool:
 
 def clip(name: str, seconds: int = 8, size: str = "640x360", rate: int = 30) -> str:
     """Path of the cached MPEG-TS clip ``name`` (generated on first use)."""
-    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-t", str(seconds), "-f", "lavfi", "-i",
-           f"testsrc2=size={size}:rate={rate}", "-t", str(seconds), *CLIPS[name], "-f", "mpegts"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-t",
+        str(seconds),
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}",
+        "-t",
+        str(seconds),
+        *CLIPS[name],
+        "-f",
+        "mpegts",
+    ]
     key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
     os.makedirs(CACHE_DIR, exist_ok=True)
     path = os.path.join(CACHE_DIR, f"{name}-{key}.ts")
@@ -65,18 +136,22 @@ def clip(name: str, seconds: int = 8, size: str = "640x360", rate: int = 30) -> 
 class Truth:
     """Ground truth of one clip."""
 
-    data: bytes                     # the whole TS file
-    video_pids: set[int]            # PIDs of the video streams
-    labels: list[int | None]        # per TS packet: REFERENCE / DIFFERENTIAL (P,B) or None (not video)
-    pict: list[str | None]          # per TS packet: ffprobe pict_type of its frame
+    data: bytes  # the whole TS file
+    video_pids: set[int]  # PIDs of the video streams
+    labels: list[int | None]  # per TS packet: REFERENCE / DIFFERENTIAL (P,B) or None (not video)
+    pict: list[str | None]  # per TS packet: ffprobe pict_type of its frame
 
 
 def ground_truth(path: str) -> Truth:
     """Label every TS packet of the clip with its frame's type as ffprobe reports it."""
     with open(path, "rb") as f:
         data = f.read()
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=index,id,codec_type",
-                          "-of", "csv=p=0", path], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=index,id,codec_type", "-of", "csv=p=0", path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     streams = []
     for line in out.split():
         idx, typ, pid = line.split(",")[:3] if line.count(",") >= 2 else (None, None, None)
@@ -90,9 +165,23 @@ def ground_truth(path: str) -> Truth:
         if typ != "video":
             continue
         video_pids.add(pid)
-        fr = subprocess.run(["ffprobe", "-v", "error", "-select_streams", str(idx), "-show_entries",
-                             "frame=pkt_pos,pict_type", "-of", "csv=p=0", path], check=True,
-                            capture_output=True, text=True).stdout
+        fr = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-select_streams",
+                str(idx),
+                "-show_entries",
+                "frame=pkt_pos,pict_type",
+                "-of",
+                "csv=p=0",
+                path,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         for line in fr.splitlines():
             parts = line.strip().split(",")
             if len(parts) < 2 or not parts[0].isdigit():
@@ -115,9 +204,16 @@ def ground_truth(path: str) -> Truth:
     return Truth(data, video_pids, labels, pict)
 
 
-def ipv4_udp_frame(payload: bytes, src_ip: str = "10.99.0.1", dst_ip: str = "10.99.0.2",
-                   sport: int = 40000, dport: int = 5004, dst_mac: bytes = b"\x02" * 6,
-                   src_mac: bytes = b"\x04" * 6, udp_csum: bool = True) -> bytes:
+def ipv4_udp_frame(
+    payload: bytes,
+    src_ip: str = "10.99.0.1",
+    dst_ip: str = "10.99.0.2",
+    sport: int = 40000,
+    dport: int = 5004,
+    dst_mac: bytes = b"\x02" * 6,
+    src_mac: bytes = b"\x04" * 6,
+    udp_csum: bool = True,
+) -> bytes:
     """An Ethernet/IPv4/UDP frame with correct checksums around ``payload``."""
     udp_len = 8 + len(payload)
     src, dst = socket.inet_aton(src_ip), socket.inet_aton(dst_ip)
@@ -144,4 +240,4 @@ def inet_checksum(data: bytes) -> int:
 def datagrams(data: bytes, per: int = TS_PER_DGRAM) -> list[bytes]:
     """The TS file cut into UDP payloads of ``per`` packets (the last one may be shorter)."""
     step = per * TS
-    return [data[i:i + step] for i in range(0, len(data) - len(data) % TS, step)]
+    return [data[i : i + step] for i in range(0, len(data) - len(data) % TS, step)]

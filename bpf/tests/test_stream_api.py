@@ -31,7 +31,7 @@ def api():
         ns.ip("link", "add", "in0", "type", "veth", "peer", "name", "c0")
         ns.ip("link", "set", "in0", "up")
         ns.ip("link", "set", "c0", "up")
-        netns.pushns(ns.name)          # the service's netlink socket lives in the namespace
+        netns.pushns(ns.name)  # the service's netlink socket lives in the namespace
         try:
             svc = StreamService(pin)
         finally:
@@ -51,15 +51,27 @@ def api():
 
 
 def good_consumer(i: int = 0, **kw) -> loader_pb2.ConsumerSpec:
-    args = dict(name=f"c{i}", egress_interface="c0", dst_mac="02:00:00:00:00:01",
-                dst_ip=f"10.203.0.{i % 250 + 2}", dst_port=6000, policy=NONE)
+    args = dict(
+        name=f"c{i}",
+        egress_interface="c0",
+        dst_mac="02:00:00:00:00:01",
+        dst_ip=f"10.203.0.{i % 250 + 2}",
+        dst_port=6000,
+        policy=NONE,
+    )
     args.update(kw)
     return loader_pb2.ConsumerSpec(**args)
 
 
 def good_stream(**kw) -> loader_pb2.StreamSpec:
-    args = dict(stream_id=1, interface="in0", ip_protocol=17, port=5004,
-                inspection=common_pb2.INSPECTION_MPEGTS, consumers=[good_consumer()])
+    args = dict(
+        stream_id=1,
+        interface="in0",
+        ip_protocol=17,
+        port=5004,
+        inspection=common_pb2.INSPECTION_MPEGTS,
+        consumers=[good_consumer()],
+    )
     args.update(kw)
     return loader_pb2.StreamSpec(**args)
 
@@ -73,16 +85,20 @@ def expect_invalid(call, request, words: str):
 
 def test_stream_api_rejects_bad_arguments_and_changes_nothing(api):
     stub, svc = api
-    expect_invalid(stub.EnsureReplicator, loader_pb2.EnsureReplicatorRequest(
-        interface="nope0", datapath=common_pb2.DATAPATH_TC), "unknown interface")
-    expect_invalid(stub.EnsureReplicator, loader_pb2.EnsureReplicatorRequest(
-        interface="in0"), "datapath")
+    expect_invalid(
+        stub.EnsureReplicator,
+        loader_pb2.EnsureReplicatorRequest(interface="nope0", datapath=common_pb2.DATAPATH_TC),
+        "unknown interface",
+    )
+    expect_invalid(stub.EnsureReplicator, loader_pb2.EnsureReplicatorRequest(interface="in0"), "datapath")
     # a stream before its interface has a replicator
     expect_invalid(stub.SetStream, loader_pb2.SetStreamRequest(stream=good_stream()), "no replicator")
-    rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-        interface="in0", datapath=common_pb2.DATAPATH_TC))
-    again = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-        interface="in0", datapath=common_pb2.DATAPATH_TC))
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
+    again = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
     assert again.adopted and again.ifindex == rep.ifindex
     stub.SetStream(loader_pb2.SetStreamRequest(stream=good_stream()))
     before = stub.ListStreams(loader_pb2.ListStreamsRequest())
@@ -97,10 +113,26 @@ def test_stream_api_rejects_bad_arguments_and_changes_nothing(api):
         (good_stream(inspection=common_pb2.INSPECTION_UNSPECIFIED), "inspection"),
         (good_stream(consumers=[good_consumer(i) for i in range(300)]), "300 consumers, at most 256"),
         (good_stream(consumers=[good_consumer(policy=common_pb2.Policy(kind=42))]), "unknown policy kind"),
-        (good_stream(consumers=[good_consumer(policy=common_pb2.Policy(
-            kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST))]), "needs rate_bytes_per_sec"),
-        (good_stream(consumers=[good_consumer(policy=common_pb2.Policy(
-            kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=2_000_000))]), "uniform_drop_ppm"),
+        (
+            good_stream(
+                consumers=[
+                    good_consumer(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST))
+                ]
+            ),
+            "needs rate_bytes_per_sec",
+        ),
+        (
+            good_stream(
+                consumers=[
+                    good_consumer(
+                        policy=common_pb2.Policy(
+                            kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=2_000_000
+                        )
+                    )
+                ]
+            ),
+            "uniform_drop_ppm",
+        ),
         (good_stream(consumers=[good_consumer(egress_interface="nope1")]), "unknown egress interface"),
         (good_stream(consumers=[good_consumer(dst_ip="10.0.0.300")]), "not an IPv4 address"),
         (good_stream(consumers=[good_consumer(dst_mac="zz:00")]), "dst_mac"),
@@ -115,16 +147,19 @@ def test_stream_api_rejects_bad_arguments_and_changes_nothing(api):
     for spec, words in bad:
         expect_invalid(stub.SetStream, loader_pb2.SetStreamRequest(stream=spec), words)
     expect_invalid(stub.RemoveStream, loader_pb2.RemoveStreamRequest(stream_id=0), "stream_id")
-    expect_invalid(stub.ReadStreamCounters, loader_pb2.ReadStreamCountersRequest(stream_ids=[9]),
-                   "unknown stream ids")
-    expect_invalid(stub.RemoveReplicator, loader_pb2.RemoveReplicatorRequest(interface="nope0"),
-                   "unknown interface")
+    expect_invalid(
+        stub.ReadStreamCounters, loader_pb2.ReadStreamCountersRequest(stream_ids=[9]), "unknown stream ids"
+    )
+    expect_invalid(
+        stub.RemoveReplicator, loader_pb2.RemoveReplicatorRequest(interface="nope0"), "unknown interface"
+    )
     assert stub.ListStreams(loader_pb2.ListStreamsRequest()) == before
     assert svc.kernel.read_blobs() == maps_before
 
     # 256 consumers are fine; removing is idempotent
-    stub.SetStream(loader_pb2.SetStreamRequest(
-        stream=good_stream(consumers=[good_consumer(i) for i in range(256)])))
+    stub.SetStream(
+        loader_pb2.SetStreamRequest(stream=good_stream(consumers=[good_consumer(i) for i in range(256)]))
+    )
     counters = stub.ReadStreamCounters(loader_pb2.ReadStreamCountersRequest())
     assert len(counters.streams[0].consumers) == 256
     stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=1))

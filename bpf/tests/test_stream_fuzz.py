@@ -37,6 +37,7 @@ def env():
         try:
             k = StreamKernel(pin, xdp=False)
             from pyroute2 import IPRoute
+
             with IPRoute() as ipr:
                 dummy = ipr.link_lookup(ifname="sink0")[0]
             yield k, dummy
@@ -47,37 +48,46 @@ def env():
 
 
 def consumer(ifindex: int, i: int, policy: int = NONE, ppm: int = 0) -> KernelConsumer:
-    return KernelConsumer(ifindex=ifindex, dst_mac=bytes([2, 0, 0, 0, i >> 8, i & 255]),
-                          src_mac=b"\x02\xee\0\0\0\1", dst_ip=f"10.202.{i >> 8}.{i & 255}",
-                          src_ip="10.202.255.1", dst_port=6000 + i, policy=policy, uniform_ppm=ppm)
+    return KernelConsumer(
+        ifindex=ifindex,
+        dst_mac=bytes([2, 0, 0, 0, i >> 8, i & 255]),
+        src_mac=b"\x02\xee\0\0\0\1",
+        dst_ip=f"10.202.{i >> 8}.{i & 255}",
+        src_ip="10.202.255.1",
+        dst_port=6000 + i,
+        policy=policy,
+        uniform_ppm=ppm,
+    )
 
 
 def ipv6_udp(payload: bytes, dport: int) -> bytes:
     udp = struct.pack("!HHHH", 40000, dport, 8 + len(payload), 0) + payload
-    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64, b"\xfd" + b"\0" * 15, b"\xfd" + b"\0" * 14 + b"\1")
+    ip6 = struct.pack(
+        "!IHBB16s16s", 6 << 28, len(udp), 17, 64, b"\xfd" + b"\0" * 15, b"\xfd" + b"\0" * 14 + b"\1"
+    )
     return b"\2" * 6 + b"\4" * 6 + b"\x86\xdd" + ip6 + udp
 
 
 def mutate_ts(rng: random.Random, payload: bytearray) -> bytearray:
     """Break a real TS payload in one of several ways."""
     kind = rng.randrange(6)
-    if kind == 0:                                   # wrong sync byte somewhere
+    if kind == 0:  # wrong sync byte somewhere
         payload[rng.randrange(0, len(payload), 188)] = rng.randrange(256)
-    elif kind == 1:                                 # absurd adaptation field length
+    elif kind == 1:  # absurd adaptation field length
         off = rng.randrange(0, len(payload), 188)
         payload[off + 3] |= 0x20
         payload[off + 4] = rng.randrange(184, 256)
-    elif kind == 2:                                 # truncated TS packet
-        del payload[rng.randrange(1, len(payload)):]
-    elif kind == 3:                                 # random bytes inside
+    elif kind == 2:  # truncated TS packet
+        del payload[rng.randrange(1, len(payload)) :]
+    elif kind == 3:  # random bytes inside
         for _ in range(rng.randrange(1, 40)):
             payload[rng.randrange(len(payload))] = rng.randrange(256)
-    elif kind == 4:                                 # more TS packets than a datagram holds
+    elif kind == 4:  # more TS packets than a datagram holds
         payload += payload[:188] * rng.randrange(1, 4)
-    else:                                           # PES/PSI headers with random lengths
+    else:  # PES/PSI headers with random lengths
         off = rng.randrange(0, len(payload), 188)
         payload[off + 1] |= 0x40
-        payload[off + 4:off + 16] = bytes(rng.randrange(256) for _ in range(12))
+        payload[off + 4 : off + 16] = bytes(rng.randrange(256) for _ in range(12))
     return payload
 
 
@@ -92,38 +102,40 @@ def test_stream_fuzz_100k(env):
     for n in range(TOTAL):
         kind = n % 10
         passthrough = True
-        if kind in (0, 1, 2):                       # broken TS on the stream's port
+        if kind in (0, 1, 2):  # broken TS on the stream's port
             frame = fx.ipv4_udp_frame(bytes(mutate_ts(rng, bytearray(rng.choice(good)))), dport=PORT)
             passthrough = False
             sent["matched"] += 1
-        elif kind == 3:                             # non-TS UDP on the port
+        elif kind == 3:  # non-TS UDP on the port
             frame = fx.ipv4_udp_frame(rng.randbytes(rng.randrange(0, 1473)), dport=PORT)
             passthrough = False
             sent["matched"] += 1
-        elif kind == 4:                             # bad UDP length fields on the port
+        elif kind == 4:  # bad UDP length fields on the port
             frame = bytearray(fx.ipv4_udp_frame(rng.choice(good), dport=PORT))
             frame[38:40] = struct.pack("!H", rng.choice([0, 1, 7, 9, 1325, 4000, 65535]))
             frame = bytes(frame)
             passthrough = False
             sent["matched"] += 1
-        elif kind == 5:                             # other ports
+        elif kind == 5:  # other ports
             frame = fx.ipv4_udp_frame(rng.choice(good), dport=rng.choice([53, 5005, 6000, 65535]))
             sent["other_port"] += 1
-        elif kind == 6:                             # IPv4 fragments (first and later) to the port
+        elif kind == 6:  # IPv4 fragments (first and later) to the port
             frame = bytearray(fx.ipv4_udp_frame(rng.choice(good), dport=PORT))
-            frame[20:22] = struct.pack("!H", rng.choice([0x2000, 0x00b9, 0x20b9]))
+            frame[20:22] = struct.pack("!H", rng.choice([0x2000, 0x00B9, 0x20B9]))
             frame = bytes(frame)
             sent["fragment"] += 1
-        elif kind == 7:                             # IPv6 UDP to the port
+        elif kind == 7:  # IPv6 UDP to the port
             frame = ipv6_udp(rng.choice(good)[: rng.randrange(0, 1317)], PORT)
             sent["ipv6"] += 1
-        elif kind == 8:                             # VLAN-tagged stream frames
+        elif kind == 8:  # VLAN-tagged stream frames
             f = fx.ipv4_udp_frame(rng.choice(good), dport=PORT)
             frame = f[:12] + b"\x81\x00" + struct.pack("!H", rng.randrange(4096)) + f[12:]
             sent["vlan"] += 1
-        else:                                       # truncated headers and random garbage
+        else:  # truncated headers and random garbage
             if rng.random() < 0.5:
-                frame = fx.ipv4_udp_frame(rng.choice(good), dport=PORT)[: rng.randrange(34, 42)]  # shorter: the kernel refuses the test run
+                frame = fx.ipv4_udp_frame(rng.choice(good), dport=PORT)[
+                    : rng.randrange(34, 42)
+                ]  # shorter: the kernel refuses the test run
                 sent["short"] += 1
             else:
                 frame = rng.randbytes(rng.randrange(60, 1600))
@@ -137,7 +149,7 @@ def test_stream_fuzz_100k(env):
     s = k.stream_counters(3)
     g = k.glob_counters()
     d = {key: g[key] - glob0[key] for key in g}
-    assert s["packets_seen"] >= sent["matched"]        # random garbage may hit the port too
+    assert s["packets_seen"] >= sent["matched"]  # random garbage may hit the port too
     assert s["packets_parsed"] + s["packets_malformed"] == s["packets_seen"]
     assert s["packets_malformed"] >= sent["matched"] * 0.5
     assert d["fragment"] == sent["fragment"]
@@ -158,7 +170,7 @@ def test_stream_fanout_256_consumers(env):
     payloads = fx.datagrams(fx.ground_truth(fx.clip("h264")).data)[:20]
     for p in payloads:
         res = prog_test_run(k.tc_fn.fd, fx.ipv4_udp_frame(p, dport=PORT + 1))
-        assert res.retval == TC_ACT_REDIRECT      # the last copy is the frame itself
+        assert res.retval == TC_ACT_REDIRECT  # the last copy is the frame itself
     for i in range(256):
         c = k.consumer_counters(4, i)
         assert sum(c["delivered_packets"]) == len(payloads), f"consumer {i}: {c}"
@@ -175,17 +187,25 @@ def test_stream_fixture_table(env):
     dst_mac, src_mac = c.dst_mac, c.src_mac
     rewritten = dict(src_ip=c.src_ip, dst_ip=c.dst_ip, dport=c.dst_port, dst_mac=dst_mac, src_mac=src_mac)
     cases = [
-        ("stream frame: rewritten to the consumer, checksums recomputed",
-         fx.ipv4_udp_frame(payload, dport=PORT + 2), TC_ACT_REDIRECT,
-         fx.ipv4_udp_frame(payload, **rewritten)),
-        ("stream frame without UDP checksum: stays without",
-         fx.ipv4_udp_frame(payload, dport=PORT + 2, udp_csum=False), TC_ACT_REDIRECT,
-         fx.ipv4_udp_frame(payload, udp_csum=False, **rewritten)),
-        ("another port: untouched",
-         fx.ipv4_udp_frame(payload, dport=PORT + 3), TC_ACT_OK,
-         fx.ipv4_udp_frame(payload, dport=PORT + 3)),
-        ("IPv6 to the port: untouched",
-         ipv6_udp(payload, PORT + 2), TC_ACT_OK, ipv6_udp(payload, PORT + 2)),
+        (
+            "stream frame: rewritten to the consumer, checksums recomputed",
+            fx.ipv4_udp_frame(payload, dport=PORT + 2),
+            TC_ACT_REDIRECT,
+            fx.ipv4_udp_frame(payload, **rewritten),
+        ),
+        (
+            "stream frame without UDP checksum: stays without",
+            fx.ipv4_udp_frame(payload, dport=PORT + 2, udp_csum=False),
+            TC_ACT_REDIRECT,
+            fx.ipv4_udp_frame(payload, udp_csum=False, **rewritten),
+        ),
+        (
+            "another port: untouched",
+            fx.ipv4_udp_frame(payload, dport=PORT + 3),
+            TC_ACT_OK,
+            fx.ipv4_udp_frame(payload, dport=PORT + 3),
+        ),
+        ("IPv6 to the port: untouched", ipv6_udp(payload, PORT + 2), TC_ACT_OK, ipv6_udp(payload, PORT + 2)),
     ]
     for what, frame, verdict, expected in cases:
         res = prog_test_run(k.tc_fn.fd, frame)

@@ -40,9 +40,14 @@ def topo():
 
 def consumer(t: Topology, i: int, policy: common_pb2.Policy | None = None) -> loader_pb2.ConsumerSpec:
     return loader_pb2.ConsumerSpec(
-        name=f"c{i}", egress_interface=f"c{i}", dst_mac=link_mac(t.cns(i), "eth0"),
-        dst_ip=consumer_ip(i), src_ip=consumer_gw(i), dst_port=CONSUMER_PORT,
-        policy=policy or common_pb2.Policy(kind=common_pb2.POLICY_KIND_NONE))
+        name=f"c{i}",
+        egress_interface=f"c{i}",
+        dst_mac=link_mac(t.cns(i), "eth0"),
+        dst_ip=consumer_ip(i),
+        src_ip=consumer_gw(i),
+        dst_port=CONSUMER_PORT,
+        policy=policy or common_pb2.Policy(kind=common_pb2.POLICY_KIND_NONE),
+    )
 
 
 def run_stream(t: Topology, tag: str, path: str, pps: float) -> tuple[int, list[dict], list[str]]:
@@ -61,8 +66,9 @@ def run_stream(t: Topology, tag: str, path: str, pps: float) -> tuple[int, list[
 
 def test_stream_policies_end_to_end(topo):
     stub = topo.stub()
-    rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-        interface="in0", datapath=common_pb2.DATAPATH_TC))
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
     assert rep.datapath == common_pb2.DATAPATH_TC and rep.ifindex > 0
     path = fx.clip("h264")
     data_len = os.path.getsize(path)
@@ -70,15 +76,25 @@ def test_stream_policies_end_to_end(topo):
     seconds = 8.0
     pps = dgrams / seconds
     stream_bps = pps * FRAME
-    diff_first = common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
-                                   rate_bytes_per_sec=int(stream_bps * 0.8),
-                                   burst_bytes=int(stream_bps * 0.5))
+    diff_first = common_pb2.Policy(
+        kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
+        rate_bytes_per_sec=int(stream_bps * 0.8),
+        burst_bytes=int(stream_bps * 0.5),
+    )
     uniform = common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=200_000)
     spec = loader_pb2.StreamSpec(
-        stream_id=7, interface="in0", ip_protocol=17, port=PORT,
+        stream_id=7,
+        interface="in0",
+        ip_protocol=17,
+        port=PORT,
         inspection=common_pb2.INSPECTION_MPEGTS,
-        consumers=[consumer(topo, 0), consumer(topo, 1), consumer(topo, 2, diff_first),
-                   consumer(topo, 3, uniform)])
+        consumers=[
+            consumer(topo, 0),
+            consumer(topo, 1),
+            consumer(topo, 2, diff_first),
+            consumer(topo, 3, uniform),
+        ],
+    )
     stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
     # idempotent: the same state again changes nothing
     stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
@@ -115,9 +131,24 @@ def test_stream_policies_end_to_end(topo):
     assert c3.dropped_packets[REF] > 0 and c3.dropped_packets[DIFF] + c3.dropped_packets[DISP] > 0
     # every consumer's capture is a decodable stream
     for i in range(4):
-        out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-                              "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", files[i]],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-count_frames",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=nb_read_frames",
+                "-of",
+                "csv=p=0",
+                files[i],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         frames = int((out.stdout.split() or ["0"])[0].strip(","))
         assert frames > 0, f"c{i}: nothing decodable: {out.stderr[-500:]}"
         if i in (0, 1):
@@ -128,21 +159,30 @@ def test_stream_consumer_reached_through_the_fib(topo):
     """A consumer without a MAC (behind another hop) gets its copies by FIB lookup."""
     # a node routes to its pods (the FIB helper answers only where forwarding is on)
     subprocess.run(["ip", "netns", "exec", topo.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
-    subprocess.run(["ip", "netns", "exec", topo.node, "ping", "-c", "1", "-W", "2", consumer_ip(3)],
-                   check=True, capture_output=True)                # the neighbour is resolved
+    subprocess.run(
+        ["ip", "netns", "exec", topo.node, "ping", "-c", "1", "-W", "2", consumer_ip(3)],
+        check=True,
+        capture_output=True,
+    )  # the neighbour is resolved
     stub = topo.stub()
-    stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(interface="in0",
-                                                             datapath=common_pb2.DATAPATH_TC))
+    stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
     via_fib = consumer(topo, 3)
     via_fib.dst_mac = ""
-    spec = loader_pb2.StreamSpec(stream_id=10, interface="in0", ip_protocol=17, port=PORT + 2,
-                                 inspection=common_pb2.INSPECTION_MPEGTS,
-                                 consumers=[consumer(topo, 0), via_fib])
+    spec = loader_pb2.StreamSpec(
+        stream_id=10,
+        interface="in0",
+        ip_protocol=17,
+        port=PORT + 2,
+        inspection=common_pb2.INSPECTION_MPEGTS,
+        consumers=[consumer(topo, 0), via_fib],
+    )
     stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
     procs = topo.start_receivers(CONSUMER_PORT, "fib", idle=2.0)
     try:
         sent = topo.send(fx.clip("h264_g12_pid"), PORT + 2, 1500)
-        for i in (0, 3):                  # c1 and c2 are not consumers of this stream
+        for i in (0, 3):  # c1 and c2 are not consumers of this stream
             procs[i].wait(timeout=60)
     finally:
         for p in procs:
@@ -157,10 +197,16 @@ def test_stream_consumer_reached_through_the_fib(topo):
 def test_stream_loader_restart_loses_nothing(topo):
     stub = topo.stub()
     spec = loader_pb2.StreamSpec(
-        stream_id=8, interface="in0", ip_protocol=17, port=PORT + 1,
-        inspection=common_pb2.INSPECTION_MPEGTS, consumers=[consumer(topo, i) for i in range(4)])
-    stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(interface="in0",
-                                                             datapath=common_pb2.DATAPATH_TC))
+        stream_id=8,
+        interface="in0",
+        ip_protocol=17,
+        port=PORT + 1,
+        inspection=common_pb2.INSPECTION_MPEGTS,
+        consumers=[consumer(topo, i) for i in range(4)],
+    )
+    stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
     stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
     before = stub.ListStreams(loader_pb2.ListStreamsRequest())
     procs = topo.start_receivers(CONSUMER_PORT, "rst", idle=2.0)
@@ -173,12 +219,13 @@ def test_stream_loader_restart_loses_nothing(topo):
         time.sleep(1.0)
         topo.start_loader()
         stub = topo.stub()
-        rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-            interface="in0", datapath=common_pb2.DATAPATH_TC))
+        rep = stub.EnsureReplicator(
+            loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+        )
         assert rep.adopted
         after = stub.ListStreams(loader_pb2.ListStreamsRequest())
         assert after.streams == before.streams
-        stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))   # the agent re-applies
+        stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))  # the agent re-applies
         out, _ = sender.communicate(timeout=60)
         sent = int(out.split()[0])
         for p in procs:

@@ -32,21 +32,27 @@ def topo():
 
 def test_stream_xdp_end_to_end(topo):
     stub = topo.stub()
-    rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-        interface="in0", datapath=common_pb2.DATAPATH_XDP))
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_XDP)
+    )
     assert rep.datapath == common_pb2.DATAPATH_XDP, rep.fallback_reason
-    assert rep.xdp_mode == loader_pb2.XDP_MODE_GENERIC      # veth: generic is the fast mode
+    assert rep.xdp_mode == loader_pb2.XDP_MODE_GENERIC  # veth: generic is the fast mode
     path = fx.clip("h265")
     dgrams = -(-(os.path.getsize(path) // 188) // 7)
     pps = dgrams / 8.0
-    diff_first = common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
-                                   rate_bytes_per_sec=int(pps * FRAME * 0.8),
-                                   burst_bytes=int(pps * FRAME * 0.5))
+    diff_first = common_pb2.Policy(
+        kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
+        rate_bytes_per_sec=int(pps * FRAME * 0.8),
+        burst_bytes=int(pps * FRAME * 0.5),
+    )
     spec = loader_pb2.StreamSpec(
-        stream_id=9, interface="in0", ip_protocol=17, port=PORT,
+        stream_id=9,
+        interface="in0",
+        ip_protocol=17,
+        port=PORT,
         inspection=common_pb2.INSPECTION_MPEGTS,
-        consumers=[consumer(topo, 0), consumer(topo, 1), consumer(topo, 2, diff_first),
-                   consumer(topo, 3)])
+        consumers=[consumer(topo, 0), consumer(topo, 1), consumer(topo, 2, diff_first), consumer(topo, 3)],
+    )
     stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
     sent, got, files = run_stream(topo, "xdp", path, pps)
     with open(path, "rb") as f:
@@ -65,8 +71,9 @@ def test_stream_xdp_end_to_end(topo):
     assert 0 < got[2]["count"] < sent
     assert c2.dropped_packets[REF] == 0 and c2.dropped_packets[UNKNOWN] == 0, c2
     # switching back to tc replaces the XDP program; the stream keeps its consumers
-    rep = stub.EnsureReplicator(loader_pb2.EnsureReplicatorRequest(
-        interface="in0", datapath=common_pb2.DATAPATH_TC))
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
     assert rep.datapath == common_pb2.DATAPATH_TC and not rep.adopted
     sent, got, _ = run_stream(topo, "back", path, pps * 4)
     assert all(g["count"] == sent for i, g in enumerate(got) if i != 2)

@@ -39,26 +39,35 @@ def test_stream_limits_match_the_loader():
 
 def test_stream_codes_match_the_proto():
     d = defines("stream_types.h")
-    for c, name in ((common_pb2.FRAME_CLASS_UNKNOWN, "CLASS_UNKNOWN"),
-                    (common_pb2.FRAME_CLASS_REFERENCE, "CLASS_REFERENCE"),
-                    (common_pb2.FRAME_CLASS_DIFFERENTIAL, "CLASS_DIFFERENTIAL"),
-                    (common_pb2.FRAME_CLASS_DISPOSABLE, "CLASS_DISPOSABLE"),
-                    (common_pb2.FRAME_CLASS_NON_VIDEO, "CLASS_NON_VIDEO"),
-                    (common_pb2.POLICY_KIND_NONE, "POLICY_NONE"),
-                    (common_pb2.POLICY_KIND_UNIFORM, "POLICY_UNIFORM"),
-                    (common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST, "POLICY_DIFF_FIRST"),
-                    (common_pb2.INSPECTION_NONE, "INSPECT_NONE"),
-                    (common_pb2.INSPECTION_MPEGTS, "INSPECT_MPEGTS")):
+    for c, name in (
+        (common_pb2.FRAME_CLASS_UNKNOWN, "CLASS_UNKNOWN"),
+        (common_pb2.FRAME_CLASS_REFERENCE, "CLASS_REFERENCE"),
+        (common_pb2.FRAME_CLASS_DIFFERENTIAL, "CLASS_DIFFERENTIAL"),
+        (common_pb2.FRAME_CLASS_DISPOSABLE, "CLASS_DISPOSABLE"),
+        (common_pb2.FRAME_CLASS_NON_VIDEO, "CLASS_NON_VIDEO"),
+        (common_pb2.POLICY_KIND_NONE, "POLICY_NONE"),
+        (common_pb2.POLICY_KIND_UNIFORM, "POLICY_UNIFORM"),
+        (common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST, "POLICY_DIFF_FIRST"),
+        (common_pb2.INSPECTION_NONE, "INSPECT_NONE"),
+        (common_pb2.INSPECTION_MPEGTS, "INSPECT_MPEGTS"),
+    ):
         assert d[name] == c, name
     assert sp.CLASS_NAMES[common_pb2.FRAME_CLASS_REFERENCE] == "REFERENCE"
 
 
 def test_stream_drop_reasons_are_stable():
     d = defines("stream_types.h")
-    assert [d[n] for n in ("DROP_NONE", "DROP_UNIFORM", "DROP_BUDGET", "DROP_REDIRECT", "DROP_REWRITE")] \
-        == [0, 1, 2, 3, 4]
-    assert [d[n] for n in ("G_NON_IP", "G_VLAN", "G_FRAGMENT", "G_NO_STREAM", "G_IPV6", "G_TRUNCATED",
-                           "G_MATCHED")] == list(range(7))
+    assert [d[n] for n in ("DROP_NONE", "DROP_UNIFORM", "DROP_BUDGET", "DROP_REDIRECT", "DROP_REWRITE")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert [
+        d[n]
+        for n in ("G_NON_IP", "G_VLAN", "G_FRAGMENT", "G_NO_STREAM", "G_IPV6", "G_TRUNCATED", "G_MATCHED")
+    ] == list(range(7))
 
 
 def test_stream_tail_call_slots_match():

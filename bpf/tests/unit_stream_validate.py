@@ -15,10 +15,10 @@ def ifindex_of(name: str) -> int:
 
 
 def spec(**kw) -> loader_pb2.StreamSpec:
-    consumer = loader_pb2.ConsumerSpec(name="a", egress_interface="c0", dst_ip="10.1.0.2",
-                                       dst_port=6000)
-    args = dict(stream_id=1, interface="in0", port=5004, inspection=common_pb2.INSPECTION_MPEGTS,
-                consumers=[consumer])
+    consumer = loader_pb2.ConsumerSpec(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
+    args = dict(
+        stream_id=1, interface="in0", port=5004, inspection=common_pb2.INSPECTION_MPEGTS, consumers=[consumer]
+    )
     args.update(kw)
     return loader_pb2.StreamSpec(**args)
 
@@ -26,35 +26,52 @@ def spec(**kw) -> loader_pb2.StreamSpec:
 def test_stream_valid_spec_passes():
     check_stream(spec(), ifindex_of)
     check_stream(spec(consumers=[]), ifindex_of)
-    many = [loader_pb2.ConsumerSpec(name=f"c{i}", egress_interface="c0", dst_ip="10.1.0.2",
-                                    dst_port=6000) for i in range(256)]
+    many = [
+        loader_pb2.ConsumerSpec(name=f"c{i}", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
+        for i in range(256)
+    ]
     check_stream(spec(consumers=many), ifindex_of)
 
 
-@pytest.mark.parametrize("kw,words", [
-    (dict(port=0), "port must be 1..65535"),
-    (dict(stream_id=65536), "stream_id"),
-    (dict(interface="eth9"), "unknown interface"),
-    (dict(ip_protocol=6), "ip_protocol"),
-    (dict(inspection=7), "inspection"),
-])
+@pytest.mark.parametrize(
+    "kw,words",
+    [
+        (dict(port=0), "port must be 1..65535"),
+        (dict(stream_id=65536), "stream_id"),
+        (dict(interface="eth9"), "unknown interface"),
+        (dict(ip_protocol=6), "ip_protocol"),
+        (dict(inspection=7), "inspection"),
+    ],
+)
 def test_stream_bad_stream_fields(kw, words):
     with pytest.raises(InvalidRequest, match=words):
         check_stream(spec(**kw), ifindex_of)
 
 
-@pytest.mark.parametrize("ckw,words", [
-    (dict(policy=common_pb2.Policy(kind=9)), "unknown policy kind"),
-    (dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST)), "rate"),
-    (dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
-                                   rate_bytes_per_sec=10**12)), "exceeds"),
-    (dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=10**7)), "ppm"),
-    (dict(dst_ip="::1"), "IPv4"),
-    (dict(src_ip="nope"), "IPv4"),
-    (dict(dst_mac="00:11"), "dst_mac"),
-    (dict(egress_interface="x"), "egress"),
-    (dict(dst_port=65536), "dst_port"),
-])
+@pytest.mark.parametrize(
+    "ckw,words",
+    [
+        (dict(policy=common_pb2.Policy(kind=9)), "unknown policy kind"),
+        (dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST)), "rate"),
+        (
+            dict(
+                policy=common_pb2.Policy(
+                    kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST, rate_bytes_per_sec=10**12
+                )
+            ),
+            "exceeds",
+        ),
+        (
+            dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=10**7)),
+            "ppm",
+        ),
+        (dict(dst_ip="::1"), "IPv4"),
+        (dict(src_ip="nope"), "IPv4"),
+        (dict(dst_mac="00:11"), "dst_mac"),
+        (dict(egress_interface="x"), "egress"),
+        (dict(dst_port=65536), "dst_port"),
+    ],
+)
 def test_stream_bad_consumer_fields(ckw, words):
     args = dict(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
     args.update(ckw)

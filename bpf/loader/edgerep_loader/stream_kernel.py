@@ -53,8 +53,11 @@ class StreamKernel:
         self.bpf = sp.compile_stream(pin_dir, trace_classes=trace_classes, xdp=xdp)
         self.tc_fn = self.bpf.load_func(sp.TC_FUNC, BPF.SCHED_CLS)
         jmp = self.bpf[b"tc_jmp"]
-        for slot, name in ((sp.JMP_TS, sp.TC_TS_FUNC), (sp.JMP_SCAN, sp.TC_SCAN_FUNC),
-                           (sp.JMP_FANOUT, sp.TC_FANOUT_FUNC)):
+        for slot, name in (
+            (sp.JMP_TS, sp.TC_TS_FUNC),
+            (sp.JMP_SCAN, sp.TC_SCAN_FUNC),
+            (sp.JMP_FANOUT, sp.TC_FANOUT_FUNC),
+        ):
             jmp[ct.c_int(slot)] = ct.c_int(self.bpf.load_func(name, BPF.SCHED_CLS).fd)
         self.xdp = None
         if xdp:
@@ -67,8 +70,15 @@ class StreamKernel:
         """A map of the stream programs by name."""
         return self.bpf[name]
 
-    def write_stream(self, slot: int, stream_id: int, ifindex: int, port: int, inspection: int,
-                     consumers: list[KernelConsumer]) -> None:
+    def write_stream(
+        self,
+        slot: int,
+        stream_id: int,
+        ifindex: int,
+        port: int,
+        inspection: int,
+        consumers: list[KernelConsumer],
+    ) -> None:
         """Program a stream slot: consumers first, then the config, then the port pair."""
         base = slot * sp.MAX_CONSUMERS
         cons = self.bpf[b"consumers"]
@@ -161,11 +171,16 @@ class StreamKernel:
     def stream_counters(self, slot: int) -> dict:
         """Per-stream counters summed over CPUs."""
         vals = self.bpf[b"stream_stats"][ct.c_uint32(slot)]
-        out = {"packets_seen": 0, "packets_parsed": 0, "packets_unknown": 0,
-               "packets_malformed": 0, "ts_packets": 0, "ts_by_class": [0] * sp.NUM_CLASSES}
+        out = {
+            "packets_seen": 0,
+            "packets_parsed": 0,
+            "packets_unknown": 0,
+            "packets_malformed": 0,
+            "ts_packets": 0,
+            "ts_by_class": [0] * sp.NUM_CLASSES,
+        }
         for v in vals:
-            for k in ("packets_seen", "packets_parsed", "packets_unknown", "packets_malformed",
-                      "ts_packets"):
+            for k in ("packets_seen", "packets_parsed", "packets_unknown", "packets_malformed", "ts_packets"):
                 out[k] += getattr(v, k)
             for c in range(sp.NUM_CLASSES):
                 out["ts_by_class"][c] += v.ts_by_class[c]
@@ -174,8 +189,10 @@ class StreamKernel:
     def consumer_counters(self, slot: int, index: int) -> dict:
         """Counters of one consumer summed over CPUs (lists indexed by FrameClass)."""
         vals = self.bpf[b"consumer_stats"][ct.c_uint32(slot * sp.MAX_CONSUMERS + index)]
-        out = {k: [0] * sp.NUM_CLASSES for k in
-               ("delivered_packets", "delivered_bytes", "dropped_packets", "dropped_bytes")}
+        out = {
+            k: [0] * sp.NUM_CLASSES
+            for k in ("delivered_packets", "delivered_bytes", "dropped_packets", "dropped_bytes")
+        }
         out["drops_by_reason"] = [0] * sp.NUM_DROP_REASONS
         for v in vals:
             for k in ("delivered_packets", "delivered_bytes", "dropped_packets", "dropped_bytes"):

@@ -41,8 +41,8 @@ class StreamService:
         self._lock = threading.Lock()
         self._ipr = IPRoute()
         self.kernel = StreamKernel(pin_dir, xdp=XDP_BUILT)
-        self._slots: dict[int, int] = {}                      # stream_id -> slot
-        self._specs: dict[int, loader_pb2.StreamSpec] = {}    # stream_id -> spec
+        self._slots: dict[int, int] = {}  # stream_id -> slot
+        self._specs: dict[int, loader_pb2.StreamSpec] = {}  # stream_id -> spec
         self._adopt()
 
     # --- adoption ---
@@ -59,8 +59,7 @@ class StreamService:
             if info.datapath == common_pb2.DATAPATH_TC and not tc.find_filter(self._ipr, ifindex):
                 log.warning("replicator on ifindex %d is gone; forgetting it", ifindex)
                 del reps[key]
-        log.info("adopted %d streams and %d replicators from %s", len(self._specs),
-                 len(reps), self.pin_dir)
+        log.info("adopted %d streams and %d replicators from %s", len(self._specs), len(reps), self.pin_dir)
 
     def _ifindex(self, name: str) -> int:
         return tc.ifindex_of(self._ipr, name) if name else 0
@@ -82,8 +81,7 @@ class StreamService:
         with self._lock:
             ifindex = self._ifindex(request.interface)
             if not ifindex:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"unknown interface {request.interface!r}")
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown interface {request.interface!r}")
             if request.datapath not in (common_pb2.DATAPATH_TC, common_pb2.DATAPATH_XDP):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "datapath must be TC or XDP")
             return self._ensure(ifindex, request.datapath)
@@ -97,7 +95,7 @@ class StreamService:
         reps = self.kernel.table(b"replicators")
         have = self._replicator(ifindex)
         if have is not None and not self._attached(ifindex, have):
-            have = None                                   # attachment vanished: start over
+            have = None  # attachment vanished: start over
         resp = loader_pb2.EnsureReplicatorResponse(ifindex=ifindex)
         if have is not None and have.datapath == datapath:
             resp.datapath, resp.xdp_mode, resp.adopted = have.datapath, have.xdp_mode, True
@@ -149,8 +147,7 @@ class StreamService:
         with self._lock:
             ifindex = self._ifindex(request.interface)
             if not ifindex:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"unknown interface {request.interface!r}")
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown interface {request.interface!r}")
             have = self._replicator(ifindex)
             if have is not None:
                 self._detach(ifindex, have)
@@ -168,26 +165,35 @@ class StreamService:
                 if self._replicator(ifindex) is None:
                     raise InvalidRequest(
                         f"stream {spec.stream_id}: interface {spec.interface!r} has no replicator "
-                        "(EnsureReplicator first)")
+                        "(EnsureReplicator first)"
+                    )
                 for other_id, other in self._specs.items():
-                    if other_id != spec.stream_id and other.interface == spec.interface and \
-                            other.port == spec.port:
+                    if (
+                        other_id != spec.stream_id
+                        and other.interface == spec.interface
+                        and other.port == spec.port
+                    ):
                         raise InvalidRequest(
                             f"stream {spec.stream_id}: port {spec.port} on {spec.interface!r} "
-                            f"already belongs to stream {other_id}")
+                            f"already belongs to stream {other_id}"
+                        )
                 consumers = [self._resolve(c) for c in spec.consumers]
                 slot = self._slots.get(spec.stream_id)
                 if slot is None:
                     used = set(self._slots.values())
                     free = [s for s in range(sp.MAX_STREAMS) if s not in used]
                     if not free:
-                        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                      f"all {sp.MAX_STREAMS} stream slots are in use")
+                        context.abort(
+                            grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            f"all {sp.MAX_STREAMS} stream slots are in use",
+                        )
                     slot = free[0]
                 rep = self._replicator(ifindex)
                 if rep.datapath == common_pb2.DATAPATH_XDP and slot >= XDP_STREAMS:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"the XDP datapath serves stream slots below {XDP_STREAMS}")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"the XDP datapath serves stream slots below {XDP_STREAMS}",
+                    )
                 canonical = loader_pb2.StreamSpec()
                 canonical.CopyFrom(spec)
                 canonical.ip_protocol = 17
@@ -199,15 +205,21 @@ class StreamService:
             old = self._specs.get(spec.stream_id)
             if old is not None and (old.interface, old.port) != (spec.interface, spec.port):
                 self.kernel.clear_stream(slot, self._ifindex(old.interface), old.port)
-            self.kernel.write_stream(slot, spec.stream_id, ifindex, spec.port, spec.inspection,
-                                     consumers)
+            self.kernel.write_stream(slot, spec.stream_id, ifindex, spec.port, spec.inspection, consumers)
             self.kernel.write_blob(slot, blob)
             self._slots[spec.stream_id] = slot
             self._specs[spec.stream_id] = canonical
-            log.info("stream %d on %s:%d: %d consumers (slot %d)", spec.stream_id, spec.interface,
-                     spec.port, len(consumers), slot)
+            log.info(
+                "stream %d on %s:%d: %d consumers (slot %d)",
+                spec.stream_id,
+                spec.interface,
+                spec.port,
+                len(consumers),
+                slot,
+            )
             return loader_pb2.SetStreamResponse(
-                consumers=[loader_pb2.ConsumerResult(name=c.name, ok=True) for c in spec.consumers])
+                consumers=[loader_pb2.ConsumerResult(name=c.name, ok=True) for c in spec.consumers]
+            )
 
     def _resolve(self, c: loader_pb2.ConsumerSpec) -> KernelConsumer:
         ifindex = self._ifindex(c.egress_interface)
@@ -215,10 +227,18 @@ class StreamService:
         kind = c.policy.kind or common_pb2.POLICY_KIND_NONE
         burst = c.policy.burst_bytes or max(c.policy.rate_bytes_per_sec // 20, 1)
         return KernelConsumer(
-            ifindex=ifindex, dst_mac=_mac(c.dst_mac) if c.dst_mac else b"\0" * 6, src_mac=src_mac,
-            dst_ip=c.dst_ip, src_ip=c.src_ip, dst_port=c.dst_port, policy=kind,
-            rate_bps=c.policy.rate_bytes_per_sec, burst=burst if c.policy.rate_bytes_per_sec else 0,
-            uniform_ppm=c.policy.uniform_drop_ppm, use_fib=not c.dst_mac)
+            ifindex=ifindex,
+            dst_mac=_mac(c.dst_mac) if c.dst_mac else b"\0" * 6,
+            src_mac=src_mac,
+            dst_ip=c.dst_ip,
+            src_ip=c.src_ip,
+            dst_port=c.dst_port,
+            policy=kind,
+            rate_bps=c.policy.rate_bytes_per_sec,
+            burst=burst if c.policy.rate_bytes_per_sec else 0,
+            uniform_ppm=c.policy.uniform_drop_ppm,
+            use_fib=not c.dst_mac,
+        )
 
     def _link_mac(self, ifindex: int) -> bytes:
         links = self._ipr.get_links(ifindex)
@@ -229,8 +249,9 @@ class StreamService:
         """Remove a stream and its consumers (idempotent)."""
         with self._lock:
             if not 1 <= request.stream_id <= 65535:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"stream_id must be 1..65535, got {request.stream_id}")
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"stream_id must be 1..65535, got {request.stream_id}"
+                )
             spec = self._specs.pop(request.stream_id, None)
             slot = self._slots.pop(request.stream_id, None)
             if spec is not None and slot is not None:
@@ -241,12 +262,13 @@ class StreamService:
     def list_streams(self, request, context):
         """Everything programmed: streams (in id order) and replicators."""
         with self._lock:
-            resp = loader_pb2.ListStreamsResponse(
-                streams=[self._specs[i] for i in sorted(self._specs)])
-            for key, info in sorted(self.kernel.table(b"replicators").items(),
-                                    key=lambda kv: kv[0].value):
-                resp.replicators.append(loader_pb2.EnsureReplicatorResponse(
-                    ifindex=key.value, datapath=info.datapath, xdp_mode=info.xdp_mode, adopted=True))
+            resp = loader_pb2.ListStreamsResponse(streams=[self._specs[i] for i in sorted(self._specs)])
+            for key, info in sorted(self.kernel.table(b"replicators").items(), key=lambda kv: kv[0].value):
+                resp.replicators.append(
+                    loader_pb2.EnsureReplicatorResponse(
+                        ifindex=key.value, datapath=info.datapath, xdp_mode=info.xdp_mode, adopted=True
+                    )
+                )
                 resp.replicator_interfaces.append(self._ifname(key.value))
             return resp
 
@@ -262,13 +284,22 @@ class StreamService:
                 slot = self._slots[sid]
                 s = self.kernel.stream_counters(slot)
                 out = loader_pb2.StreamCounters(
-                    stream_id=sid, packets_seen=s["packets_seen"], packets_parsed=s["packets_parsed"],
-                    packets_unknown=s["packets_unknown"], packets_malformed=s["packets_malformed"])
+                    stream_id=sid,
+                    packets_seen=s["packets_seen"],
+                    packets_parsed=s["packets_parsed"],
+                    packets_unknown=s["packets_unknown"],
+                    packets_malformed=s["packets_malformed"],
+                )
                 for i, c in enumerate(self._specs[sid].consumers):
                     cc = self.kernel.consumer_counters(slot, i)
-                    out.consumers.append(loader_pb2.ConsumerCounterSet(
-                        name=c.name, delivered_packets=cc["delivered_packets"],
-                        delivered_bytes=cc["delivered_bytes"], dropped_packets=cc["dropped_packets"],
-                        dropped_bytes=cc["dropped_bytes"]))
+                    out.consumers.append(
+                        loader_pb2.ConsumerCounterSet(
+                            name=c.name,
+                            delivered_packets=cc["delivered_packets"],
+                            delivered_bytes=cc["delivered_bytes"],
+                            dropped_packets=cc["dropped_packets"],
+                            dropped_bytes=cc["dropped_bytes"],
+                        )
+                    )
                 resp.streams.append(out)
             return resp

@@ -28,8 +28,12 @@ def check_port(port: int, what: str) -> None:
 
 def check_policy(p: common_pb2.Policy, who: str) -> None:
     """A drop policy must be a known kind with sane parameters."""
-    kinds = (common_pb2.POLICY_KIND_UNSPECIFIED, common_pb2.POLICY_KIND_NONE,
-             common_pb2.POLICY_KIND_UNIFORM, common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST)
+    kinds = (
+        common_pb2.POLICY_KIND_UNSPECIFIED,
+        common_pb2.POLICY_KIND_NONE,
+        common_pb2.POLICY_KIND_UNIFORM,
+        common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST,
+    )
     if p.kind not in kinds:
         raise InvalidRequest(f"{who}: unknown policy kind {p.kind}")
     if p.uniform_drop_ppm > PPM:
@@ -56,7 +60,8 @@ def check_stream(spec: loader_pb2.StreamSpec, ifindex_of) -> None:
         raise InvalidRequest(f"stream {spec.stream_id}: inspection must be NONE or MPEGTS")
     if len(spec.consumers) > sp.MAX_CONSUMERS:
         raise InvalidRequest(
-            f"stream {spec.stream_id}: {len(spec.consumers)} consumers, at most {sp.MAX_CONSUMERS}")
+            f"stream {spec.stream_id}: {len(spec.consumers)} consumers, at most {sp.MAX_CONSUMERS}"
+        )
     names = set()
     for i, c in enumerate(spec.consumers):
         who = f"stream {spec.stream_id} consumer {i} ({c.name!r})"

@@ -38,8 +38,11 @@ class XdpPrograms:
         self.bpf = bpf
         self.entry = bpf.load_func(sp.XDP_FUNC, BPF.XDP)
         jmp = bpf[b"xdp_jmp"]
-        for slot, name in ((sp.JMP_TS, b"stream_xdp_ts"), (sp.JMP_SCAN, b"stream_xdp_scan"),
-                           (sp.JMP_FANOUT, b"stream_xdp_fanout")):
+        for slot, name in (
+            (sp.JMP_TS, b"stream_xdp_ts"),
+            (sp.JMP_SCAN, b"stream_xdp_scan"),
+            (sp.JMP_FANOUT, b"stream_xdp_fanout"),
+        ):
             jmp[ct.c_int(slot)] = ct.c_int(bpf.load_func(name, BPF.XDP).fd)
         self.egress = bpf.load_func(sp.XDP_EGRESS_FUNC, BPF.XDP, attach_type=BPF_XDP_DEVMAP)
 
@@ -50,8 +53,11 @@ class XdpPrograms:
         name = link.get_attr("IFLA_IFNAME")
         info = link.get_attr("IFLA_LINKINFO")
         kind = info.get_attr("IFLA_INFO_KIND") if info else None
-        order = [("generic", XDP_FLAGS_SKB_MODE)] if kind == "veth" else \
-            [("native", XDP_FLAGS_DRV_MODE), ("generic", XDP_FLAGS_SKB_MODE)]
+        order = (
+            [("generic", XDP_FLAGS_SKB_MODE)]
+            if kind == "veth"
+            else [("native", XDP_FLAGS_DRV_MODE), ("generic", XDP_FLAGS_SKB_MODE)]
+        )
         forced = os.environ.get(FORCE_MODE_ENV, "")
         if forced in ("native", "generic"):
             # benchmarks measure both modes on the same interface
@@ -68,8 +74,7 @@ class XdpPrograms:
             reason = "" if mode == order[0][0] else "; ".join(errors)
             if kind == "veth":
                 reason = ""
-            return (loader_pb2.XDP_MODE_NATIVE if mode == "native" else loader_pb2.XDP_MODE_GENERIC,
-                    reason)
+            return (loader_pb2.XDP_MODE_NATIVE if mode == "native" else loader_pb2.XDP_MODE_GENERIC, reason)
         return loader_pb2.XDP_MODE_NONE, "XDP attach failed (" + "; ".join(errors) + "): tc in use"
 
     @staticmethod

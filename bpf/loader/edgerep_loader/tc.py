@@ -54,8 +54,18 @@ def attach(ipr: IPRoute, ifindex: int, prog_fd: int) -> None:
     except NetlinkError as e:
         if e.code != errno.EEXIST:
             raise
-    ipr.tc("replace-filter", "bpf", ifindex, FILTER_HANDLE, fd=prog_fd, name=FILTER_NAME,
-           parent=INGRESS_PARENT, prio=FILTER_PRIO, classid=1, direct_action=True)
+    ipr.tc(
+        "replace-filter",
+        "bpf",
+        ifindex,
+        FILTER_HANDLE,
+        fd=prog_fd,
+        name=FILTER_NAME,
+        parent=INGRESS_PARENT,
+        prio=FILTER_PRIO,
+        classid=1,
+        direct_action=True,
+    )
     log.info("tc replicator attached on ifindex %d", ifindex)
 
 

@@ -33,7 +33,7 @@ def main() -> None:
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     raw.settimeout(0.2)
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sink.bind(("0.0.0.0", port))             # the copies have a listener: no ICMP errors
+    sink.bind(("0.0.0.0", port))  # the copies have a listener: no ICMP errors
     sink.setblocking(False)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -58,10 +58,10 @@ def main() -> None:
         if addr[2] == socket.PACKET_OUTGOING or len(frame) < 42 or frame[12:14] != b"\x08\x00":
             continue
         ihl = (frame[14] & 0x0F) * 4
-        ip = frame[14:14 + ihl]
+        ip = frame[14 : 14 + ihl]
         if ip[9] != 17:
             continue
-        udp = frame[14 + ihl:]
+        udp = frame[14 + ihl :]
         dport = struct.unpack("!H", udp[2:4])[0]
         if dport != port:
             continue
@@ -78,8 +78,15 @@ def main() -> None:
     with open(prefix + ".ts", "wb") as f:
         f.write(b"".join(payloads))
     with open(prefix + ".json", "w") as f:
-        json.dump({"count": count, "bad_ip_csum": bad_ip, "bad_udp_csum": bad_udp,
-                   "bytes": sum(len(p) for p in payloads)}, f)
+        json.dump(
+            {
+                "count": count,
+                "bad_ip_csum": bad_ip,
+                "bad_udp_csum": bad_udp,
+                "bytes": sum(len(p) for p in payloads),
+            },
+            f,
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ def csum(data: bytes) -> int:
     return ~s & 0xFFFF
 
 
-def frame(src_mac: bytes, dst_mac: bytes, src: bytes, dst: bytes, port: int, payload: bytes, ident: int) -> bytes:
+def frame(
+    src_mac: bytes, dst_mac: bytes, src: bytes, dst: bytes, port: int, payload: bytes, ident: int
+) -> bytes:
     ulen = 8 + len(payload)
     pseudo = src + dst + struct.pack("!BBH", 0, 17, ulen)
     uc = csum(pseudo + struct.pack("!HHHH", 40000, port, ulen, 0) + payload) or 0xFFFF
@@ -46,8 +48,10 @@ def main() -> None:
     src_mac = s.getsockname()[4]
     dmac = bytes(int(x, 16) for x in dst_mac.split(":"))
     src, dst = socket.inet_aton(src_ip), socket.inet_aton(dst_ip)
-    frames = [frame(src_mac, dmac, src, dst, port, data[i:i + TS_DGRAM], i // TS_DGRAM)
-              for i in range(0, len(data), TS_DGRAM)]
+    frames = [
+        frame(src_mac, dmac, src, dst, port, data[i : i + TS_DGRAM], i // TS_DGRAM)
+        for i in range(0, len(data), TS_DGRAM)
+    ]
     sent = 0
     start = time.monotonic()
     for _ in range(repeat):

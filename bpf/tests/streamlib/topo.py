@@ -76,15 +76,41 @@ class Topology:
         for ns in [self.sender, self.node] + [self.cns(i) for i in range(self.consumers)]:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", self.node, "link", "add", "in0", "type", "veth", "peer", "name", "snd0",
-           "netns", self.sender)
+        sh(
+            "ip",
+            "-n",
+            self.node,
+            "link",
+            "add",
+            "in0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "snd0",
+            "netns",
+            self.sender,
+        )
         sh("ip", "-n", self.sender, "addr", "add", f"{SENDER_IP}/24", "dev", "snd0")
         sh("ip", "-n", self.sender, "link", "set", "snd0", "up")
         sh("ip", "-n", self.node, "addr", "add", f"{NODE_IP}/24", "dev", "in0")
         sh("ip", "-n", self.node, "link", "set", "in0", "up")
         for i in range(self.consumers):
-            sh("ip", "-n", self.node, "link", "add", f"c{i}", "type", "veth", "peer", "name", "eth0",
-               "netns", self.cns(i))
+            sh(
+                "ip",
+                "-n",
+                self.node,
+                "link",
+                "add",
+                f"c{i}",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.cns(i),
+            )
             sh("ip", "-n", self.node, "addr", "add", f"{consumer_gw(i)}/24", "dev", f"c{i}")
             sh("ip", "-n", self.node, "link", "set", f"c{i}", "up")
             sh("ip", "-n", self.cns(i), "addr", "add", f"{consumer_ip(i)}/24", "dev", "eth0")
@@ -105,9 +131,23 @@ class Topology:
         env = dict(os.environ, PYTHONPATH=LOADER_PATH)
         log = open(os.path.join(self.workdir, "loader.log"), "ab")
         self.loader = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{self.node}", "/usr/bin/python3", "-m", "edgerep_loader",
-             "--socket", self.socket, "--pin-dir", self.pin_dir, "--log-level", "INFO"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                "nsenter",
+                f"--net=/run/netns/{self.node}",
+                "/usr/bin/python3",
+                "-m",
+                "edgerep_loader",
+                "--socket",
+                self.socket,
+                "--pin-dir",
+                self.pin_dir,
+                "--log-level",
+                "INFO",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.socket):
             if self.loader.poll() is not None or time.monotonic() > deadline:
@@ -148,9 +188,22 @@ class Topology:
         procs = []
         for i in range(self.consumers):
             prefix = os.path.join(self.workdir, f"{tag}-c{i}")
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.cns(i), sys.executable, os.path.join(HERE, "receiver.py"),
-                 "eth0", str(port), prefix, str(idle)]))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        self.cns(i),
+                        sys.executable,
+                        os.path.join(HERE, "receiver.py"),
+                        "eth0",
+                        str(port),
+                        prefix,
+                        str(idle),
+                    ]
+                )
+            )
             deadline = time.monotonic() + 10
             while not os.path.exists(prefix + ".ready") and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -162,9 +215,22 @@ class Topology:
             return json.load(f), prefix + ".ts"
 
     def send(self, path: str, port: int, pps: float, repeat: int = 1, wait: bool = True):
-        cmd = ["ip", "netns", "exec", self.sender, sys.executable, os.path.join(HERE, "sender.py"),
-               "snd0", SENDER_IP, NODE_IP, link_mac(self.node, "in0"), str(port), path, str(pps),
-               str(repeat)]
+        cmd = [
+            "ip",
+            "netns",
+            "exec",
+            self.sender,
+            sys.executable,
+            os.path.join(HERE, "sender.py"),
+            "snd0",
+            SENDER_IP,
+            NODE_IP,
+            link_mac(self.node, "in0"),
+            str(port),
+            path,
+            str(pps),
+            str(repeat),
+        ]
         if not wait:
             return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         return int(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[0])
