@@ -70,6 +70,17 @@ def test_stream_xdp_end_to_end(topo):
     c2 = by_name["c2"]
     assert 0 < got[2]["count"] < sent
     assert c2.dropped_packets[REF] == 0 and c2.dropped_packets[UNKNOWN] == 0, c2
+    # the XDP attachment and its devmaps outlive the loader; a new one adopts them
+    topo.kill_loader()
+    sent, got, _ = run_stream(topo, "noloader", path, pps * 4)
+    assert all(g["count"] == sent for i, g in enumerate(got) if i != 2)
+    topo.start_loader()
+    stub = topo.stub()
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_XDP)
+    )
+    assert rep.adopted and rep.datapath == common_pb2.DATAPATH_XDP
+    assert [s.stream_id for s in stub.ListStreams(loader_pb2.ListStreamsRequest()).streams] == [9]
     # switching back to tc replaces the XDP program; the stream keeps its consumers
     rep = stub.EnsureReplicator(
         loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
