@@ -81,7 +81,7 @@ public class Agent {
             t.setDaemon(true);
             return t;
         });
-        ticker.scheduleWithFixedDelay(state::tick, 1, 1, TimeUnit.SECONDS);
+        ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         if (cfg.operatorTarget().isPresent()) {
             try {
                 var ca = NodeTls.parseCerts(Files.readString(Path.of(cfg.caFile()), StandardCharsets.US_ASCII));
@@ -94,6 +94,18 @@ public class Agent {
             }
         } else {
             LOG.info("no operator target configured: the agent runs without an operator link");
+        }
+    }
+
+    private void tick() {
+        try {
+            state.tick();
+            var events = state.drainEvents();
+            if (link != null) {
+                events.forEach(link::event);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("housekeeping: %s", e.toString());
         }
     }
 

@@ -41,6 +41,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     private final long memLimit;
     private final long diskLimit;
     private final Map<String, OriginState> origins = new HashMap<>();
+    private final Map<String, Long> reported = new HashMap<>(); // counter name -> value already turned into events
 
     public StateReplicationManager(ReplicationService service, StateEventPump pump, Path stateDir,
             Supplier<NodeTls> tls,
@@ -174,6 +175,50 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         return origins.values().stream()
                 .mapToLong(o -> o.replication.log().memBytes() + o.replication.log().diskBytes())
                 .sum();
+    }
+
+    /**
+     * Events for the operator about what happened since the last call: completed resyncs (with the bytes they sent),
+     * refused ops and refused peers. Coalesced: one event per key and kind per call.
+     */
+    public synchronized List<io.edgerep.proto.v1.AgentEvent> drainEvents() {
+        List<io.edgerep.proto.v1.AgentEvent> out = new ArrayList<>();
+        for (OriginState o : origins.values()) {
+            for (ReplicaLink l : o.replication.links().values()) {
+                long n = l.resyncs();
+                long before = reported.getOrDefault("resyncs|" + l.key() + "|" + l.pod(), 0L);
+                if (n > before) {
+                    reported.put("resyncs|" + l.key() + "|" + l.pod(), n);
+                    out.add(event(l.key(), false, "Resynced",
+                            String.format("replica %s resynced (%d resyncs, %d bytes sent in "
+                                    + "total)", l.pod(), n, l.resyncedBytes())));
+                }
+            }
+        }
+        for (ReplicationService.Replica r : service.replicas().values()) {
+            StateApplier a = r.applier();
+            String id = "refused|" + a.key() + "|" + a.pod();
+            long n = a.refusedOps();
+            if (n > reported.getOrDefault(id, 0L)) {
+                out.add(event(a.key(), true, "OpsRefused",
+                        String.format("replica %s refused %d ops whose paths leave the "
+                                + "replicated paths", a.pod(), n - reported.getOrDefault(id, 0L))));
+                reported.put(id, n);
+            }
+        }
+        long peers = service.refusedPeers();
+        if (peers > reported.getOrDefault("peers", 0L)) {
+            out.add(event("", true, "PeerRefused",
+                    String.format("%d pushes from nodes that are not the origin were refused",
+                            peers - reported.getOrDefault("peers", 0L))));
+            reported.put("peers", peers);
+        }
+        return out;
+    }
+
+    private static io.edgerep.proto.v1.AgentEvent event(String key, boolean warning, String reason, String message) {
+        return io.edgerep.proto.v1.AgentEvent.newBuilder().setKey(key).setWarning(warning).setReason(reason)
+                .setMessage(message).build();
     }
 
     public ReplicationService service() {
