@@ -50,17 +50,18 @@ class OperatorBench {
             Cluster cluster = new Cluster(client);
             cluster.namespace(OperatorHarness.NAMESPACE);
             cluster.namespace("bench");
-            try (OperatorHarness operator = new OperatorHarness(client, Duration.ofSeconds(10))) {
+            boolean packaged = Boolean.getBoolean("edgerep.bench.packaged");
+            try (Target operator = packaged ? new Packaged(server, client) : new InProcess(client)) {
                 List<FakeAgent> agents = new ArrayList<>();
                 for (int n = 1; n <= NODES; n++) {
                     String node = "n" + n;
                     String token = cluster.agentToken(node, "edgerep-agent", "agent-" + node,
                             Map.of("app.kubernetes.io/name", "edgerep-agent"));
                     FakeAgent a = new FakeAgent(node);
-                    var resp = FakeAgent.bootstrap(operator.port(), operator.ca.caCertificate(), node, token,
+                    var resp = FakeAgent.bootstrap(operator.port(), operator.ca(), node, token,
                             a.csrPem());
                     X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
-                    agents.add(a.connect(operator.port(), operator.ca.caCertificate(), cert, a.keys.getPrivate(), node,
+                    agents.add(a.connect(operator.port(), operator.ca(), cert, a.keys.getPrivate(), node,
                             "10.0.0." + n + ":7443"));
                     cluster.runningPod("bench", "det-" + node, node, "10.1." + n + ".1", Map.of("app", "det-" + node));
                 }
@@ -115,7 +116,7 @@ class OperatorBench {
                 double allReadyS = Duration.between(b0, last).toMillis() / 1000.0;
                 double createS = Duration.between(b0, created).toMillis() / 1000.0;
                 System.gc();
-                long rssKb = rssKb();
+                long rssKb = operator.rssKb();
                 long heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20;
                 watch.close();
                 agents.forEach(FakeAgent::close);
@@ -129,10 +130,10 @@ class OperatorBench {
                         | %d EdgeReplicas: Ready | %d / %d | all |
                         | %d EdgeReplicas: creates done (s) | %.1f | |
                         | %d EdgeReplicas: all Ready (s, from first create) | %.1f | <= 60 |
-                        | JVM RSS after burst (MB; operator + %d fake agents + test client in one JVM) | %d | <= 400 |
-                        | heap used after GC (MB) | %d | |
+                        | RSS after burst (MB; %s) | %d | <= 400 |
+                        | bench JVM heap used after GC (MB) | %d | |
                         """, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst, ready, burst, burst,
-                        createS, burst, allReadyS, NODES, rssKb / 1024, heapMb);
+                        createS, burst, allReadyS, operator.describe(), rssKb / 1024, heapMb);
                 System.out.println(table);
                 String json = String.format(Locale.ROOT,
                         """
@@ -141,13 +142,123 @@ class OperatorBench {
                                 "note":"operator in-process with fake agents and the test client in one JVM; latency measured from the create call to the Ready watch event"}
                                 """,
                         Instant.now(), NODES, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst,
-                        ready, createS, allReadyS, rssKb / 1024, heapMb);
+                        ready, createS, allReadyS, rssKb / 1024, heapMb, operator.describe());
                 Files.createDirectories(out);
                 Path file = out.resolve("operator-" + Instant.now().toString().replace(":", "") + ".json");
                 Files.writeString(file, json);
                 System.out.println("wrote " + file);
                 assertThat(ready).isEqualTo(burst);
             }
+        }
+    }
+
+    /** The operator being measured. */
+    interface Target extends AutoCloseable {
+        int port();
+
+        X509Certificate ca();
+
+        long rssKb() throws Exception;
+
+        String describe();
+
+        @Override
+        void close() throws Exception;
+    }
+
+    /** In-process (the IT harness): RSS includes the fake agents and the bench client. */
+    static final class InProcess implements Target {
+        final OperatorHarness h;
+
+        InProcess(KubernetesClient client) {
+            h = new OperatorHarness(client, Duration.ofSeconds(10));
+        }
+
+        public int port() {
+            return h.port();
+        }
+
+        public X509Certificate ca() {
+            return h.ca.caCertificate();
+        }
+
+        public long rssKb() throws Exception {
+            return OperatorBench.rssKb(Path.of("/proc/self/status"));
+        }
+
+        public String describe() {
+            return "operator in-process with 4 fake agents and the bench client in one JVM";
+        }
+
+        public void close() {
+            h.close();
+        }
+    }
+
+    /** The packaged Quarkus application (prod profile, leader election on) in its own JVM. */
+    static final class Packaged implements Target {
+        final Process process;
+        final int port;
+        final X509Certificate ca;
+        final Path kubeconfig;
+
+        Packaged(RealApiServer server, KubernetesClient client) throws Exception {
+            kubeconfig = server.writeKubeconfig(Files.createTempFile("edgerep-bench", ".kubeconfig"));
+            port = freePort();
+            Path jar = io.edgerep.api.testing.RepoPaths.root().resolve("operator/target/quarkus-app/quarkus-run.jar");
+            process = new ProcessBuilder("java", "-Xmx" + System.getProperty("edgerep.bench.operator-xmx", "256m"),
+                    "-Dkubeconfig=" + kubeconfig, "-Dedgerep.namespace=" + OperatorHarness.NAMESPACE,
+                    "-Dedgerep.grpc.host=127.0.0.1", "-Dedgerep.grpc.port=" + port,
+                    "-Dquarkus.http.port=" + freePort(), "-jar", jar.toString())
+                    .redirectErrorStream(true).redirectOutput(Path.of("target/bench-operator.log").toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            var secret = client.secrets().inNamespace(OperatorHarness.NAMESPACE).withName("edgerep-ca");
+            while (secret.get() == null || !listening(port)) {
+                if (System.nanoTime() > deadline || !process.isAlive()) {
+                    throw new IllegalStateException(
+                            "the packaged operator did not start; see target/bench-operator.log");
+                }
+                Thread.sleep(200);
+            }
+            ca = CertificateAuthority.parseCert(new String(java.util.Base64.getDecoder()
+                    .decode(secret.get().getData().get("tls.crt"))));
+        }
+
+        static boolean listening(int port) {
+            try (var s = new java.net.Socket("127.0.0.1", port)) {
+                return true;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }
+
+        static int freePort() throws java.io.IOException {
+            try (var s = new java.net.ServerSocket(0)) {
+                return s.getLocalPort();
+            }
+        }
+
+        public int port() {
+            return port;
+        }
+
+        public X509Certificate ca() {
+            return ca;
+        }
+
+        public long rssKb() throws Exception {
+            return OperatorBench.rssKb(Path.of("/proc/" + process.pid() + "/status"));
+        }
+
+        public String describe() {
+            return "packaged operator alone (quarkus-run.jar, prod profile, leader election, -Xmx"
+                    + System.getProperty("edgerep.bench.operator-xmx", "256m") + ")";
+        }
+
+        public void close() throws Exception {
+            process.destroy();
+            process.waitFor(20, TimeUnit.SECONDS);
+            Files.deleteIfExists(kubeconfig);
         }
     }
 
@@ -163,8 +274,8 @@ class OperatorBench {
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
-    static long rssKb() throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+    static long rssKb(Path status) throws Exception {
+        for (String line : Files.readAllLines(status)) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
