@@ -35,12 +35,28 @@ final class OpExecutor implements AutoCloseable {
 
     private final ConfinedRoot root;
     private final Map<Path, FileChannel> open = new LinkedHashMap<>(16, 0.75f, true);
+    /** Followed resolutions within a batch; dropped on every op that changes the tree's shape. */
+    private final Map<String, Path> resolved = new java.util.HashMap<>();
 
     OpExecutor(ConfinedRoot root) {
         this.root = root;
     }
 
+    private Path follow(String path) throws IOException {
+        Path p = resolved.get(path);
+        if (p == null) {
+            p = root.resolve(path, true);
+            resolved.put(path, p);
+        }
+        return p;
+    }
+
     void apply(StateEvent ev) throws IOException {
+        switch (ev.getOpCase()) {
+            case RENAME, UNLINK, MKDIR, RMDIR -> resolved.clear();
+            default -> {
+            }
+        }
         switch (ev.getOpCase()) {
             case WRITE -> write(ev.getWrite().getPath(), ev.getWrite().getOffset(),
                     ev.getWrite().getData().asReadOnlyByteBuffer(),
@@ -50,7 +66,7 @@ final class OpExecutor implements AutoCloseable {
             case UNLINK -> unlink(ev.getUnlink().getPath());
             case MKDIR -> mkdir(ev.getMkdir().getPath(), ev.getMkdir().getMode());
             case RMDIR -> rmdir(ev.getRmdir().getPath());
-            case CHMOD -> chmod(root.resolve(ev.getChmod().getPath(), true), ev.getChmod().getMode());
+            case CHMOD -> chmod(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
             case CREATE -> create(ev.getCreate().getPath(), ev.getCreate().getMode(), ev.getCreate().getTruncate());
             case SYNC -> sync(ev.getSync().getPath());
             case DIRTY -> throw new IOException("dirty range reached a replica unresolved: " + ev.getDirty().getPath());
@@ -59,13 +75,14 @@ final class OpExecutor implements AutoCloseable {
     }
 
     void blocks(FileBlocks b) throws IOException {
-        FileChannel ch = channel(root.resolve(b.getPath(), true), true);
+        FileChannel ch = channel(follow(b.getPath()), true);
         for (Map.Entry<Long, com.google.protobuf.ByteString> e : b.getBlocksMap().entrySet()) {
             writeAt(ch, e.getValue().asReadOnlyByteBuffer(), e.getKey() * (long) b.getBlockSize());
         }
     }
 
     void meta(FileMeta m) throws IOException {
+        resolved.clear();
         if (m.getAbsent()) {
             Path p = root.resolve(m.getPath(), false);
             closeUnder(p);
@@ -97,12 +114,12 @@ final class OpExecutor implements AutoCloseable {
     }
 
     private void write(String path, long offset, ByteBuffer data, boolean append) throws IOException {
-        FileChannel ch = channel(root.resolve(path, true), true);
+        FileChannel ch = channel(follow(path), true);
         writeAt(ch, data, append ? ch.size() : offset);
     }
 
     private void truncate(String path, long length) throws IOException {
-        setLength(channel(root.resolve(path, true), true), length);
+        setLength(channel(follow(path), true), length);
     }
 
     private void rename(String from, String to) throws IOException {
@@ -180,6 +197,7 @@ final class OpExecutor implements AutoCloseable {
 
     /** Ends a batch: flushes nothing, closes the cached channels. */
     void endBatch() throws IOException {
+        resolved.clear();
         IOException first = null;
         for (FileChannel ch : open.values()) {
             try {
