@@ -101,6 +101,17 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         this.settings = settings;
         this.events = events;
         this.clock = clock;
+        registry.addEventListener((node, ev) -> {
+            int slash = ev.getKey().indexOf('/');
+            var cache = primaries;
+            if (slash < 0 || cache == null) {
+                return;
+            }
+            cache.get(new ResourceID(ev.getKey().substring(slash + 1), ev.getKey().substring(0, slash)))
+                    .ifPresent(er -> events.record(er, ev.getWarning(),
+                            ev.getReason().matches("^[A-Z][A-Za-z0-9]{0,127}$") ? ev.getReason() : "AgentEvent",
+                            "node " + node + ": " + ev.getMessage()));
+        });
         registry.addListener(keys -> keys.forEach(k -> {
             int slash = k.indexOf('/');
             agentEvents.propagateEvent(new ResourceID(k.substring(slash + 1), k.substring(0, slash)));

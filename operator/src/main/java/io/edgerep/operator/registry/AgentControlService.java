@@ -142,8 +142,12 @@ public class AgentControlService extends AgentControlGrpc.AgentControlImplBase {
                 switch (m.getKindCase()) {
                     case STATUS -> registry.status(node, out, m.getStatus());
                     case COUNTERS -> registry.counters(node, out, m.getCounters());
-                    case EVENT -> LOG.infof("node %s: %s %s %s", node, m.getEvent().getKey(), m.getEvent().getReason(),
-                            m.getEvent().getMessage());
+                    case EVENT -> {
+                        if (!registry.agentEvent(node, out, m.getEvent())) {
+                            LOG.debugf("node %s: event about %s dropped (not on the node, or too frequent)", node,
+                                    m.getEvent().getKey());
+                        }
+                    }
                     default -> refuse("a second Hello on one stream");
                 }
             }

@@ -66,6 +66,43 @@ public class AgentRegistry {
     private final Map<String, String> endpoints = new TreeMap<>();
     private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
     private boolean gateOpen;
+    private final List<java.util.function.BiConsumer<String, io.edgerep.proto.v1.AgentEvent>> eventListeners = new CopyOnWriteArrayList<>();
+    private final Map<String, Long> lastEvent = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Least spacing of Events with the same node, resource and reason. */
+    static final long EVENT_INTERVAL_MS = 10_000;
+
+    /** Called with (node, event) for agent events about resources that have items on that node. */
+    public void addEventListener(java.util.function.BiConsumer<String, io.edgerep.proto.v1.AgentEvent> listener) {
+        eventListeners.add(listener);
+    }
+
+    /**
+     * An agent's event: passed on only when the resource has items on (or is being removed from)
+     * the node, at most once per {@value #EVENT_INTERVAL_MS} ms per node, resource and reason.
+     */
+    public boolean agentEvent(String node, StreamObserver<ControllerMessage> out, io.edgerep.proto.v1.AgentEvent ev) {
+        synchronized (this) {
+            Session s = sessions.get(node);
+            if (s == null || s.out != out) {
+                return false;
+            }
+            boolean concerns = desired.getOrDefault(ev.getKey(), Map.of()).containsKey(node)
+                    || removals.getOrDefault(ev.getKey(), Map.of()).containsKey(node);
+            if (!concerns) {
+                return false;
+            }
+        }
+        long now = System.currentTimeMillis();
+        String k = node + "|" + ev.getKey() + "|" + ev.getReason();
+        Long prev = lastEvent.get(k);
+        if (prev != null && now - prev < EVENT_INTERVAL_MS) {
+            return false;
+        }
+        lastEvent.put(k, now);
+        eventListeners.forEach(l -> l.accept(node, ev));
+        return true;
+    }
     private volatile EndpointStore endpointStore;
 
     /** Loads the endpoints a previous run recorded and records new ones from now on. */

@@ -190,6 +190,18 @@ class ControlPlaneIT {
             assertThat(c.getDroppedDifferential()).isEqualTo(3);
             assertThat(c.getBitrate()).isEqualTo(2_000_000);
         });
+        // an agent's event about a resource on its node becomes an Event on the resource ...
+        agents.get("n1").send(io.edgerep.proto.v1.AgentEvent.newBuilder().setKey("t-ready/cam").setWarning(true)
+                .setReason("XdpFellBackToTc").setMessage("eth0 has no native XDP").build());
+        // ... while another node cannot speak about a resource it does not carry
+        agents.get("n2").send(io.edgerep.proto.v1.AgentEvent.newBuilder().setKey("t-ready/cam").setWarning(true)
+                .setReason("ForgedByN2").setMessage("not mine").build());
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(client.v1().events().inNamespace(ns)
+                .list().getItems()).anyMatch(
+                        ev -> "XdpFellBackToTc".equals(ev.getReason())
+                                && "Warning".equals(ev.getType()) && ev.getMessage().startsWith("node n1: ")));
+        assertThat(client.v1().events().inNamespace(ns).list().getItems())
+                .noneMatch(ev -> "ForgedByN2".equals(ev.getReason()));
         // kubectl get shows the printer columns
         assertThat(kubectl("get", "er", "-n", ns)).isZero();
     }

@@ -133,6 +133,10 @@ public final class FakeAgent implements AutoCloseable {
         up.onNext(AgentMessage.newBuilder().setStatus(st).build());
     }
 
+    public synchronized void send(io.edgerep.proto.v1.AgentEvent event) {
+        up.onNext(AgentMessage.newBuilder().setEvent(event).build());
+    }
+
     public synchronized void send(Counters counters) {
         up.onNext(AgentMessage.newBuilder().setCounters(counters).build());
     }

@@ -96,4 +96,23 @@ class AgentRegistryTest {
         r.disconnected("n1", second);
         assertThat(r.view("a/x", "n1").connected()).isFalse();
     }
+
+    @Test
+    void agentEventsOnlyAboutResourcesOnTheNodeAndRateLimited() {
+        var r = new AgentRegistry();
+        r.openGate();
+        List<String> seen = new ArrayList<>();
+        r.addEventListener((node, ev) -> seen.add(node + ":" + ev.getKey() + ":" + ev.getReason()));
+        var n1 = new Sink();
+        var n2 = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), n1);
+        r.connected("n2", Hello.newBuilder().setNodeName("n2").build(), n2);
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        var ev = io.edgerep.proto.v1.AgentEvent.newBuilder().setKey("a/x").setReason("XdpFellBackToTc").build();
+        assertThat(r.agentEvent("n2", n2, ev)).as("n2 carries nothing of a/x").isFalse();
+        assertThat(r.agentEvent("n1", n2, ev)).as("not n1's current stream").isFalse();
+        assertThat(r.agentEvent("n1", n1, ev)).isTrue();
+        assertThat(r.agentEvent("n1", n1, ev)).as("same reason again within the interval").isFalse();
+        assertThat(seen).containsExactly("n1:a/x:XdpFellBackToTc");
+    }
 }
