@@ -61,8 +61,10 @@ def main() -> None:
     b = BPF(text=PROG, cflags=[f"-DTGID={p.pid}", f"-DPAGES={PAGES}"])
     n = [0]
     if mode == "bcc":
+
         def cb(_ctx, _data, _size):
             n[0] += 1
+
         b["rb"].open_ring_buffer(cb)
         while p.poll() is None:
             b.ring_buffer_poll(4)
@@ -72,13 +74,16 @@ def main() -> None:
 
         def h(_v, _o, _s):
             n[0] += 1
+
         while p.poll() is None:
             if not r.consume(h):
                 time.sleep(0.004)
         r.consume(h)
     c = b["counts"]
-    print(f"consumer={mode} rate={rate}/s: consumed {n[0]}, reserved {c[ct.c_int(0)].value}, "
-          f"failed {c[ct.c_int(1)].value}")
+    print(
+        f"consumer={mode} rate={rate}/s: consumed {n[0]}, reserved {c[ct.c_int(0)].value}, "
+        f"failed {c[ct.c_int(1)].value}"
+    )
     os.unlink(target)
 
 

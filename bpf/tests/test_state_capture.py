@@ -11,52 +11,57 @@ from statelib.workload import BIG, HUGE
 
 #: What the "basic" scenario of statelib/workload.py must produce, in order,
 #: paths relative to the traced prefix.
-EXPECTED_BASIC = [
-    ("create", "/a.txt", 0o644, True),
-    ("write", "/a.txt", 0, b"hello world\n", False),
-    ("write", "/a.txt", 12, b"second line\n", False),
-    ("write", "/a.txt", 6, b"WORLD", False),  # after lseek(6)
-    ("write", "/a.txt", 100, b"PW", False),  # pwrite: explicit offset
-    ("write", "/a.txt", 11, b"abc", False),  # writev, position not moved by pwrite
-    ("write", "/a.txt", 14, b"defgh", False),  # (the empty iovec gives nothing)
-    ("truncate", "/a.txt", 50),
-    ("sync", "/a.txt"),
-    ("write", "/a.txt", 19, b"dup", False),  # dup'ed fd shares the position
-    ("write", "/a.txt", 22, b"X", False),
-    ("write", "/a.txt", 23, b"Y", False),  # through dup2's fd after the original closed
-    ("create", "/log", 0o600, False),
-    ("write", "/log", 0, b"line1\n", True),
-    ("write", "/log", 0, b"line2\n", True),
-    ("create", "/cfg", 0o644, True),
-    ("write", "/cfg", 0, b"v1", False),
-    ("create", "/cfg.tmp", 0o644, False),
-    ("write", "/cfg.tmp", 0, b"version 2", False),
-    ("sync", "/cfg.tmp"),
-    ("rename", "/cfg.tmp", "/cfg"),
-    ("mkdir", "/sub", 0o750),
-    ("create", "/sub/rel.txt", 0o644, False),  # relative to a chdir'ed cwd
-    ("write", "/sub/rel.txt", 0, b"rel", False),
-    ("create", "/rel2.txt", 0o644, False),  # "sub/../rel2.txt"
-    ("write", "/rel2.txt", 0, b"rel2", False),
-    ("create", "/sub/at.txt", 0o644, False),  # openat with a directory fd
-    ("write", "/sub/at.txt", 0, b"at", False),
-    ("mkdir", "/sub/inner", 0o700),
-    ("unlink", "/sub/at.txt"),
-    ("rmdir", "/sub/inner"),
-    ("truncate", "/a.txt", 10),
-    ("chmod", "/a.txt", 0o600),
-    ("chmod", "/a.txt", 0o640),  # fchmod
-    ("unlink", "/log"),
-    ("mkdir", "/empty", 0o777),
-    ("rmdir", "/empty"),
-    ("create", "/big", 0o644, False),
-] + [
-    # 100 KiB in 16 KiB chunks, byte for byte
-    ("write", "/big", off, BIG[off:off + 16384], False) for off in range(0, len(BIG), 16384)
-] + [
-    # beyond the 256 KiB cap: only the range, for user space to read
-    ("dirty", "/big", len(BIG), len(HUGE), "large_write"),
-]
+EXPECTED_BASIC = (
+    [
+        ("create", "/a.txt", 0o644, True),
+        ("write", "/a.txt", 0, b"hello world\n", False),
+        ("write", "/a.txt", 12, b"second line\n", False),
+        ("write", "/a.txt", 6, b"WORLD", False),  # after lseek(6)
+        ("write", "/a.txt", 100, b"PW", False),  # pwrite: explicit offset
+        ("write", "/a.txt", 11, b"abc", False),  # writev, position not moved by pwrite
+        ("write", "/a.txt", 14, b"defgh", False),  # (the empty iovec gives nothing)
+        ("truncate", "/a.txt", 50),
+        ("sync", "/a.txt"),
+        ("write", "/a.txt", 19, b"dup", False),  # dup'ed fd shares the position
+        ("write", "/a.txt", 22, b"X", False),
+        ("write", "/a.txt", 23, b"Y", False),  # through dup2's fd after the original closed
+        ("create", "/log", 0o600, False),
+        ("write", "/log", 0, b"line1\n", True),
+        ("write", "/log", 0, b"line2\n", True),
+        ("create", "/cfg", 0o644, True),
+        ("write", "/cfg", 0, b"v1", False),
+        ("create", "/cfg.tmp", 0o644, False),
+        ("write", "/cfg.tmp", 0, b"version 2", False),
+        ("sync", "/cfg.tmp"),
+        ("rename", "/cfg.tmp", "/cfg"),
+        ("mkdir", "/sub", 0o750),
+        ("create", "/sub/rel.txt", 0o644, False),  # relative to a chdir'ed cwd
+        ("write", "/sub/rel.txt", 0, b"rel", False),
+        ("create", "/rel2.txt", 0o644, False),  # "sub/../rel2.txt"
+        ("write", "/rel2.txt", 0, b"rel2", False),
+        ("create", "/sub/at.txt", 0o644, False),  # openat with a directory fd
+        ("write", "/sub/at.txt", 0, b"at", False),
+        ("mkdir", "/sub/inner", 0o700),
+        ("unlink", "/sub/at.txt"),
+        ("rmdir", "/sub/inner"),
+        ("truncate", "/a.txt", 10),
+        ("chmod", "/a.txt", 0o600),
+        ("chmod", "/a.txt", 0o640),  # fchmod
+        ("unlink", "/log"),
+        ("mkdir", "/empty", 0o777),
+        ("rmdir", "/empty"),
+        ("create", "/big", 0o644, False),
+    ]
+    + [
+        # 100 KiB in 16 KiB chunks, byte for byte
+        ("write", "/big", off, BIG[off : off + 16384], False)
+        for off in range(0, len(BIG), 16384)
+    ]
+    + [
+        # beyond the 256 KiB cap: only the range, for user space to read
+        ("dirty", "/big", len(BIG), len(HUGE), "large_write"),
+    ]
+)
 
 
 def test_scripted_workload_gives_exact_ops(traced):
@@ -132,5 +137,7 @@ def test_untraced_cgroup_and_other_prefixes_give_nothing(state_service, traced, 
     harness.run_workload(t.cg, "outsider", origin, outside)
     events = t.collector.wait_for(lambda e: e.WhichOneof("op") == "write")
     got = [harness.brief(e, origin) for e in events]
-    assert got == [("create", "/outsider.txt", 0o644, False),
-                   ("write", "/outsider.txt", 0, b"not traced", False)]
+    assert got == [
+        ("create", "/outsider.txt", 0o644, False),
+        ("write", "/outsider.txt", 0, b"not traced", False),
+    ]

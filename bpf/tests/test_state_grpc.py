@@ -19,8 +19,7 @@ def loader(state_service, workdir):
     from edgerep_loader.server import serve
 
     sock = os.path.join(workdir, "loader.sock")
-    server = serve(sock, "/sys/fs/bpf/edgerep-t-grpc", stream_service=object(),
-                   state_service=state_service)
+    server = serve(sock, "/sys/fs/bpf/edgerep-t-grpc", stream_service=object(), state_service=state_service)
     channel = grpc.insecure_channel(f"unix:{sock}")
     try:
         yield loader_pb2_grpc.LoaderStub(channel)
@@ -41,44 +40,80 @@ def test_bad_set_trace_requests_are_refused_and_change_nothing(loader, cgroup, w
     before = loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30)
     rep = new_rep_id()
     ok_prefix = os.path.join(workdir, "data")
-    missing_cgroup = 2 ** 62 + 12345
+    missing_cgroup = 2**62 + 12345
     cases = [
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[missing_cgroup], prefixes=[ok_prefix]),
-         f"cgroup id {missing_cgroup} does not exist"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[""]),
-         "prefix is empty"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["data/x"]),
-         "is relative"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/"]),
-         "is the root"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["//"]),
-         "is the root"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/data/../etc"]),
-         "not normalized"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[ok_prefix, "rel"]),
-         "is relative"),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[missing_cgroup], prefixes=[ok_prefix]),
+            f"cgroup id {missing_cgroup} does not exist",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[""]),
+            "prefix is empty",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["data/x"]),
+            "is relative",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/"]),
+            "is the root",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["//"]),
+            "is the root",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/data/../etc"]),
+            "not normalized",
+        ),
+        (
+            loader_pb2.SetTraceRequest(
+                replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[ok_prefix, "rel"]
+            ),
+            "is relative",
+        ),
         (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id]), "prefixes is empty"),
         (loader_pb2.SetTraceRequest(replication_id=rep, prefixes=[ok_prefix]), "cgroup_ids is empty"),
-        (loader_pb2.SetTraceRequest(replication_id=0, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
-         "replication_id 0 is outside"),
-        (loader_pb2.SetTraceRequest(replication_id=70000, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
-         "replication_id 70000 is outside"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/" + "x" * 300]),
-         "longer than"),
-        (loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[ok_prefix],
-                                    root="/nonexistent-edgerep-t"), "is not an existing absolute directory"),
+        (
+            loader_pb2.SetTraceRequest(replication_id=0, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
+            "replication_id 0 is outside",
+        ),
+        (
+            loader_pb2.SetTraceRequest(replication_id=70000, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
+            "replication_id 70000 is outside",
+        ),
+        (
+            loader_pb2.SetTraceRequest(
+                replication_id=rep, cgroup_ids=[cgroup.id], prefixes=["/" + "x" * 300]
+            ),
+            "longer than",
+        ),
+        (
+            loader_pb2.SetTraceRequest(
+                replication_id=rep,
+                cgroup_ids=[cgroup.id],
+                prefixes=[ok_prefix],
+                root="/nonexistent-edgerep-t",
+            ),
+            "is not an existing absolute directory",
+        ),
     ]
     for request, fragment in cases:
         _refused(loader, request, fragment)
     assert loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30) == before
 
     # a cgroup belongs to one replication id
-    loader.SetTrace(loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id],
-                                               prefixes=[ok_prefix]), timeout=30)
+    loader.SetTrace(
+        loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
+        timeout=30,
+    )
     try:
         other = new_rep_id()
-        _refused(loader, loader_pb2.SetTraceRequest(replication_id=other, cgroup_ids=[cgroup.id],
-                                                    prefixes=[ok_prefix]), "already traced for replication")
+        _refused(
+            loader,
+            loader_pb2.SetTraceRequest(replication_id=other, cgroup_ids=[cgroup.id], prefixes=[ok_prefix]),
+            "already traced for replication",
+        )
         traces = loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30).traces
         assert [t.replication_id for t in traces if t.replication_id in (rep, other)] == [rep]
     finally:
@@ -90,8 +125,13 @@ def test_bad_set_trace_requests_are_refused_and_change_nothing(loader, cgroup, w
 
 def test_stream_rejects_oversized_batches(loader):
     with pytest.raises(grpc.RpcError) as err:
-        next(iter(loader.StreamStateEvents(
-            loader_pb2.StreamStateEventsRequest(max_batch_events=10 ** 7), timeout=30)))
+        next(
+            iter(
+                loader.StreamStateEvents(
+                    loader_pb2.StreamStateEventsRequest(max_batch_events=10**7), timeout=30
+                )
+            )
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "max_batch_events" in err.value.details()
 
@@ -102,12 +142,17 @@ def test_events_stream_over_grpc_in_batches(loader, cgroup, workdir):
     os.mkdir(origin)
     os.mkdir(outside)
     rep = new_rep_id()
-    loader.SetTrace(loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id],
-                                               prefixes=[origin + "/"]), timeout=30)
-    assert any(t.replication_id == rep and list(t.prefixes) == [origin]
-               for t in loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30).traces)
-    call = loader.StreamStateEvents(loader_pb2.StreamStateEventsRequest(
-        replication_ids=[rep], max_batch_events=64, max_batch_age_ms=20))
+    loader.SetTrace(
+        loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin + "/"]),
+        timeout=30,
+    )
+    assert any(
+        t.replication_id == rep and list(t.prefixes) == [origin]
+        for t in loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30).traces
+    )
+    call = loader.StreamStateEvents(
+        loader_pb2.StreamStateEventsRequest(replication_ids=[rep], max_batch_events=64, max_batch_age_ms=20)
+    )
     batches = []
 
     def read():

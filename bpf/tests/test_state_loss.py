@@ -31,8 +31,9 @@ def test_overflow_counts_every_lost_record_and_names_the_files(tiny_ring_service
     os.mkdir(outside)
     rep = 4242
     ctx = harness.FakeContext()
-    tiny_ring_service.set_trace(loader_pb2.SetTraceRequest(
-        replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin]), ctx)
+    tiny_ring_service.set_trace(
+        loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin]), ctx
+    )
     col = harness.Collector(tiny_ring_service, rep_ids=[rep])
     try:
         harness.run_workload(cgroup, "loss", origin, outside)
@@ -40,8 +41,9 @@ def test_overflow_counts_every_lost_record_and_names_the_files(tiny_ring_service
         # the loss report arrives with the next loss poll after the records
         col.wait_for(lambda e: e.WhichOneof("op") == "dirty" and e.dirty.path.endswith("/b"))
         events = col.events
-        lost_files = sorted(e.dirty.path for e in events
-                            if e.WhichOneof("op") == "dirty" and e.dirty.reason == "lost")
+        lost_files = sorted(
+            e.dirty.path for e in events if e.WhichOneof("op") == "dirty" and e.dirty.reason == "lost"
+        )
         assert col.lost() == {rep: 20}  # 2 files x 10 writes of 8000 bytes
         assert lost_files == [origin + "/a", origin + "/b"]
         # what did fit is exact: the opens, and file c's small write

@@ -46,14 +46,15 @@ def test_sqlite_with_rollback_journal(traced, workdir):
     DELETE FROM kv WHERE id % 11 = 0;
     CREATE INDEX kv_v ON kv(v);
     """
-    steps = [f"sqlite3 db.sqlite \"{sql}\"",
-             "sqlite3 db.sqlite \"BEGIN; UPDATE kv SET k = k || '-x' WHERE id < 500; COMMIT;\"",
-             "sqlite3 db.sqlite 'VACUUM'"]
+    steps = [
+        f'sqlite3 db.sqlite "{sql}"',
+        "sqlite3 db.sqlite \"BEGIN; UPDATE kv SET k = k || '-x' WHERE id < 500; COMMIT;\"",
+        "sqlite3 db.sqlite 'VACUUM'",
+    ]
     replica, events = _capture_and_replay(t, origin, workdir, steps)
     assert tree_digest(replica) == tree_digest(origin)
     # the journal was really used (created, written, deleted)
-    assert any(e.WhichOneof("op") == "unlink" and e.unlink.path.endswith("db.sqlite-journal")
-               for e in events)
+    assert any(e.WhichOneof("op") == "unlink" and e.unlink.path.endswith("db.sqlite-journal") for e in events)
     db = sqlite3.connect(os.path.join(replica, "db.sqlite"))
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -64,8 +65,10 @@ def test_sqlite_with_rollback_journal(traced, workdir):
 
 def test_git_init_add_commit(traced, workdir):
     t, origin, _ = traced
-    env = "GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org GIT_COMMITTER_NAME=t " \
-          "GIT_COMMITTER_EMAIL=t@example.org HOME=/nonexistent"
+    env = (
+        "GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org GIT_COMMITTER_NAME=t "
+        "GIT_COMMITTER_EMAIL=t@example.org HOME=/nonexistent"
+    )
     steps = [
         "git init -q repo",
         "cd repo && mkdir -p src docs && seq 1 2000 > src/numbers.txt && echo hello > README "
@@ -75,11 +78,16 @@ def test_git_init_add_commit(traced, workdir):
     ]
     replica, events = _capture_and_replay(t, origin, workdir, steps)
     assert tree_digest(replica) == tree_digest(origin)
-    out = subprocess.run(["git", "-C", os.path.join(replica, "repo"), "fsck", "--strict"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "-C", os.path.join(replica, "repo"), "fsck", "--strict"], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
-    log = subprocess.run(["git", "-C", os.path.join(replica, "repo"), "log", "--format=%s"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    log = subprocess.run(
+        ["git", "-C", os.path.join(replica, "repo"), "log", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert log == ["second", "first"]
 
 
@@ -111,7 +119,11 @@ def test_tar_extract(traced, workdir):
     with tarfile.open(tarball, "w") as tf:
         tf.add(src, arcname="tree")
     replica, events = _capture_and_replay(
-        t, origin, workdir, ["mkdir x", f"tar -xf {tarball} -C x", f"cd x && tar -xf {tarball} --transform s/tree/again/"])
+        t,
+        origin,
+        workdir,
+        ["mkdir x", f"tar -xf {tarball} -C x", f"cd x && tar -xf {tarball} --transform s/tree/again/"],
+    )
     assert tree_digest(replica) == tree_digest(origin)
     assert tree_digest(os.path.join(replica, "x", "tree")) == tree_digest(src)
 
@@ -120,8 +132,8 @@ def test_log_appenders(traced, workdir):
     t, origin, outside = traced
     steps = [
         f"{harness.PYTHON} -B {harness.WORKLOAD} appender {origin} {outside}",
-        "for i in $(seq 1 200); do echo \"shell line $i\" >> shell.log; done",
-        "(exec >> inherited.log; for i in $(seq 1 50); do echo \"child $i\"; done)",
+        'for i in $(seq 1 200); do echo "shell line $i" >> shell.log; done',
+        '(exec >> inherited.log; for i in $(seq 1 50); do echo "child $i"; done)',
         # descriptors inherited across fork and exec stay followed
         "exec 3>> forked.log; echo parent >&3; (echo subshell >&3); sh -c 'echo exec >&3'; echo end >&3",
     ]
@@ -139,12 +151,22 @@ def test_coalesced_writes_replay_byte_identical(state_service, cgroup, workdir):
     os.mkdir(origin)
     rep = 5150
     ctx = harness.FakeContext()
-    state_service.set_trace(loader_pb2.SetTraceRequest(
-        replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin], coalesce_writes=True), ctx)
+    state_service.set_trace(
+        loader_pb2.SetTraceRequest(
+            replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin], coalesce_writes=True
+        ),
+        ctx,
+    )
     col = harness.Collector(state_service, rep_ids=[rep])
     try:
-        cgroup.run(["/bin/sh", "-c", f"{harness.PYTHON} -B {harness.WORKLOAD} appender {origin} /tmp "
-                    f"&& sqlite3 {origin}/db 'CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(9000));'"])
+        cgroup.run(
+            [
+                "/bin/sh",
+                "-c",
+                f"{harness.PYTHON} -B {harness.WORKLOAD} appender {origin} /tmp "
+                f"&& sqlite3 {origin}/db 'CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(9000));'",
+            ]
+        )
         cgroup.run(["/bin/mkdir", os.path.join(origin, ".fence-end")])
         events = col.wait_fence(os.path.join(origin, ".fence-end"))
     finally:

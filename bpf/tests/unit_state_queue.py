@@ -51,17 +51,31 @@ def test_full_queue_resumes_when_drained():
     assert q.put(evs(5), timeout=2)
 
 
-@pytest.mark.parametrize("prefix,ok", [
-    ("/data", "/data"), ("/data/", "/data"), ("/a/b", "/a/b"),
-])
+@pytest.mark.parametrize(
+    "prefix,ok",
+    [
+        ("/data", "/data"),
+        ("/data/", "/data"),
+        ("/a/b", "/a/b"),
+    ],
+)
 def test_check_prefix_accepts(prefix, ok):
     assert check_prefix(prefix) == ok
 
 
-@pytest.mark.parametrize("prefix,why", [
-    ("", "empty"), ("data", "relative"), ("/", "root"), ("//", "root"), ("/a/../b", "normalized"),
-    ("/a//b", "normalized"), ("/a/./b", "normalized"), ("/" + "x" * 300, "longer"),
-])
+@pytest.mark.parametrize(
+    "prefix,why",
+    [
+        ("", "empty"),
+        ("data", "relative"),
+        ("/", "root"),
+        ("//", "root"),
+        ("/a/../b", "normalized"),
+        ("/a//b", "normalized"),
+        ("/a/./b", "normalized"),
+        ("/" + "x" * 300, "longer"),
+    ],
+)
 def test_check_prefix_refuses(prefix, why):
     with pytest.raises(_Invalid, match=why):
         check_prefix(prefix)

@@ -9,14 +9,28 @@ from edgerep_loader.state_ring import HDR_SZ, struct_for
 
 
 class Hdr(ct.Structure):
-    _fields_ = [("ts_ns", ct.c_uint64), ("seq", ct.c_uint64), ("desc_id", ct.c_uint64),
-                ("tgid", ct.c_uint32), ("rep_id", ct.c_uint32), ("cpu", ct.c_uint32),
-                ("type", ct.c_uint16), ("flags", ct.c_uint16)]
+    _fields_ = [
+        ("ts_ns", ct.c_uint64),
+        ("seq", ct.c_uint64),
+        ("desc_id", ct.c_uint64),
+        ("tgid", ct.c_uint32),
+        ("rep_id", ct.c_uint32),
+        ("cpu", ct.c_uint32),
+        ("type", ct.c_uint16),
+        ("flags", ct.c_uint16),
+    ]
 
 
 class Open(ct.Structure):
-    _fields_ = [("hdr", Hdr), ("fd", ct.c_int32), ("dfd", ct.c_int32), ("oflags", ct.c_uint32),
-                ("mode", ct.c_uint32), ("path", ct.c_char * 254), ("__pad_end", ct.c_char * 2)]
+    _fields_ = [
+        ("hdr", Hdr),
+        ("fd", ct.c_int32),
+        ("dfd", ct.c_int32),
+        ("oflags", ct.c_uint32),
+        ("mode", ct.c_uint32),
+        ("path", ct.c_char * 254),
+        ("__pad_end", ct.c_char * 2),
+    ]
 
 
 def test_struct_for_reads_every_field_at_its_ctypes_offset():

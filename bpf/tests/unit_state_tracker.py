@@ -19,8 +19,16 @@ class FakeKernel(KernelFds):
 
 
 def rec(type_, **kw):
-    base = dict(type=type_, seq=kw.pop("seq", 0), cpu=0, ts_ns=1, tgid=kw.pop("tgid", 10),
-                rep_id=kw.pop("rep_id", 1), desc_id=kw.pop("desc_id", 0), flags=kw.pop("flags", 0))
+    base = dict(
+        type=type_,
+        seq=kw.pop("seq", 0),
+        cpu=0,
+        ts_ns=1,
+        tgid=kw.pop("tgid", 10),
+        rep_id=kw.pop("rep_id", 1),
+        desc_id=kw.pop("desc_id", 0),
+        flags=kw.pop("flags", 0),
+    )
     r = sp.Record(**base)
     for k, v in kw.items():
         setattr(r, k, v)
@@ -52,8 +60,9 @@ def test_inside_respects_component_boundaries():
 
 def test_relative_open_resolves_against_proc_cwd_then_tracked_chdir():
     t = tracker({(10, "cwd"): "/data/sub"})
-    ev = t.handle(rec(sp.EV_OPEN, desc_id=5, fd=3, path=b"../f", oflags=0o101, mode=0o644,
-                      flags=sp.F_RELATIVE))
+    ev = t.handle(
+        rec(sp.EV_OPEN, desc_id=5, fd=3, path=b"../f", oflags=0o101, mode=0o644, flags=sp.F_RELATIVE)
+    )
     assert ops(ev) == [("create", "/data/f")]
     t.handle(rec(sp.EV_CHDIR, path=b"/elsewhere", fd=-1))
     ev = t.handle(rec(sp.EV_OPEN, desc_id=6, fd=4, path=b"g", oflags=0o101, flags=sp.F_RELATIVE))
@@ -84,8 +93,9 @@ def test_rename_in_out_and_over():
     assert [(e.rename.__getattribute__("from"), e.rename.to) for e in ev] == [("/data/a", "/data/b")]
     # the open description follows the file to its new name
     assert t.handle(rec(sp.EV_WRITE, desc_id=1, data=b"z", length=1))[0].write.path == "/data/b"
-    assert ops(t.handle(rec(sp.EV_RENAME, path=b"/data/b", path2=b"/tmp/b", dfd=AT_FDCWD,
-                            fd=AT_FDCWD))) == [("unlink", "/data/b")]
+    assert ops(t.handle(rec(sp.EV_RENAME, path=b"/data/b", path2=b"/tmp/b", dfd=AT_FDCWD, fd=AT_FDCWD))) == [
+        ("unlink", "/data/b")
+    ]
     assert t.handle(rec(sp.EV_WRITE, desc_id=1, data=b"z", length=1)) == []
     ev = t.handle(rec(sp.EV_RENAME, path=b"/tmp/c", path2=b"/data/c", dfd=AT_FDCWD, fd=AT_FDCWD))
     assert ev[0].dirty.path == "/data/c" and ev[0].dirty.reason == "rename_in"
@@ -132,7 +142,10 @@ def test_lost_open_falls_back_to_the_kernel_path():
 def test_loss_events_name_each_file_once():
     t = tracker()
     ev = t.loss_events(1, ["/data/b", "/data/a", "/data/b"])
-    assert [(e.dirty.path, e.dirty.reason, e.seq) for e in ev] == [("/data/a", "lost", 1), ("/data/b", "lost", 2)]
+    assert [(e.dirty.path, e.dirty.reason, e.seq) for e in ev] == [
+        ("/data/a", "lost", 1),
+        ("/data/b", "lost", 2),
+    ]
 
 
 def test_per_cpu_sequence_gaps_are_counted():
@@ -156,13 +169,26 @@ def test_coalescing_merges_continuing_writes_only():
     t.set_trace(1, ["/data"], "", coalesce=True)
     t.descs.update({1: "/data/a", 2: "/data/b"})
     out = []
-    for desc, off, data, flags in [(1, 0, b"ab", 0), (1, 2, b"cd", 0), (1, 10, b"x", 0),
-                                   (2, 0, b"l1", sp.F_APPEND), (2, 0, b"l2", sp.F_APPEND)]:
+    for desc, off, data, flags in [
+        (1, 0, b"ab", 0),
+        (1, 2, b"cd", 0),
+        (1, 10, b"x", 0),
+        (2, 0, b"l1", sp.F_APPEND),
+        (2, 0, b"l2", sp.F_APPEND),
+    ]:
         ev = t.handle_write(1, 0, desc, 10, 1, 0, flags, off, data)
         out.extend([ev] if ev else [])
     out.extend(t.handle(rec(sp.EV_MKDIR, path=b"/data/d", dfd=AT_FDCWD)))
     out.extend(t.flush())
     got = [(e.WhichOneof("op"), getattr(e, e.WhichOneof("op")).path, e.seq) for e in out]
-    assert got == [("write", "/data/a", 1), ("write", "/data/a", 2), ("write", "/data/b", 3), ("mkdir", "/data/d", 4)]
+    assert got == [
+        ("write", "/data/a", 1),
+        ("write", "/data/a", 2),
+        ("write", "/data/b", 3),
+        ("mkdir", "/data/d", 4),
+    ]
     assert [(e.write.offset, e.write.data, e.write.append) for e in out[:3]] == [
-        (0, b"abcd", False), (10, b"x", False), (0, b"l1l2", True)]
+        (0, b"abcd", False),
+        (10, b"x", False),
+        (0, b"l1l2", True),
+    ]

@@ -27,7 +27,9 @@ class App:
         self.lock = threading.Lock()
         self.db = sqlite3.connect(os.path.join(root, "app.db"), check_same_thread=False)
         self.db.execute(f"PRAGMA journal_mode={journal}")
-        self.db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, body TEXT NOT NULL, size INTEGER)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, body TEXT NOT NULL, size INTEGER)"
+        )
         self.db.commit()
         self.log = open(os.path.join(root, "access.log"), "a", buffering=1)
 
@@ -80,7 +82,9 @@ def handler(app: App):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", default="/srv")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--journal", default="wal", choices=["wal", "delete"])

@@ -43,18 +43,62 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_certs(pki: Path) -> None:
     """CA, API server serving cert (SAN: the control-plane IP), admin client cert, SA key pair."""
     pki.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=edgerep-e2e-ca", "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=edgerep-e2e-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        cwd=pki,
+    )
     (pki / "server.ext").write_text(
         f"subjectAltName=IP:{CTL_IP},IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
-        "extendedKeyUsage=serverAuth\n")
+        "extendedKeyUsage=serverAuth\n"
+    )
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for name, subj, ext in (("apiserver", "/CN=kube-apiserver", "server.ext"),
-                            ("admin", "/O=system:masters/CN=edgerep-e2e-admin", "client.ext")):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj,
-                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "2", "-extfile", ext, "-out", f"{name}.crt", cwd=pki)
+    for name, subj, ext in (
+        ("apiserver", "/CN=kube-apiserver", "server.ext"),
+        ("admin", "/O=system:masters/CN=edgerep-e2e-admin", "client.ext"),
+    ):
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            subj,
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            cwd=pki,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            "-out",
+            f"{name}.crt",
+            cwd=pki,
+        )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
@@ -77,42 +121,82 @@ class ControlPlane:
     def start(self) -> None:
         make_certs(self.pki)
         logs = self.workdir / "logs"
-        etcd = start("etcd", [str(self.bin / "etcd"), "--data-dir", str(self.workdir / "etcd"),
-                              "--listen-client-urls", "http://127.0.0.1:2379",
-                              "--advertise-client-urls", "http://127.0.0.1:2379",
-                              "--listen-peer-urls", "http://127.0.0.1:2380",
-                              "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                              "--initial-cluster", "default=http://127.0.0.1:2380"],
-                     log_dir=logs, netns=self.topology.ctl)
+        etcd = start(
+            "etcd",
+            [
+                str(self.bin / "etcd"),
+                "--data-dir",
+                str(self.workdir / "etcd"),
+                "--listen-client-urls",
+                "http://127.0.0.1:2379",
+                "--advertise-client-urls",
+                "http://127.0.0.1:2379",
+                "--listen-peer-urls",
+                "http://127.0.0.1:2380",
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:2380",
+                "--initial-cluster",
+                "default=http://127.0.0.1:2380",
+            ],
+            log_dir=logs,
+            netns=self.topology.ctl,
+        )
         self.procs.append(etcd)
         p = str(self.pki)
-        api = start("kube-apiserver", [
-            str(self.bin / "kube-apiserver"),
-            "--etcd-servers=http://127.0.0.1:2379",
-            f"--bind-address={CTL_IP}", f"--advertise-address={CTL_IP}", f"--secure-port={API_PORT}",
-            f"--tls-cert-file={p}/apiserver.crt", f"--tls-private-key-file={p}/apiserver.key",
-            f"--client-ca-file={p}/ca.crt",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            f"--service-account-key-file={p}/sa.pub", f"--service-account-signing-key-file={p}/sa.key",
-            f"--api-audiences=https://kubernetes.default.svc,{AGENT_AUDIENCE}",
-            f"--service-cluster-ip-range={SERVICE_RANGE}",
-            "--authorization-mode=RBAC",
-            # no controller-manager runs: nothing would create the default service accounts
-            "--disable-admission-plugins=ServiceAccount",
-            "--allow-privileged",
-        ], log_dir=logs, netns=self.topology.ctl)
+        api = start(
+            "kube-apiserver",
+            [
+                str(self.bin / "kube-apiserver"),
+                "--etcd-servers=http://127.0.0.1:2379",
+                f"--bind-address={CTL_IP}",
+                f"--advertise-address={CTL_IP}",
+                f"--secure-port={API_PORT}",
+                f"--tls-cert-file={p}/apiserver.crt",
+                f"--tls-private-key-file={p}/apiserver.key",
+                f"--client-ca-file={p}/ca.crt",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                f"--service-account-key-file={p}/sa.pub",
+                f"--service-account-signing-key-file={p}/sa.key",
+                f"--api-audiences=https://kubernetes.default.svc,{AGENT_AUDIENCE}",
+                f"--service-cluster-ip-range={SERVICE_RANGE}",
+                "--authorization-mode=RBAC",
+                # no controller-manager runs: nothing would create the default service accounts
+                "--disable-admission-plugins=ServiceAccount",
+                "--allow-privileged",
+            ],
+            log_dir=logs,
+            netns=self.topology.ctl,
+        )
         self.procs.append(api)
-        self.kubeconfig.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
-            "clusters": [{"name": "e2e", "cluster": {"server": self.server,
-                                                     "certificate-authority": f"{p}/ca.crt"}}],
-            "users": [{"name": "admin", "user": {"client-certificate": f"{p}/admin.crt",
-                                                 "client-key": f"{p}/admin.key"}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
-        }))
-        wait_for("the API server to be ready",
-                 lambda: self.kubectl("get", "--raw", "/readyz", check=False).stdout.strip() == "ok",
-                 timeout=90, interval=0.5, proc=api)
+        self.kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "e2e",
+                    "clusters": [
+                        {
+                            "name": "e2e",
+                            "cluster": {"server": self.server, "certificate-authority": f"{p}/ca.crt"},
+                        }
+                    ],
+                    "users": [
+                        {
+                            "name": "admin",
+                            "user": {"client-certificate": f"{p}/admin.crt", "client-key": f"{p}/admin.key"},
+                        }
+                    ],
+                    "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+                }
+            )
+        )
+        wait_for(
+            "the API server to be ready",
+            lambda: self.kubectl("get", "--raw", "/readyz", check=False).stdout.strip() == "ok",
+            timeout=90,
+            interval=0.5,
+            proc=api,
+        )
         log.info("API server ready at %s", self.server)
 
     def stop(self) -> None:
@@ -122,8 +206,13 @@ class ControlPlane:
     # --- kubectl ---------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60):
         """Run the real kubectl against this API server (from inside the control-plane namespace)."""
-        return run([str(self.bin / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
-                   netns=self.topology.ctl, input=input, check=check, timeout=timeout)
+        return run(
+            [str(self.bin / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            netns=self.topology.ctl,
+            input=input,
+            check=check,
+            timeout=timeout,
+        )
 
     def apply_json(self, obj: dict) -> None:
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(obj))
@@ -133,35 +222,96 @@ class ControlPlane:
 
     # --- cluster objects that a kubelet would maintain ----------------------------
     def register_node(self, name: str, ip: str) -> None:
-        self.apply_json({"apiVersion": "v1", "kind": "Node",
-                         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
-                                                               "edgerep.io/edge": "true"}}})
+        self.apply_json(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "labels": {"kubernetes.io/hostname": name, "edgerep.io/edge": "true"},
+                },
+            }
+        )
         now = _now()
-        self.kubectl("patch", "node", name, "--subresource=status", "--type=merge", "-p", json.dumps({"status": {
-            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "lastHeartbeatTime": now, "lastTransitionTime": now}]}}))
+        self.kubectl(
+            "patch",
+            "node",
+            name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps(
+                {
+                    "status": {
+                        "addresses": [
+                            {"type": "InternalIP", "address": ip},
+                            {"type": "Hostname", "address": name},
+                        ],
+                        "conditions": [
+                            {
+                                "type": "Ready",
+                                "status": "True",
+                                "reason": "KubeletReady",
+                                "lastHeartbeatTime": now,
+                                "lastTransitionTime": now,
+                            }
+                        ],
+                    }
+                }
+            ),
+        )
 
     def register_pod(self, namespace: str, pod: Pod) -> None:
         """Create the Pod object and set the status a kubelet would: node, IP, container ID, Ready."""
         self.apply_json({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        self.apply_json({"apiVersion": "v1", "kind": "Pod",
-                         "metadata": {"name": pod.name, "namespace": namespace, "labels": pod.labels},
-                         "spec": {"nodeName": pod.node.name,
-                                  "containers": [{"name": pod.container, "image": "edgerep-e2e/pod:local"}]}})
+        self.apply_json(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": pod.name, "namespace": namespace, "labels": pod.labels},
+                "spec": {
+                    "nodeName": pod.node.name,
+                    "containers": [{"name": pod.container, "image": "edgerep-e2e/pod:local"}],
+                },
+            }
+        )
         now = _now()
-        status = {"status": {
-            "phase": "Running", "hostIP": pod.node.ip, "podIP": pod.ip, "podIPs": [{"ip": pod.ip}],
-            "startTime": now,
-            "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{
-                "name": pod.container, "ready": True, "started": True, "restartCount": 0,
-                "image": "edgerep-e2e/pod:local", "imageID": "edgerep-e2e/pod@sha256:" + "0" * 64,
-                "containerID": f"containerd://{pod.container_id}",
-                "state": {"running": {"startedAt": now}}}]}}
-        self.kubectl("patch", "pod", pod.name, "-n", namespace, "--subresource=status", "--type=merge",
-                     "-p", json.dumps(status))
+        status = {
+            "status": {
+                "phase": "Running",
+                "hostIP": pod.node.ip,
+                "podIP": pod.ip,
+                "podIPs": [{"ip": pod.ip}],
+                "startTime": now,
+                "conditions": [
+                    {"type": t, "status": "True", "lastTransitionTime": now}
+                    for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+                ],
+                "containerStatuses": [
+                    {
+                        "name": pod.container,
+                        "ready": True,
+                        "started": True,
+                        "restartCount": 0,
+                        "image": "edgerep-e2e/pod:local",
+                        "imageID": "edgerep-e2e/pod@sha256:" + "0" * 64,
+                        "containerID": f"containerd://{pod.container_id}",
+                        "state": {"running": {"startedAt": now}},
+                    }
+                ],
+            }
+        }
+        self.kubectl(
+            "patch",
+            "pod",
+            pod.name,
+            "-n",
+            namespace,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps(status),
+        )
 
 
 def _now() -> str:

@@ -40,23 +40,36 @@ def say(step: str) -> None:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith("-shm")}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.endswith("-shm")
+    }
 
 
 def render(status: dict, get_line: str, elapsed: float) -> str:
-    lines = [f"t={elapsed:5.1f}s   {get_line}", "",
-             f"  {'consumer':<10} {'pods':<14} {'delivered':>10} {'drop diff':>10} {'drop ref':>9} {'Mbit/s':>7}"]
+    lines = [
+        f"t={elapsed:5.1f}s   {get_line}",
+        "",
+        f"  {'consumer':<10} {'pods':<14} {'delivered':>10} {'drop diff':>10} {'drop ref':>9} {'Mbit/s':>7}",
+    ]
     for c in (status.get("stream") or {}).get("consumers", []):
-        lines.append(f"  {c['name']:<10} {','.join(c.get('pods', [])):<14} {c.get('deliveredPackets', 0):>10} "
-                     f"{c.get('droppedDifferential', 0):>10} {c.get('droppedReference', 0):>9} "
-                     f"{c.get('bitrate', 0) / 1e6:>7.2f}")
+        lines.append(
+            f"  {c['name']:<10} {','.join(c.get('pods', [])):<14} {c.get('deliveredPackets', 0):>10} "
+            f"{c.get('droppedDifferential', 0):>10} {c.get('droppedReference', 0):>9} "
+            f"{c.get('bitrate', 0) / 1e6:>7.2f}"
+        )
     state = status.get("state") or {}
-    lines += ["", f"  origin {state.get('originPod', '-')}  last seq {state.get('lastSeq', 0)}",
-              f"  {'replica':<12} {'node':<8} {'applied seq':>11} {'lag ms':>7} {'resyncs':>8}"]
+    lines += [
+        "",
+        f"  origin {state.get('originPod', '-')}  last seq {state.get('lastSeq', 0)}",
+        f"  {'replica':<12} {'node':<8} {'applied seq':>11} {'lag ms':>7} {'resyncs':>8}",
+    ]
     for r in state.get("replicas", []):
-        lines.append(f"  {r['pod']:<12} {r.get('node', ''):<8} {r.get('appliedSeq', 0):>11} "
-                     f"{r.get('lagMillis', 0):>7} {r.get('resyncs', 0):>8}")
+        lines.append(
+            f"  {r['pod']:<12} {r.get('node', ''):<8} {r.get('appliedSeq', 0):>11} "
+            f"{r.get('lagMillis', 0):>7} {r.get('resyncs', 0):>8}"
+        )
     conditions = " ".join(f"{c['type']}={c['status']}" for c in status.get("conditions", []))
     return "\n".join(lines + ["", f"  {conditions}"])
 
@@ -82,7 +95,7 @@ def plot(samples: list[tuple[float, dict]], psnr: dict[str, float], path: Path) 
     left.set_title("bitrate per consumer")
     left.legend()
     shown = {k: (v if v != float("inf") else 99.0) for k, v in psnr.items()}
-    right.bar(list(shown), list(shown.values()), color=["tab:green", "tab:orange", "tab:red"][:len(shown)])
+    right.bar(list(shown), list(shown.values()), color=["tab:green", "tab:orange", "tab:red"][: len(shown)])
     right.set_ylabel("PSNR dB vs original (99 = bit-exact)")
     right.set_title("picture quality per consumer")
     fig.tight_layout()
@@ -90,7 +103,9 @@ def plot(samples: list[tuple[float, dict]], psnr: dict[str, float], path: Path) 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=20, help="length of the video stream")
     parser.add_argument("--requests", type=int, default=300, help="requests driven to the web app")
     args = parser.parse_args()
@@ -118,44 +133,92 @@ def main() -> int:
             "counter-b": topo.add_pod("node-b", "counter-b-0", {"app": "counter-b"}),
         }
         origin = topo.add_pod("node-a", "web-origin", {"app": "web", "role": "origin"}, container="web")
-        replicas = [topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
-                    topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web")]
+        replicas = [
+            topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
+            topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web"),
+        ]
         system.register_pods(NS, [*pods.values(), origin, *replicas])
         e2e = str(REPO / "e2e")
-        sinks = [p.start("sink", ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out",
-                                  "/srv/recv.ts"], log_dir=workdir / "logs", env={"PYTHONPATH": e2e})
-                 for p in pods.values()]
-        app = origin.start("web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"],
-                           log_dir=workdir / "logs")
-        er = {"apiVersion": "edgerep.io/v1alpha1", "kind": "EdgeReplica", "metadata": {"name": "edge", "namespace": NS},
-              "spec": {"stream": {"ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-                                  "consumers": [
-                                      {"name": "detector", "podSelector": {"matchLabels": {"app": "detector"}},
-                                       "port": 6000},
-                                      {"name": "counter-a", "podSelector": {"matchLabels": {"app": "counter-a"}},
-                                       "port": 6000, "qoc": {"maxBitrate": str(int(rate * 0.8))}},
-                                      {"name": "counter-b", "podSelector": {"matchLabels": {"app": "counter-b"}},
-                                       "port": 6000, "qoc": {"maxBitrate": str(int(rate * 0.6))}}]},
-                       "state": {"origin": {"podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
-                                            "container": "web"},
-                                 "paths": ["/srv"],
-                                 "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}}}}}
+        sinks = [
+            p.start(
+                "sink",
+                ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
+                log_dir=workdir / "logs",
+                env={"PYTHONPATH": e2e},
+            )
+            for p in pods.values()
+        ]
+        app = origin.start(
+            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
+        )
+        er = {
+            "apiVersion": "edgerep.io/v1alpha1",
+            "kind": "EdgeReplica",
+            "metadata": {"name": "edge", "namespace": NS},
+            "spec": {
+                "stream": {
+                    "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
+                    "consumers": [
+                        {
+                            "name": "detector",
+                            "podSelector": {"matchLabels": {"app": "detector"}},
+                            "port": 6000,
+                        },
+                        {
+                            "name": "counter-a",
+                            "podSelector": {"matchLabels": {"app": "counter-a"}},
+                            "port": 6000,
+                            "qoc": {"maxBitrate": str(int(rate * 0.8))},
+                        },
+                        {
+                            "name": "counter-b",
+                            "podSelector": {"matchLabels": {"app": "counter-b"}},
+                            "port": 6000,
+                            "qoc": {"maxBitrate": str(int(rate * 0.6))},
+                        },
+                    ],
+                },
+                "state": {
+                    "origin": {
+                        "podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
+                        "container": "web",
+                    },
+                    "paths": ["/srv"],
+                    "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
+                },
+            },
+        }
         say("kubectl apply -f edgereplica.yaml; kubectl wait --for=condition=Ready er/edge")
         cp.apply_json(er)
         cp.kubectl("wait", "--for=condition=Ready", "er/edge", "-n", NS, "--timeout=180s", timeout=190)
-        say(f"streaming {args.seconds}s of video ({rate / 1e6:.1f} Mbit/s) into node-a and driving the web app")
-        sender = start("sensor", media.sender_command(clip, topo.node("node-a").ip, PORT), log_dir=workdir / "logs",
-                       netns=topo.sensor)
+        say(
+            f"streaming {args.seconds}s of video ({rate / 1e6:.1f} Mbit/s) into node-a and driving the web app"
+        )
+        sender = start(
+            "sensor",
+            media.sender_command(clip, topo.node("node-a").ip, PORT),
+            log_dir=workdir / "logs",
+            netns=topo.sensor,
+        )
         url = f"http://{origin.ip}:8080"
-        driver = subprocess.Popen(["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c",
-                                   "import urllib.request,time\n"
-                                   "for _ in range(100):\n"
-                                   f"    try: urllib.request.urlopen('{url}/health',timeout=1).read(); break\n"
-                                   "    except Exception: time.sleep(0.1)\n"
-                                   f"for i in range({args.requests}):\n"
-                                   f"    urllib.request.urlopen(urllib.request.Request('{url}/items',"
-                                   "data=b'{\"n\": %d}' % i, method='POST'), timeout=5).read()\n"
-                                   f"    time.sleep({args.seconds / max(args.requests, 1) / 2:.4f})\n"])
+        driver = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                topo.sensor,
+                "/usr/bin/python3",
+                "-c",
+                "import urllib.request,time\n"
+                "for _ in range(100):\n"
+                f"    try: urllib.request.urlopen('{url}/health',timeout=1).read(); break\n"
+                "    except Exception: time.sleep(0.1)\n"
+                f"for i in range({args.requests}):\n"
+                f"    urllib.request.urlopen(urllib.request.Request('{url}/items',"
+                "data=b'{\"n\": %d}' % i, method='POST'), timeout=5).read()\n"
+                f"    time.sleep({args.seconds / max(args.requests, 1) / 2:.4f})\n",
+            ]
+        )
         samples: list[tuple[float, dict]] = []
         begin = time.monotonic()
         tty = sys.stdout.isatty()

@@ -15,18 +15,53 @@ CACHE = Path(os.environ.get("EDGEREP_MEDIA_CACHE", "/var/tmp/edgerep-media"))
 DATAGRAM = 7 * 188
 
 
-def clip(codec: str = "h264", seconds: int = 10, size: str = "1280x720", rate: int = 30, bitrate: str = "16M",
-         gop: int = 48, bframes: int = 3) -> Path:
+def clip(
+    codec: str = "h264",
+    seconds: int = 10,
+    size: str = "1280x720",
+    rate: int = 30,
+    bitrate: str = "16M",
+    gop: int = 48,
+    bframes: int = 3,
+) -> Path:
     """An MPEG-TS clip of ffmpeg's testsrc2 with B-frames, encoded once and cached."""
     if codec == "h264":
         enc = ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop), "-bf", str(bframes)]
     elif codec == "h265":
-        enc = ["-c:v", "libx265", "-preset", "veryfast", "-x265-params", f"keyint={gop}:bframes={bframes}:log-level=error"]
+        enc = [
+            "-c:v",
+            "libx265",
+            "-preset",
+            "veryfast",
+            "-x265-params",
+            f"keyint={gop}:bframes={bframes}:log-level=error",
+        ]
     else:
         raise ValueError(f"unknown codec {codec}")
-    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
-           "-t", str(seconds), *enc, "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate, "-pix_fmt", "yuv420p",
-           "-f", "mpegts"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}",
+        "-t",
+        str(seconds),
+        *enc,
+        "-b:v",
+        bitrate,
+        "-maxrate",
+        bitrate,
+        "-bufsize",
+        bitrate,
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mpegts",
+    ]
     key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
     out = CACHE / f"{codec}-{key}.ts"
     if not out.exists():
@@ -38,8 +73,12 @@ def clip(codec: str = "h264", seconds: int = 10, size: str = "1280x720", rate: i
 
 
 def duration(path: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(json.loads(out)["format"]["duration"])
 
 
@@ -50,8 +89,20 @@ def datagrams_per_second(path: Path) -> float:
 
 def sender_command(path: Path, ip: str, port: int) -> list[str]:
     """ffmpeg sending the clip in real time as UDP datagrams of 7 TS packets."""
-    return ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", str(path), "-c", "copy", "-f", "mpegts",
-            f"udp://{ip}:{port}?pkt_size={DATAGRAM}"]
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-i",
+        str(path),
+        "-c",
+        "copy",
+        "-f",
+        "mpegts",
+        f"udp://{ip}:{port}?pkt_size={DATAGRAM}",
+    ]
 
 
 def psnr(received: Path, original: Path) -> float:
@@ -60,9 +111,25 @@ def psnr(received: Path, original: Path) -> float:
     Frames the receiver could not decode are concealed or repeated by the
     decoder and count against it, as they would for a consumer.
     """
-    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", str(received), "-i", str(original),
-                             "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-i",
+            str(received),
+            "-i",
+            str(original),
+            "-lavfi",
+            "[0:v][1:v]psnr",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     match = re.search(r"PSNR .* average:([0-9.]+|inf)", result.stderr)
     if not match:
         raise RuntimeError(f"no PSNR from ffmpeg for {received}: {result.stderr[-1500:]}")
@@ -71,8 +138,23 @@ def psnr(received: Path, original: Path) -> float:
 
 def decodable_frames(path: Path) -> int:
     """Number of video frames ffmpeg decodes from a (possibly lossy) capture."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                          "stream=nb_read_frames", "-of", "json", str(path)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
     try:
         return int(json.loads(out)["streams"][0]["nb_read_frames"])
     except (KeyError, IndexError, ValueError, json.JSONDecodeError):
@@ -85,11 +167,28 @@ def reference_datagrams(path: Path) -> list[bool]:
     Ground truth from ffprobe: every video packet's byte position and key flag;
     a TS packet belongs to the frame whose [pos, next pos) range holds it.
     """
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "packet=pos,flags", "-of", "json", str(path)], capture_output=True, text=True,
-                         check=True).stdout
-    packets = sorted((int(p["pos"]), "K" in p.get("flags", "")) for p in json.loads(out)["packets"]
-                     if p.get("pos") not in (None, "N/A"))
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pos,flags",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    packets = sorted(
+        (int(p["pos"]), "K" in p.get("flags", ""))
+        for p in json.loads(out)["packets"]
+        if p.get("pos") not in (None, "N/A")
+    )
     size = path.stat().st_size
     key_ts = bytearray(size // 188 + 1)
     for i, (pos, key) in enumerate(packets):
@@ -98,9 +197,9 @@ def reference_datagrams(path: Path) -> list[bool]:
             for ts in range(pos // 188, min(end // 188, len(key_ts))):
                 key_ts[ts] = 1
     count = (size + DATAGRAM - 1) // DATAGRAM
-    return [any(key_ts[d * 7:d * 7 + 7]) for d in range(count)]
+    return [any(key_ts[d * 7 : d * 7 + 7]) for d in range(count)]
 
 
 def datagrams(path: Path) -> list[bytes]:
     data = path.read_bytes()
-    return [data[i:i + DATAGRAM] for i in range(0, len(data), DATAGRAM)]
+    return [data[i : i + DATAGRAM] for i in range(0, len(data), DATAGRAM)]

@@ -14,8 +14,14 @@ from typing import Sequence
 log = logging.getLogger("edgerep.e2e")
 
 
-def run(cmd: Sequence[str], *, netns: str | None = None, check: bool = True, input: str | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess:
+def run(
+    cmd: Sequence[str],
+    *,
+    netns: str | None = None,
+    check: bool = True,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess:
     """Run a command to completion (in ``netns`` when given) and return its result."""
     full = (["ip", "netns", "exec", netns] if netns else []) + list(cmd)
     result = subprocess.run(full, capture_output=True, text=True, input=input, timeout=timeout)
@@ -65,8 +71,16 @@ class Proc:
             return ""
 
 
-def start(name: str, cmd: Sequence[str], *, log_dir: Path, netns: str | None = None, cgroup: str | None = None,
-          env: dict | None = None, cwd: str | None = None) -> Proc:
+def start(
+    name: str,
+    cmd: Sequence[str],
+    *,
+    log_dir: Path,
+    netns: str | None = None,
+    cgroup: str | None = None,
+    env: dict | None = None,
+    cwd: str | None = None,
+) -> Proc:
     """Start ``cmd`` in the background in its own process group.
 
     With ``cgroup`` (a cgroup v2 directory), the process moves itself there
@@ -81,8 +95,14 @@ def start(name: str, cmd: Sequence[str], *, log_dir: Path, netns: str | None = N
     if netns:
         prefix += ["ip", "netns", "exec", netns]
     out = open(log_path, "ab")
-    popen = subprocess.Popen(prefix + list(cmd), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                             env={**os.environ, **(env or {})}, cwd=cwd)
+    popen = subprocess.Popen(
+        prefix + list(cmd),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
     out.close()
     log.debug("started %s (pid %d): %s", name, popen.pid, " ".join(cmd))
     return Proc(name, popen, log_path, cgroup)

@@ -69,7 +69,9 @@ class EdgeSystem:
 
     # --- operator ---------------------------------------------------------
     def start_operator(self) -> Proc:
-        self.control.apply_json({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}})
+        self.control.apply_json(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
+        )
         self.control.kubectl("apply", "--server-side", "-f", str(REPO / "deploy" / "crds"))
         env = {
             "KUBECONFIG": str(self.control.kubeconfig),
@@ -82,14 +84,27 @@ class EdgeSystem:
             "QUARKUS_HTTP_HOST": CTL_IP,
             "QUARKUS_HTTP_PORT": "8080",
         }
-        self.operator = start("operator", [JAVA, "-Xmx512m", "-jar", str(_jar("operator"))], log_dir=self.logs,
-                              netns=self.topology.ctl, env=env)
+        self.operator = start(
+            "operator",
+            [JAVA, "-Xmx512m", "-jar", str(_jar("operator"))],
+            log_dir=self.logs,
+            netns=self.topology.ctl,
+            env=env,
+        )
         wait_for("the operator's CA Secret", self.operator_ca, timeout=120, interval=0.5, proc=self.operator)
         return self.operator
 
     def operator_ca(self) -> str:
-        out = self.control.kubectl("get", "secret", "edgerep-ca", "-n", SYSTEM_NAMESPACE, "-o",
-                                   "jsonpath={.data.tls\\.crt}", check=False)
+        out = self.control.kubectl(
+            "get",
+            "secret",
+            "edgerep-ca",
+            "-n",
+            SYSTEM_NAMESPACE,
+            "-o",
+            "jsonpath={.data.tls\\.crt}",
+            check=False,
+        )
         return base64.b64decode(out.stdout).decode() if out.returncode == 0 and out.stdout else ""
 
     # --- nodes --------------------------------------------------------------
@@ -97,31 +112,71 @@ class EdgeSystem:
         if node.name not in self.nodes:
             d = self.workdir / "nodes" / node.name
             d.mkdir(parents=True, exist_ok=True)
-            self.nodes[node.name] = NodeRuntime(node, d, f"/sys/fs/bpf/{self.topology.base}-{node.name}",
-                                                d / "sys")
+            self.nodes[node.name] = NodeRuntime(
+                node, d, f"/sys/fs/bpf/{self.topology.base}-{node.name}", d / "sys"
+            )
         return self.nodes[node.name]
 
     def start_loader(self, node: Node) -> Proc:
         rt = self._runtime(node)
-        rt.loader = start(f"{node.name}-loader", [
-            "nsenter", f"--net=/run/netns/{node.netns}", "--", "/usr/bin/python3", "-m", "edgerep_loader",
-            "--socket", str(rt.socket), "--pin-dir", rt.pin_dir], log_dir=self.logs,
-            env={"PYTHONPATH": str(REPO / "bpf" / "loader")})
+        rt.loader = start(
+            f"{node.name}-loader",
+            [
+                "nsenter",
+                f"--net=/run/netns/{node.netns}",
+                "--",
+                "/usr/bin/python3",
+                "-m",
+                "edgerep_loader",
+                "--socket",
+                str(rt.socket),
+                "--pin-dir",
+                rt.pin_dir,
+            ],
+            log_dir=self.logs,
+            env={"PYTHONPATH": str(REPO / "bpf" / "loader")},
+        )
         wait_for(f"{node.name}'s loader socket", rt.socket.exists, timeout=60, proc=rt.loader)
         return rt.loader
 
     def _agent_identity(self, node: Node, rt: NodeRuntime) -> tuple[Path, Path]:
         """Agent Pod object on the node, a token bound to it, and the operator's CA."""
         pod = f"edgerep-agent-{node.name}"
-        self.control.apply_json({"apiVersion": "v1", "kind": "ServiceAccount",
-                                 "metadata": {"name": AGENT_SA, "namespace": SYSTEM_NAMESPACE}})
-        self.control.apply_json({"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": pod, "namespace": SYSTEM_NAMESPACE, "labels": dict([AGENT_POD_LABEL])},
-            "spec": {"nodeName": node.name, "serviceAccountName": AGENT_SA, "automountServiceAccountToken": False,
-                     "containers": [{"name": "agent", "image": "edgerep/agent:e2e"}]}})
-        token = self.control.kubectl("create", "token", AGENT_SA, "-n", SYSTEM_NAMESPACE, "--audience",
-                                     AGENT_AUDIENCE, "--bound-object-kind", "Pod", "--bound-object-name", pod,
-                                     "--duration", "1h").stdout.strip()
+        self.control.apply_json(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": AGENT_SA, "namespace": SYSTEM_NAMESPACE},
+            }
+        )
+        self.control.apply_json(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": pod, "namespace": SYSTEM_NAMESPACE, "labels": dict([AGENT_POD_LABEL])},
+                "spec": {
+                    "nodeName": node.name,
+                    "serviceAccountName": AGENT_SA,
+                    "automountServiceAccountToken": False,
+                    "containers": [{"name": "agent", "image": "edgerep/agent:e2e"}],
+                },
+            }
+        )
+        token = self.control.kubectl(
+            "create",
+            "token",
+            AGENT_SA,
+            "-n",
+            SYSTEM_NAMESPACE,
+            "--audience",
+            AGENT_AUDIENCE,
+            "--bound-object-kind",
+            "Pod",
+            "--bound-object-name",
+            pod,
+            "--duration",
+            "1h",
+        ).stdout.strip()
         token_file = rt.dir / "token"
         token_file.write_text(token)
         ca_file = rt.dir / "ca.crt"
@@ -133,8 +188,19 @@ class EdgeSystem:
         if os.path.ismount(rt.sysfs):
             return
         rt.sysfs.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["nsenter", f"--net=/run/netns/{node.netns}", "--", "mount", "-t", "sysfs", "sysfs",
-                        str(rt.sysfs)], check=True)
+        subprocess.run(
+            [
+                "nsenter",
+                f"--net=/run/netns/{node.netns}",
+                "--",
+                "mount",
+                "-t",
+                "sysfs",
+                "sysfs",
+                str(rt.sysfs),
+            ],
+            check=True,
+        )
 
     def start_agent(self, node: Node) -> Proc:
         rt = self._runtime(node)
@@ -152,8 +218,12 @@ class EdgeSystem:
             "QUARKUS_HTTP_HOST": node.ip,
             "QUARKUS_HTTP_PORT": "8081",
         }
-        rt.agent = start(f"{node.name}-agent", ["nsenter", f"--net=/run/netns/{node.netns}", "--", JAVA,
-                                                "-Xmx384m", "-jar", str(_jar("agent"))], log_dir=self.logs, env=env)
+        rt.agent = start(
+            f"{node.name}-agent",
+            ["nsenter", f"--net=/run/netns/{node.netns}", "--", JAVA, "-Xmx384m", "-jar", str(_jar("agent"))],
+            log_dir=self.logs,
+            env=env,
+        )
         return rt.agent
 
     def start_node(self, node: Node) -> None:

@@ -80,8 +80,13 @@ class Pod:
     def start(self, name: str, cmd: list[str], log_dir: Path, env: dict | None = None) -> Proc:
         """Start a process inside the pod: its cgroup, network and mount namespace."""
         assert self.infra is not None and self.infra.alive(), f"pod {self.name} has no infra process"
-        return start(f"{self.name}-{name}", ["nsenter", "-t", str(self.infra.pid), "-m", "-n", "--", *cmd],
-                     log_dir=log_dir, cgroup=self.cgroup, env=env)
+        return start(
+            f"{self.name}-{name}",
+            ["nsenter", "-t", str(self.infra.pid), "-m", "-n", "--", *cmd],
+            log_dir=log_dir,
+            cgroup=self.cgroup,
+            env=env,
+        )
 
     def run(self, cmd: list[str], timeout: float = 60):
         """Run a command to completion inside the pod's namespaces (not its cgroup)."""
@@ -114,8 +119,10 @@ class Topology:
         self.fabric = f"{self.base}-fabric"
         self.ctl = f"{self.base}-ctl"
         self.sensor = f"{self.base}-sensor"
-        self.nodes = [Node(n, i + 1, f"{self.base}-{n}", f"{FABRIC_PREFIX}.{10 + i + 1}")
-                      for i, n in enumerate(node_names)]
+        self.nodes = [
+            Node(n, i + 1, f"{self.base}-{n}", f"{FABRIC_PREFIX}.{10 + i + 1}")
+            for i, n in enumerate(node_names)
+        ]
         self.cgroup_root = os.path.join(cgroup2_mount(), f"{self.base}.slice")
         self._veths = 0
 
@@ -157,7 +164,9 @@ class Topology:
         pods = [p for n in self.nodes for p in n.pods]
         for pod in pods:
             _kill_cgroup(pod.cgroup)
-        for ns in [p.netns for p in pods] + [n.netns for n in self.nodes] + [self.sensor, self.ctl, self.fabric]:
+        for ns in (
+            [p.netns for p in pods] + [n.netns for n in self.nodes] + [self.sensor, self.ctl, self.fabric]
+        ):
             _delete_netns(ns)
         for pod in pods:
             _rmdir(pod.cgroup)
@@ -235,15 +244,34 @@ class Topology:
         os.makedirs(cgroup, exist_ok=True)
         host_dir = self.workdir / "pods" / name
         host_dir.mkdir(parents=True, exist_ok=True)
-        pod = Pod(name, node, index, netns, ip, container_id, cgroup, node_veth, dict(labels or {}), container,
-                  host_dir)
+        pod = Pod(
+            name,
+            node,
+            index,
+            netns,
+            ip,
+            container_id,
+            cgroup,
+            node_veth,
+            dict(labels or {}),
+            container,
+            host_dir,
+        )
         node.pods.append(pod)
         # `ip netns exec` gives the command a private mount namespace: mount the pod's directory there
-        pod.infra = start(f"{name}-infra", ["sh", "-c", f'mount --bind "{host_dir}" {POD_DATA} && exec sleep infinity'],
-                          log_dir=self.workdir / "logs", netns=netns, cgroup=cgroup)
-        wait_for(f"pod {name}'s mount namespace",
-                 lambda: os.path.samefile(f"/proc/{pod.infra.pid}/root{POD_DATA}", host_dir), timeout=10,
-                 proc=pod.infra)
+        pod.infra = start(
+            f"{name}-infra",
+            ["sh", "-c", f'mount --bind "{host_dir}" {POD_DATA} && exec sleep infinity'],
+            log_dir=self.workdir / "logs",
+            netns=netns,
+            cgroup=cgroup,
+        )
+        wait_for(
+            f"pod {name}'s mount namespace",
+            lambda: os.path.samefile(f"/proc/{pod.infra.pid}/root{POD_DATA}", host_dir),
+            timeout=10,
+            proc=pod.infra,
+        )
         return pod
 
     def remove_pod(self, pod: Pod) -> None:

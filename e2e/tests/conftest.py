@@ -15,7 +15,9 @@ from edgerep_e2e.topology import Topology
 @pytest.fixture(scope="session", autouse=True)
 def _root_and_clean_slate():
     if os.geteuid() != 0:
-        pytest.exit("the e2e suite needs root (network namespaces, cgroups, bpf): run `sudo make e2e`", returncode=2)
+        pytest.exit(
+            "the e2e suite needs root (network namespaces, cgroups, bpf): run `sudo make e2e`", returncode=2
+        )
     removed = Topology.remove_leftovers()
     if removed:
         print(f"removed leftovers of an earlier run: {removed}")

@@ -20,11 +20,16 @@ def test_stream_sent_straight_to_a_pod_decodes_without_loss(workdir):
     clip = media.clip("h264", seconds=4, bitrate="4M")
     with Topology(["node-a"], workdir) as topo:
         pod = topo.add_pod("node-a", "consumer-0")
-        sink = pod.start("sink", ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000",
-                                  "--out", "/srv/recv.ts"], log_dir=workdir / "logs", env={"PYTHONPATH": E2E})
+        sink = pod.start(
+            "sink",
+            ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
+            log_dir=workdir / "logs",
+            env={"PYTHONPATH": E2E},
+        )
         wait_for("the sink's first report", lambda: (pod.host_dir / "recv.ts.json").exists(), proc=sink)
-        sender = start("sender", media.sender_command(clip, pod.ip, 6000), log_dir=workdir / "logs",
-                       netns=topo.sensor)
+        sender = start(
+            "sender", media.sender_command(clip, pod.ip, 6000), log_dir=workdir / "logs", netns=topo.sensor
+        )
         sender.popen.wait(timeout=60)
         time.sleep(1)
         sink.stop()
@@ -38,26 +43,39 @@ def test_stream_sent_straight_to_a_pod_decodes_without_loss(workdir):
 def test_web_app_keeps_its_state_in_files_and_sqlite(workdir):
     with Topology(["node-a"], workdir) as topo:
         pod = topo.add_pod("node-a", "web-origin")
-        app = pod.start("web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"],
-                        log_dir=workdir / "logs")
+        app = pod.start(
+            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
+        )
         url = f"http://{pod.ip}:8080"
 
         def get(path: str) -> bytes:
             proc = subprocess.run(
-                ["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c",
-                 f"import urllib.request,sys;sys.stdout.buffer.write(urllib.request.urlopen('{url}{path}',timeout=2).read())"],
-                capture_output=True, timeout=10)
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    topo.sensor,
+                    "/usr/bin/python3",
+                    "-c",
+                    f"import urllib.request,sys;sys.stdout.buffer.write(urllib.request.urlopen('{url}{path}',timeout=2).read())",
+                ],
+                capture_output=True,
+                timeout=10,
+            )
             if proc.returncode:
                 raise RuntimeError(proc.stderr.decode())
             return proc.stdout
 
         wait_for("the web app", lambda: get("/health") == b"ok", timeout=20, proc=app)
-        script = (f"import urllib.request\n"
-                  f"for i in range(50):\n"
-                  f"    urllib.request.urlopen(urllib.request.Request('{url}/items', data=b'{{\"n\": %d}}' % i,"
-                  f" method='POST'), timeout=5).read()\n")
-        subprocess.run(["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c", script],
-                                     check=True, timeout=60)
+        script = (
+            f"import urllib.request\n"
+            f"for i in range(50):\n"
+            f"    urllib.request.urlopen(urllib.request.Request('{url}/items', data=b'{{\"n\": %d}}' % i,"
+            f" method='POST'), timeout=5).read()\n"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c", script], check=True, timeout=60
+        )
         assert json.loads(get("/items/50")) == {"n": 49}
         app.stop()
         items = sorted((pod.host_dir / "items").iterdir())

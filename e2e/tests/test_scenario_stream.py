@@ -54,26 +54,52 @@ def test_stream_to_three_consumers_with_budgets(edge, workdir):
         "budget60": topo.add_pod("node-b", "budget60-0", {"app": "budget60"}),
     }
     system.register_pods(NS, list(consumers.values()))
-    sinks = {name: pod.start("sink", ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000",
-                                      "--out", "/srv/recv.ts"], log_dir=workdir / "logs", env={"PYTHONPATH": E2E})
-             for name, pod in consumers.items()}
+    sinks = {
+        name: pod.start(
+            "sink",
+            ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
+            log_dir=workdir / "logs",
+            env={"PYTHONPATH": E2E},
+        )
+        for name, pod in consumers.items()
+    }
 
-    er = {"apiVersion": "edgerep.io/v1alpha1", "kind": "EdgeReplica",
-          "metadata": {"name": "cameras", "namespace": NS},
-          "spec": {"stream": {
-              "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-              "inspection": "MPEGTS", "datapath": "TC",
-              "consumers": [
-                  {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000},
-                  {"name": "budget80", "podSelector": {"matchLabels": {"app": "budget80"}}, "port": 6000,
-                   "qoc": {"maxBitrate": str(int(rate_bps * 0.8)), "policy": "DifferentialFirst"}},
-                  {"name": "budget60", "podSelector": {"matchLabels": {"app": "budget60"}}, "port": 6000,
-                   "qoc": {"maxBitrate": str(int(rate_bps * 0.6)), "policy": "DifferentialFirst"}}]}}}
+    er = {
+        "apiVersion": "edgerep.io/v1alpha1",
+        "kind": "EdgeReplica",
+        "metadata": {"name": "cameras", "namespace": NS},
+        "spec": {
+            "stream": {
+                "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
+                "inspection": "MPEGTS",
+                "datapath": "TC",
+                "consumers": [
+                    {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000},
+                    {
+                        "name": "budget80",
+                        "podSelector": {"matchLabels": {"app": "budget80"}},
+                        "port": 6000,
+                        "qoc": {"maxBitrate": str(int(rate_bps * 0.8)), "policy": "DifferentialFirst"},
+                    },
+                    {
+                        "name": "budget60",
+                        "podSelector": {"matchLabels": {"app": "budget60"}},
+                        "port": 6000,
+                        "qoc": {"maxBitrate": str(int(rate_bps * 0.6)), "policy": "DifferentialFirst"},
+                    },
+                ],
+            }
+        },
+    }
     cp.apply_json(er)
     cp.kubectl("wait", "--for=condition=Ready", "er/cameras", "-n", NS, "--timeout=120s", timeout=130)
 
-    sender = start("sensor", media.sender_command(clip, topo.node("node-a").ip, PORT), log_dir=workdir / "logs",
-                   netns=topo.sensor)
+    sender = start(
+        "sensor",
+        media.sender_command(clip, topo.node("node-a").ip, PORT),
+        log_dir=workdir / "logs",
+        netns=topo.sensor,
+    )
     assert sender.popen.wait(timeout=120) == 0, sender.tail()
     time.sleep(3)  # counters are coalesced every 2 s
     status = cp.get_json("er/cameras", "-n", NS)["status"]
@@ -90,12 +116,17 @@ def test_stream_to_three_consumers_with_budgets(edge, workdir):
         assert len(received) == len(got), f"{name} received datagrams that were not sent"
         lost = set(range(len(originals))) - received
         lost_reference = [i for i in lost if reference[i]]
-        report[name] = {"received": len(got), "lost": len(lost), "lost_reference": len(lost_reference),
-                        "psnr": media.psnr(pod.host_dir / "recv.ts", clip)}
+        report[name] = {
+            "received": len(got),
+            "lost": len(lost),
+            "lost_reference": len(lost_reference),
+            "psnr": media.psnr(pod.host_dir / "recv.ts", clip),
+        }
         assert not lost_reference, f"{name} lost {len(lost_reference)} reference-frame datagrams"
         counted = next(c for c in status["stream"]["consumers"] if c["name"] == name)
-        assert abs(counted["deliveredPackets"] - len(got)) <= 0.01 * len(got), \
-            f"status says {counted['deliveredPackets']} delivered to {name}, it received {len(got)}"
+        assert abs(counted["deliveredPackets"] - len(got)) <= 0.01 * len(
+            got
+        ), f"status says {counted['deliveredPackets']} delivered to {name}, it received {len(got)}"
     log.info("stream scenario: %s", json.dumps(report))
     assert report["full"]["lost"] == 0 and report["full"]["psnr"] == float("inf")
     assert 0 < report["budget80"]["lost"] < report["budget60"]["lost"]

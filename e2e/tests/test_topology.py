@@ -36,24 +36,43 @@ def test_two_node_topology_with_api_server_and_registered_pods(workdir):
             by_name = {p["metadata"]["name"]: p for p in pods}
             assert by_name["web-0"]["spec"]["nodeName"] == "node-a"
             assert by_name["web-1"]["status"]["podIP"] == b.ip
-            assert by_name["web-0"]["status"]["containerStatuses"][0]["containerID"] == f"containerd://{a.container_id}"
+            assert (
+                by_name["web-0"]["status"]["containerStatuses"][0]["containerID"]
+                == f"containerd://{a.container_id}"
+            )
             ready = [c for c in by_name["web-1"]["status"]["conditions"] if c["type"] == "Ready"]
             assert ready and ready[0]["status"] == "True"
 
             # pods on different nodes reach each other through the fabric
             run(["ping", "-c", "1", "-W", "2", b.ip], netns=a.netns)
             # the sensor reaches a pod behind node-b: UDP, received by a process in the pod's cgroup
-            recv = b.start("recv", ["/usr/bin/python3", "-c",
-                                    "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
-                                    "s.bind(('0.0.0.0',6000));print(s.recvfrom(100)[0].decode(),flush=True)"],
-                           log_dir=workdir / "logs")
+            recv = b.start(
+                "recv",
+                [
+                    "/usr/bin/python3",
+                    "-c",
+                    "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                    "s.bind(('0.0.0.0',6000));print(s.recvfrom(100)[0].decode(),flush=True)",
+                ],
+                log_dir=workdir / "logs",
+            )
             try:
-                wait_for("the receiver to run in the pod's cgroup",
-                         lambda: str(recv.pid) in open(os.path.join(b.cgroup, "cgroup.procs")).read().split(),
-                         timeout=10, proc=recv)
+                wait_for(
+                    "the receiver to run in the pod's cgroup",
+                    lambda: str(recv.pid) in open(os.path.join(b.cgroup, "cgroup.procs")).read().split(),
+                    timeout=10,
+                    proc=recv,
+                )
                 for _ in range(20):
-                    run(["/usr/bin/python3", "-c", "import socket;socket.socket(socket.AF_INET,socket.SOCK_DGRAM)"
-                         f".sendto(b'frame',('{b.ip}',6000))"], netns=topo.sensor)
+                    run(
+                        [
+                            "/usr/bin/python3",
+                            "-c",
+                            "import socket;socket.socket(socket.AF_INET,socket.SOCK_DGRAM)"
+                            f".sendto(b'frame',('{b.ip}',6000))",
+                        ],
+                        netns=topo.sensor,
+                    )
                     if "frame" in recv.tail():
                         break
                     time.sleep(0.1)

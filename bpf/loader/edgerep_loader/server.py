@@ -32,9 +32,7 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
 
     # --- capabilities ---
     def GetCapabilities(self, request, context):
-        return loader_pb2.GetCapabilitiesResponse(
-            loader_version=__version__, kernel=kernel_capabilities()
-        )
+        return loader_pb2.GetCapabilitiesResponse(loader_version=__version__, kernel=kernel_capabilities())
 
     # --- stream replication ---
     def EnsureReplicator(self, request, context):
@@ -83,9 +81,7 @@ def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=Non
     if os.path.exists(socket_path):
         os.unlink(socket_path)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    loader_pb2_grpc.add_LoaderServicer_to_server(
-        LoaderServicer(stream_service, state_service), server
-    )
+    loader_pb2_grpc.add_LoaderServicer_to_server(LoaderServicer(stream_service, state_service), server)
     old_umask = os.umask(0o177)  # the socket is created 0600
     try:
         server.add_insecure_port(f"unix:{socket_path}")

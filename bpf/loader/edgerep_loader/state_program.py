@@ -24,9 +24,18 @@ log = logging.getLogger("edgerep.loader.state")
 
 _U16 = struct.Struct("<H")
 #: Record fields (bcc names, flattened) -> Record attributes.
-_RENAME = {"hdr.ts_ns": "ts_ns", "hdr.seq": "seq", "hdr.desc_id": "desc_id", "hdr.tgid": "tgid",
-           "hdr.rep_id": "rep_id", "hdr.cpu": "cpu", "hdr.type": "type", "hdr.flags": "flags",
-           "len": "length", "dfd2": "fd"}
+_RENAME = {
+    "hdr.ts_ns": "ts_ns",
+    "hdr.seq": "seq",
+    "hdr.desc_id": "desc_id",
+    "hdr.tgid": "tgid",
+    "hdr.rep_id": "rep_id",
+    "hdr.cpu": "cpu",
+    "hdr.type": "type",
+    "hdr.flags": "flags",
+    "len": "length",
+    "dfd2": "fd",
+}
 
 #: Directory of the C sources, overridable for tests and packaging.
 PROGS_DIR = os.environ.get(
@@ -157,16 +166,29 @@ class StateProgram:
         self._proc = self.bpf[b"st_layout_proc"].Leaf
         self._data_off = ct.sizeof(self._data)  # data[] starts at the end of st_data
         self._decoders = {}
-        for types, leaf in ((_OPEN_TYPES, self._open), (_DATA_TYPES, self._data),
-                            (_PATH_TYPES, self._path), (_PROC_TYPES, self._proc)):
+        for types, leaf in (
+            (_OPEN_TYPES, self._open),
+            (_DATA_TYPES, self._data),
+            (_PATH_TYPES, self._path),
+            (_PROC_TYPES, self._proc),
+        ):
             st, names = struct_for(leaf)
             for t in types:
                 self._decoders[t] = (st, names)
         self._hdr_type_off = self._hdr.type.offset
         # fast path for writes: the header and st_data fields in one unpack
         self._write_st, names = struct_for(self._data)
-        want = ["hdr.ts_ns", "hdr.seq", "hdr.desc_id", "hdr.tgid", "hdr.rep_id", "hdr.cpu",
-                "hdr.flags", "offset", "len"]
+        want = [
+            "hdr.ts_ns",
+            "hdr.seq",
+            "hdr.desc_id",
+            "hdr.tgid",
+            "hdr.rep_id",
+            "hdr.cpu",
+            "hdr.flags",
+            "offset",
+            "len",
+        ]
         self._write_idx = [names.index(n) for n in want]
         self.ring = RingReader(self.bpf[b"st_events"].map_fd, ring_pages * mmap.PAGESIZE)
         log.info("state capture program loaded (ring %d pages)", ring_pages)
@@ -189,17 +211,23 @@ class StateProgram:
             setattr(r, attr, value)
         if rtype == EV_WRITE:
             start = off + self._data_off
-            r.data = bytes(view[start:start + min(r.length, size - self._data_off)])
+            r.data = bytes(view[start : start + min(r.length, size - self._data_off)])
         return r
 
-    def consume(self, callback: Callable[[Record], None], on_write: Callable[..., None],
-                limit: int = 1 << 20) -> int:
+    def consume(
+        self, callback: Callable[[Record], None], on_write: Callable[..., None], limit: int = 1 << 20
+    ) -> int:
         """Hand over every committed record; return how many.
 
         Writes (most records) skip the Record object: ``on_write(ts_ns, seq,
         desc_id, tgid, rep_id, cpu, flags, offset, data)``.
         """
-        decode, type_off, write_st, idx = self.decode_view, self._hdr_type_off, self._write_st, self._write_idx
+        decode, type_off, write_st, idx = (
+            self.decode_view,
+            self._hdr_type_off,
+            self._write_st,
+            self._write_idx,
+        )
         data_off = self._data_off
         i0, i1, i2, i3, i4, i5, i6, i7, i8 = idx
 
@@ -207,7 +235,7 @@ class StateProgram:
             if _U16.unpack_from(view, off + type_off)[0] == EV_WRITE:
                 v = write_st.unpack_from(view, off)
                 start = off + data_off
-                data = bytes(view[start:start + min(v[i8], size - data_off)])
+                data = bytes(view[start : start + min(v[i8], size - data_off)])
                 on_write(v[i0], v[i1], v[i2], v[i3], v[i4], v[i5], v[i6], v[i7], data)
             else:
                 callback(decode(view, off, size))
@@ -282,7 +310,9 @@ class StateProgram:
         """Path the kernel recorded when the description was opened."""
         try:
             d = self.descs[ct.c_uint64(desc_id)]
-            return _cstr(ct.string_at(ct.addressof(d) + type(d).path.offset, PATH_LEN)).decode("utf-8", "surrogateescape")
+            return _cstr(ct.string_at(ct.addressof(d) + type(d).path.offset, PATH_LEN)).decode(
+                "utf-8", "surrogateescape"
+            )
         except KeyError:
             return None
 
@@ -298,7 +328,15 @@ class StateProgram:
                 del self.lost_files[k]
             except KeyError:
                 continue
-            out.append((k.rep_id, k.desc_id, k.tgid, _cstr(ct.string_at(ct.addressof(k) + type(k).path.offset, PATH_LEN)), v.value))
+            out.append(
+                (
+                    k.rep_id,
+                    k.desc_id,
+                    k.tgid,
+                    _cstr(ct.string_at(ct.addressof(k) + type(k).path.offset, PATH_LEN)),
+                    v.value,
+                )
+            )
         return out
 
     def prog_stats(self) -> dict:
@@ -318,22 +356,40 @@ class StateProgram:
 class _BpfProgInfo(ct.Structure):
     # leading part of struct bpf_prog_info (uapi), enough for the run statistics
     _fields_ = [
-        ("type", ct.c_uint32), ("id", ct.c_uint32), ("tag", ct.c_uint8 * 8),
-        ("jited_prog_len", ct.c_uint32), ("xlated_prog_len", ct.c_uint32),
-        ("jited_prog_insns", ct.c_uint64), ("xlated_prog_insns", ct.c_uint64),
-        ("load_time", ct.c_uint64), ("created_by_uid", ct.c_uint32),
-        ("nr_map_ids", ct.c_uint32), ("map_ids", ct.c_uint64), ("name", ct.c_char * 16),
-        ("ifindex", ct.c_uint32), ("gpl_compatible", ct.c_uint32),
-        ("netns_dev", ct.c_uint64), ("netns_ino", ct.c_uint64),
-        ("nr_jited_ksyms", ct.c_uint32), ("nr_jited_func_lens", ct.c_uint32),
-        ("jited_ksyms", ct.c_uint64), ("jited_func_lens", ct.c_uint64),
-        ("btf_id", ct.c_uint32), ("func_info_rec_size", ct.c_uint32),
-        ("func_info", ct.c_uint64), ("nr_func_info", ct.c_uint32),
-        ("nr_line_info", ct.c_uint32), ("line_info", ct.c_uint64),
-        ("jited_line_info", ct.c_uint64), ("nr_jited_line_info", ct.c_uint32),
-        ("line_info_rec_size", ct.c_uint32), ("jited_line_info_rec_size", ct.c_uint32),
-        ("nr_prog_tags", ct.c_uint32), ("prog_tags", ct.c_uint64),
-        ("run_time_ns", ct.c_uint64), ("run_cnt", ct.c_uint64),
+        ("type", ct.c_uint32),
+        ("id", ct.c_uint32),
+        ("tag", ct.c_uint8 * 8),
+        ("jited_prog_len", ct.c_uint32),
+        ("xlated_prog_len", ct.c_uint32),
+        ("jited_prog_insns", ct.c_uint64),
+        ("xlated_prog_insns", ct.c_uint64),
+        ("load_time", ct.c_uint64),
+        ("created_by_uid", ct.c_uint32),
+        ("nr_map_ids", ct.c_uint32),
+        ("map_ids", ct.c_uint64),
+        ("name", ct.c_char * 16),
+        ("ifindex", ct.c_uint32),
+        ("gpl_compatible", ct.c_uint32),
+        ("netns_dev", ct.c_uint64),
+        ("netns_ino", ct.c_uint64),
+        ("nr_jited_ksyms", ct.c_uint32),
+        ("nr_jited_func_lens", ct.c_uint32),
+        ("jited_ksyms", ct.c_uint64),
+        ("jited_func_lens", ct.c_uint64),
+        ("btf_id", ct.c_uint32),
+        ("func_info_rec_size", ct.c_uint32),
+        ("func_info", ct.c_uint64),
+        ("nr_func_info", ct.c_uint32),
+        ("nr_line_info", ct.c_uint32),
+        ("line_info", ct.c_uint64),
+        ("jited_line_info", ct.c_uint64),
+        ("nr_jited_line_info", ct.c_uint32),
+        ("line_info_rec_size", ct.c_uint32),
+        ("jited_line_info_rec_size", ct.c_uint32),
+        ("nr_prog_tags", ct.c_uint32),
+        ("prog_tags", ct.c_uint64),
+        ("run_time_ns", ct.c_uint64),
+        ("run_cnt", ct.c_uint64),
     ]
 
 

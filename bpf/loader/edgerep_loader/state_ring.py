@@ -37,11 +37,26 @@ _libc.mmap.argtypes = [ct.c_void_p, ct.c_size_t, ct.c_int, ct.c_int, ct.c_int, c
 _libc.munmap.argtypes = [ct.c_void_p, ct.c_size_t]
 
 _CT_CODES = {
-    ct.c_uint8: "B", ct.c_int8: "b", ct.c_uint16: "H", ct.c_int16: "h",
-    ct.c_uint32: "I", ct.c_int32: "i", ct.c_uint64: "Q", ct.c_int64: "q",
-    ct.c_ubyte: "B", ct.c_byte: "b", ct.c_ushort: "H", ct.c_short: "h",
-    ct.c_uint: "I", ct.c_int: "i", ct.c_ulong: "Q", ct.c_long: "q",
-    ct.c_ulonglong: "Q", ct.c_longlong: "q", ct.c_char: "c", ct.c_bool: "?",
+    ct.c_uint8: "B",
+    ct.c_int8: "b",
+    ct.c_uint16: "H",
+    ct.c_int16: "h",
+    ct.c_uint32: "I",
+    ct.c_int32: "i",
+    ct.c_uint64: "Q",
+    ct.c_int64: "q",
+    ct.c_ubyte: "B",
+    ct.c_byte: "b",
+    ct.c_ushort: "H",
+    ct.c_short: "h",
+    ct.c_uint: "I",
+    ct.c_int: "i",
+    ct.c_ulong: "Q",
+    ct.c_long: "q",
+    ct.c_ulonglong: "Q",
+    ct.c_longlong: "q",
+    ct.c_char: "c",
+    ct.c_bool: "?",
 }
 
 

@@ -104,7 +104,9 @@ class _ProgramFds(KernelFds):
 class StateService:
     """Implements SetTrace, RemoveTrace, ListTraces and StreamStateEvents."""
 
-    def __init__(self, pin_dir: str, ring_pages: int = DEFAULT_RING_PAGES, cgroup_mount: Optional[str] = None):
+    def __init__(
+        self, pin_dir: str, ring_pages: int = DEFAULT_RING_PAGES, cgroup_mount: Optional[str] = None
+    ):
         self.pin_dir = pin_dir
         self.ring_pages = ring_pages
         self.cgroup_mount = cgroup_mount if cgroup_mount is not None else cgroup2_mount()
@@ -264,8 +266,11 @@ class StateService:
                 for p in set(old.prefixes) - set(prefixes):
                     prog.del_prefix(rep, p)
             self._traces[rep] = loader_pb2.SetTraceRequest(
-                replication_id=rep, cgroup_ids=[c for c, _ in cgroups], prefixes=prefixes,
-                root=request.root, coalesce_writes=request.coalesce_writes,
+                replication_id=rep,
+                cgroup_ids=[c for c, _ in cgroups],
+                prefixes=prefixes,
+                root=request.root,
+                coalesce_writes=request.coalesce_writes,
             )
         log.info("replication %d: tracing cgroups %s under %s", rep, [c for c, _ in cgroups], prefixes)
         return loader_pb2.SetTraceResponse()
@@ -324,11 +329,13 @@ class StateService:
         max_events = request.max_batch_events or DEFAULT_BATCH_EVENTS
         age_ms = request.max_batch_age_ms or DEFAULT_BATCH_AGE_MS
         if max_events > MAX_BATCH_EVENTS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"max_batch_events {max_events} exceeds {MAX_BATCH_EVENTS}")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"max_batch_events {max_events} exceeds {MAX_BATCH_EVENTS}"
+            )
         if age_ms > MAX_BATCH_AGE_MS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"max_batch_age_ms {age_ms} exceeds {MAX_BATCH_AGE_MS}")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"max_batch_age_ms {age_ms} exceeds {MAX_BATCH_AGE_MS}"
+            )
         self._ensure_program()
         q = EventQueue(set(request.replication_ids), max_events=max(4 * max_events, 65536))
         with self._subs_lock:
@@ -339,8 +346,10 @@ class StateService:
         try:
             while context.is_active() and not q.closed:
                 if q.overflowed:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  "state event stream fell too far behind; reconnect and resync")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "state event stream fell too far behind; reconnect and resync",
+                    )
                 events, lost = q.get_batch(max_events, age_ms / 1000.0)
                 if events or lost:
                     yield loader_pb2.StateEventBatch(events=events, lost_records=lost)

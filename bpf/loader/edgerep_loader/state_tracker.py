@@ -106,9 +106,15 @@ class Tracker:
         path, offset, append, pid, ts_ns, data = m
         n = self.seq.get(rep_id, 0) + 1
         self.seq[rep_id] = n
-        return [loader_pb2.StateEvent(
-            replication_id=rep_id, seq=n, pid=pid, timestamp_ns=ts_ns,
-            write=loader_pb2.FileWrite(path=path, offset=offset, data=bytes(data), append=append))]
+        return [
+            loader_pb2.StateEvent(
+                replication_id=rep_id,
+                seq=n,
+                pid=pid,
+                timestamp_ns=ts_ns,
+                write=loader_pb2.FileWrite(path=path, offset=offset, data=bytes(data), append=append),
+            )
+        ]
 
     def flush(self) -> List[loader_pb2.StateEvent]:
         """Writes still being merged, as events (call after each drained batch)."""
@@ -134,7 +140,7 @@ class Tracker:
             real = os.path.realpath(root)
             if p != real and not p.startswith(real + "/"):
                 return None
-            p = p[len(real):] or "/"
+            p = p[len(real) :] or "/"
         return p
 
     def _cwd(self, tgid: int, rep_id: int) -> Optional[str]:
@@ -198,8 +204,18 @@ class Tracker:
         path = self.resolve(tgid, rep_id, raw, AT_FDCWD)
         return path if self._wanted(rep_id, path) else None
 
-    def handle_write(self, ts_ns: int, seq: int, desc_id: int, tgid: int, rep_id: int, cpu: int,
-                     flags: int, offset: int, data: bytes) -> Optional[loader_pb2.StateEvent]:
+    def handle_write(
+        self,
+        ts_ns: int,
+        seq: int,
+        desc_id: int,
+        tgid: int,
+        rep_id: int,
+        cpu: int,
+        flags: int,
+        offset: int,
+        data: bytes,
+    ) -> Optional[loader_pb2.StateEvent]:
         """Fast path of :meth:`handle` for write records (the bulk of the traffic)."""
         last = self.cpu_seq.get(cpu)
         if last is not None and seq > last + 1:
@@ -207,8 +223,19 @@ class Tracker:
         self.cpu_seq[cpu] = seq
         path = self.descs.get(desc_id, _MISSING)
         if path is _MISSING:
-            rec = sp.Record(sp.EV_WRITE, seq, cpu, ts_ns, tgid, rep_id, desc_id, flags,
-                            offset=offset, length=len(data), data=data)
+            rec = sp.Record(
+                sp.EV_WRITE,
+                seq,
+                cpu,
+                ts_ns,
+                tgid,
+                rep_id,
+                desc_id,
+                flags,
+                offset=offset,
+                length=len(data),
+                data=data,
+            )
             self.cpu_seq[cpu] = seq - 1  # counted once, by handle()
             out = self.handle(rec)
             return out[0] if out else None
@@ -217,8 +244,14 @@ class Tracker:
         append = bool(flags & sp.F_APPEND)
         if rep_id in self.coalesce:
             m = self._merging.get(rep_id)
-            if (m is not None and m[0] == path and m[2] == append and m[3] == tgid
-                    and (append or m[1] + len(m[5]) == offset) and len(m[5]) + len(data) <= COALESCE_MAX):
+            if (
+                m is not None
+                and m[0] == path
+                and m[2] == append
+                and m[3] == tgid
+                and (append or m[1] + len(m[5]) == offset)
+                and len(m[5]) + len(data) <= COALESCE_MAX
+            ):
                 m[5] += data
                 return None
             out = self._flush(rep_id)
@@ -227,8 +260,12 @@ class Tracker:
         n = self.seq.get(rep_id, 0) + 1
         self.seq[rep_id] = n
         return loader_pb2.StateEvent(
-            replication_id=rep_id, seq=n, pid=tgid, timestamp_ns=ts_ns,
-            write=loader_pb2.FileWrite(path=path, offset=offset, data=data, append=append))
+            replication_id=rep_id,
+            seq=n,
+            pid=tgid,
+            timestamp_ns=ts_ns,
+            write=loader_pb2.FileWrite(path=path, offset=offset, data=data, append=append),
+        )
 
     def handle(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         """StateEvents for one record (often none)."""
@@ -259,12 +296,20 @@ class Tracker:
             return []
         t = rec.type
         if t == sp.EV_WRITE:
-            op = {"write": loader_pb2.FileWrite(
-                path=path, offset=rec.offset, data=rec.data, append=bool(rec.flags & sp.F_APPEND))}
+            op = {
+                "write": loader_pb2.FileWrite(
+                    path=path, offset=rec.offset, data=rec.data, append=bool(rec.flags & sp.F_APPEND)
+                )
+            }
         elif t == sp.EV_DIRTY:
-            op = {"dirty": loader_pb2.FileDirty(
-                path=path, offset=rec.offset, length=rec.length,
-                reason=sp.DIRTY_REASONS.get(rec.reason, "unknown"))}
+            op = {
+                "dirty": loader_pb2.FileDirty(
+                    path=path,
+                    offset=rec.offset,
+                    length=rec.length,
+                    reason=sp.DIRTY_REASONS.get(rec.reason, "unknown"),
+                )
+            }
         elif t == sp.EV_FTRUNC:
             op = {"truncate": loader_pb2.FileTruncate(path=path, length=rec.offset)}
         elif t == sp.EV_SYNC:
@@ -280,8 +325,14 @@ class Tracker:
         self.fds.setdefault(rec.tgid, {})[rec.fd] = rec.desc_id
         if not wanted or not rec.oflags & (O_CREAT | O_TRUNC):
             return []
-        return [self._event(rec, create=loader_pb2.FileCreate(
-            path=path, mode=rec.mode & 0o7777, truncate=bool(rec.oflags & O_TRUNC)))]
+        return [
+            self._event(
+                rec,
+                create=loader_pb2.FileCreate(
+                    path=path, mode=rec.mode & 0o7777, truncate=bool(rec.oflags & O_TRUNC)
+                ),
+            )
+        ]
 
     def _diropen(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         path = self.resolve(rec.tgid, rec.rep_id, rec.path, rec.dfd)
@@ -405,8 +456,11 @@ class Tracker:
             self._forget(dst)
         self._renamed(src, dst if dst_in else None)
         if rec.aflags & RENAME_EXCHANGE:
-            return [self._event(rec, dirty=loader_pb2.FileDirty(path=p, reason="rename_exchange"))
-                    for p in (src, dst) if self._wanted(rec.rep_id, p)]
+            return [
+                self._event(rec, dirty=loader_pb2.FileDirty(path=p, reason="rename_exchange"))
+                for p in (src, dst)
+                if self._wanted(rec.rep_id, p)
+            ]
         if src_in and dst_in:
             return [self._event(rec, rename=loader_pb2.FileRename(**{"from": src, "to": dst}))]
         if src_in:
@@ -440,7 +494,7 @@ class Tracker:
             if p == src:
                 return dst
             if p.startswith(src + "/"):
-                return None if dst is None else dst + p[len(src):]
+                return None if dst is None else dst + p[len(src) :]
             return p
 
         for d, p in list(self.descs.items()):

@@ -12,7 +12,14 @@ import sys
 
 for line in sys.stdin:
     req = json.loads(line)
-    p = subprocess.run(req["argv"], cwd=req.get("cwd"), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=req.get("timeout", 120))
-    sys.stdout.write(json.dumps({"rc": p.returncode, "stderr": p.stderr.decode(errors="replace")[-2000:]}) + "\n")
+    p = subprocess.run(
+        req["argv"],
+        cwd=req.get("cwd"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=req.get("timeout", 120),
+    )
+    sys.stdout.write(
+        json.dumps({"rc": p.returncode, "stderr": p.stderr.decode(errors="replace")[-2000:]}) + "\n"
+    )
     sys.stdout.flush()

@@ -58,8 +58,9 @@ class Traced:
         self.svc, self.cg, self.prefix = svc, cg, prefix
         self.rep = new_rep_id()
         ctx = harness.FakeContext()
-        svc.set_trace(loader_pb2.SetTraceRequest(
-            replication_id=self.rep, cgroup_ids=[cg.id], prefixes=[prefix]), ctx)
+        svc.set_trace(
+            loader_pb2.SetTraceRequest(replication_id=self.rep, cgroup_ids=[cg.id], prefixes=[prefix]), ctx
+        )
         self.collector = harness.Collector(svc, rep_ids=[self.rep])
 
     def close(self) -> None:

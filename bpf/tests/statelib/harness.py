@@ -76,8 +76,14 @@ class TestCgroup:
 
     def start_anchor(self, cwd: str = "/") -> None:
         """Start the cgroup's long-lived parent (before SetTrace, so the loader knows its cwd)."""
-        self.anchor = subprocess.Popen([PYTHON, "-B", ANCHOR], cwd=cwd, preexec_fn=self._enter,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.anchor = subprocess.Popen(
+            [PYTHON, "-B", ANCHOR],
+            cwd=cwd,
+            preexec_fn=self._enter,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def _enter(self) -> None:
         with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
@@ -92,8 +98,16 @@ class TestCgroup:
             if res["rc"] != 0:
                 raise subprocess.CalledProcessError(res["rc"], argv, stderr=res["stderr"])
             return res
-        return subprocess.run(argv, cwd=cwd, preexec_fn=self._enter, check=True, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            preexec_fn=self._enter,
+            check=True,
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **kw,
+        )
 
     def popen(self, argv: List[str], **kw) -> subprocess.Popen:
         return subprocess.Popen(argv, preexec_fn=self._enter, **kw)
@@ -133,8 +147,10 @@ class Collector:
         self.batches: List[loader_pb2.StateEventBatch] = []
         self._lock = threading.Lock()
         req = loader_pb2.StreamStateEventsRequest(
-            replication_ids=list(rep_ids), max_batch_events=max_batch_events,
-            max_batch_age_ms=max_batch_age_ms)
+            replication_ids=list(rep_ids),
+            max_batch_events=max_batch_events,
+            max_batch_age_ms=max_batch_age_ms,
+        )
         self._gen = service.stream_events(req, self.ctx)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -186,7 +202,7 @@ def brief(e: loader_pb2.StateEvent, root: str = "") -> tuple:
     op = getattr(e, kind)
 
     def rel(p: str) -> str:
-        return p[len(root):] if root and p.startswith(root) else p
+        return p[len(root) :] if root and p.startswith(root) else p
 
     if kind == "write":
         return ("write", rel(op.path), op.offset, bytes(op.data), op.append)

@@ -15,7 +15,7 @@ from edgerep.v1 import loader_pb2
 
 def _map(prefix: str, dst: str, path: str) -> str:
     assert path == prefix or path.startswith(prefix + "/"), f"{path} outside {prefix}"
-    rel = path[len(prefix):].lstrip("/")
+    rel = path[len(prefix) :].lstrip("/")
     out = os.path.normpath(os.path.join(dst, rel))
     assert out == dst or out.startswith(dst + "/"), f"{path} escapes the replica"
     return out
