@@ -26,7 +26,22 @@ def clip(
 ) -> Path:
     """An MPEG-TS clip of ffmpeg's testsrc2 with B-frames, encoded once and cached."""
     if codec == "h264":
-        enc = ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop), "-bf", str(bframes)]
+        # constant bitrate with HRD filler: a camera's stream runs at its configured rate however
+        # easy the picture is to compress (testsrc2 would otherwise undershoot by a third)
+        enc = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            str(gop),
+            "-bf",
+            str(bframes),
+            "-x264-params",
+            "nal-hrd=cbr",
+            "-minrate",
+            bitrate,
+        ]
     elif codec == "h265":
         enc = [
             "-c:v",
