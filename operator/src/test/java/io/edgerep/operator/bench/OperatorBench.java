@@ -138,8 +138,8 @@ class OperatorBench {
                 String json = String.format(Locale.ROOT,
                         """
                                 {"benchmark":"operator","time":"%s","nodes":%d,"sequential":{"count":%d,"p50_ms":%.1f,"p99_ms":%.1f,"max_ms":%.1f},\
-                                "burst":{"count":%d,"ready":%d,"creates_s":%.2f,"all_ready_s":%.2f},"jvm_rss_mb":%d,"heap_used_mb":%d,\
-                                "note":"operator in-process with fake agents and the test client in one JVM; latency measured from the create call to the Ready watch event"}
+                                "burst":{"count":%d,"ready":%d,"creates_s":%.2f,"all_ready_s":%.2f},"rss_mb":%d,"bench_heap_used_mb":%d,\
+                                "operator":"%s","note":"latency measured from the create call to the Ready watch event"}
                                 """,
                         Instant.now(), NODES, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst,
                         ready, createS, allReadyS, rssKb / 1024, heapMb, operator.describe());
