@@ -1,6 +1,7 @@
 package io.edgerep.agent.pods;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +26,9 @@ public class RouteResolver {
     private static final Pattern LLADDR = Pattern.compile("\\blladdr ([0-9a-f:]{17})");
     private static final Pattern FDB = Pattern.compile("^([0-9a-f:]{17}) dev (\\S+)(.*)$");
 
+    /** How long one neighbour probe may take. */
+    static final int PROBE_TIMEOUT_MS = 300;
+
     private final Path sysClassNet;
 
     public RouteResolver(Path sysClassNet) {
@@ -39,6 +43,11 @@ public class RouteResolver {
         }
         String nextHop = routeVia(route).orElse(ip);
         Optional<String> mac = neighbourMac(run("ip", "neigh", "show", nextHop, "dev", dev.get()));
+        if (mac.isEmpty()) {
+            // a pod that has not talked yet has no neighbour entry: make the kernel resolve it
+            probe(nextHop);
+            mac = neighbourMac(run("ip", "neigh", "show", nextHop, "dev", dev.get()));
+        }
         if (mac.isEmpty()) {
             return Optional.empty();
         }
@@ -88,6 +97,18 @@ public class RouteResolver {
             return Optional.of(m.group(2));
         }
         return Optional.empty();
+    }
+
+    /**
+     * Sends the next hop one probe (ICMP echo, or a TCP connect where raw sockets are not allowed),
+     * which makes the kernel resolve its neighbour entry; the answer itself does not matter.
+     */
+    protected void probe(String nextHop) {
+        try {
+            InetAddress.getByName(nextHop).isReachable(PROBE_TIMEOUT_MS);
+        } catch (IOException e) {
+            // unresolvable stays unresolvable: the caller reports the pod as not resolved
+        }
     }
 
     protected String run(String... cmd) throws IOException {

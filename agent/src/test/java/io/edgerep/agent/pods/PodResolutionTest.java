@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
@@ -112,6 +113,47 @@ class PodResolutionTest {
             }
         };
         assertThat(r.resolve("10.1.0.5")).contains(new RouteResolver.Egress("veth-b", "02:00:0a:01:00:05", ""));
+    }
+
+    @Test
+    void probesANeighbourThatIsNotResolvedYetThenUsesIt() throws Exception {
+        Files.createDirectories(fs.resolve("net/pod2"));
+        Deque<String> outputs = new ArrayDeque<>(List.of("10.1.0.7 dev pod2 src 10.1.0.1 uid 0 \\    cache ", "",
+                "10.1.0.7 lladdr 02:00:0a:01:00:07 REACHABLE\n"));
+        List<String> probed = new ArrayList<>();
+        RouteResolver r = new RouteResolver(fs.resolve("net")) {
+            @Override
+            protected String run(String... cmd) {
+                return outputs.pop();
+            }
+
+            @Override
+            protected void probe(String nextHop) {
+                probed.add(nextHop);
+            }
+        };
+        assertThat(r.resolve("10.1.0.7")).contains(new RouteResolver.Egress("pod2", "02:00:0a:01:00:07", ""));
+        assertThat(probed).containsExactly("10.1.0.7");
+    }
+
+    @Test
+    void aNeighbourThatStaysUnresolvedIsReportedUnresolved() throws Exception {
+        Deque<String> outputs = new ArrayDeque<>(List.of("10.1.0.8 dev pod3 src 10.1.0.1 uid 0 \\    cache ", "",
+                "10.1.0.8 dev pod3 FAILED\n"));
+        List<String> probed = new ArrayList<>();
+        RouteResolver r = new RouteResolver(fs.resolve("net")) {
+            @Override
+            protected String run(String... cmd) {
+                return outputs.pop();
+            }
+
+            @Override
+            protected void probe(String nextHop) {
+                probed.add(nextHop);
+            }
+        };
+        assertThat(r.resolve("10.1.0.8")).isEmpty();
+        assertThat(probed).containsExactly("10.1.0.8");
     }
 
     @Test
