@@ -249,6 +249,11 @@ class EdgeSystem:
                 subprocess.run(["umount", "-l", str(rt.sysfs)], check=False)
             shutil.rmtree(rt.pin_dir, ignore_errors=True)
 
+    def dump(self, lines: int = 40) -> str:
+        """The last lines of every component's log, for a person reading a failure."""
+        procs = [self.operator] + [p for rt in self.nodes.values() for p in (rt.loader, rt.agent)]
+        return "\n".join(f"--- {p.name}\n{p.tail(lines)}" for p in procs if p is not None)
+
     def register_pods(self, namespace: str, pods: list[Pod]) -> None:
         for node in self.topology.nodes:
             self.control.register_node(node.name, node.ip)

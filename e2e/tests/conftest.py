@@ -30,3 +30,16 @@ def workdir():
     path = Path(tempfile.mkdtemp(prefix="edgerep-e2e-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, so fixtures can tell a failure at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def failed(request) -> bool:
+    report = getattr(request.node, "rep_call", None)
+    return report is None or report.failed

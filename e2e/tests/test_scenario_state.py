@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import failed
 from edgerep_e2e.controlplane import ControlPlane
 from edgerep_e2e.proc import wait_for
 from edgerep_e2e.system import REPO, EdgeSystem
@@ -39,7 +40,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def edge(workdir):
+def edge(workdir, request):
     topo = Topology(["node-a", "node-b", "node-c"], workdir)
     with topo:
         cp = ControlPlane(topo, workdir)
@@ -49,6 +50,9 @@ def edge(workdir):
             system.start()
             yield topo, cp, system
         finally:
+            if failed(request):
+                print(system.dump())
+                print(cp.kubectl("get", "er", "-A", "-o", "yaml", check=False).stdout)
             system.stop()
             cp.stop()
 

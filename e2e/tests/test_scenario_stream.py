@@ -15,6 +15,7 @@ import time
 import pytest
 
 from edgerep_e2e import media
+from conftest import failed
 from edgerep_e2e.controlplane import ControlPlane
 from edgerep_e2e.proc import start, wait_for
 from edgerep_e2e.system import REPO, EdgeSystem
@@ -27,7 +28,7 @@ PORT = 5004
 
 
 @pytest.fixture
-def edge(workdir):
+def edge(workdir, request):
     topo = Topology(["node-a", "node-b"], workdir)
     with topo:
         cp = ControlPlane(topo, workdir)
@@ -37,6 +38,9 @@ def edge(workdir):
             system.start()
             yield topo, cp, system
         finally:
+            if failed(request):
+                print(system.dump())
+                print(cp.kubectl("get", "er", "-A", "-o", "yaml", check=False).stdout)
             system.stop()
             cp.stop()
 
