@@ -218,3 +218,25 @@ def reference_datagrams(path: Path) -> list[bool]:
 def datagrams(path: Path) -> list[bytes]:
     data = path.read_bytes()
     return [data[i : i + DATAGRAM] for i in range(0, len(data), DATAGRAM)]
+
+
+def lost_datagrams(sent: list[bytes], received: list[bytes]) -> list[int]:
+    """Indexes of the sent datagrams a receiver did not get.
+
+    A copy is dropped or delivered, never reordered on one path, so what was
+    received is a subsequence of what was sent; identical datagrams (CBR
+    filler) make a lookup by content ambiguous, an in-order match does not.
+    Raises when something arrived that was never sent (corruption).
+    """
+    lost: list[int] = []
+    i = 0
+    for n, datagram in enumerate(received):
+        start = i
+        while i < len(sent) and sent[i] != datagram:
+            i += 1
+        if i == len(sent):
+            raise AssertionError(f"received datagram {n} matches nothing sent after datagram {start}")
+        lost.extend(range(start, i))
+        i += 1
+    lost.extend(range(i, len(sent)))
+    return lost

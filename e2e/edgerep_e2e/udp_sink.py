@@ -1,8 +1,10 @@
 """A consumer pod's receiver: keeps every datagram of the stream and reports what arrived.
 
 Run inside a pod: ``python3 -m edgerep_e2e.udp_sink --port 6000 --out /srv/recv.ts``.
-Writes the payloads, in arrival order, to ``--out`` and a JSON summary to
-``--out``.json every half second (packets, bytes, first and last arrival).
+Writes the payloads, in arrival order, to ``--out`` (a playable TS file), the
+length of each datagram to ``--out``.sizes (16-bit little-endian, so the
+datagrams can be told apart again) and a JSON summary to ``--out``.json every
+half second (packets, bytes, first and last arrival).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ def main() -> None:
     sock.settimeout(0.5)
     stats = {"packets": 0, "bytes": 0, "first": None, "last": None}
     last_report = 0.0
-    with open(args.out, "wb") as out:
+    with open(args.out, "wb") as out, open(args.out + ".sizes", "wb") as sizes:
         while True:
             try:
                 data = sock.recv(65535)
                 out.write(data)
+                sizes.write(len(data).to_bytes(2, "little"))
                 now = time.time()
                 stats["packets"] += 1
                 stats["bytes"] += len(data)
@@ -39,6 +42,7 @@ def main() -> None:
                 pass
             if time.monotonic() - last_report >= 0.5:
                 out.flush()
+                sizes.flush()
                 tmp = args.out + ".json.tmp"
                 with open(tmp, "w") as f:
                     json.dump(stats, f)

@@ -154,7 +154,12 @@ class ChartIT {
                 .containsEntry("/run/edgerep", "rw")
                 .hasSize(7);
         var agentMounts = container(ds, "agent").getVolumeMounts().stream().map(m -> m.getMountPath()).toList();
-        assertThat(agentMounts).contains("/run/edgerep", "/var/run/secrets/edgerep").doesNotContain("/sys/fs/bpf");
+        assertThat(agentMounts).contains("/run/edgerep", "/var/run/secrets/edgerep", "/etc/edgerep/ca")
+                .doesNotContain("/sys/fs/bpf");
+        var ca = ds.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals("operator-ca")).findFirst().orElseThrow();
+        assertThat(ca.getSecret().getItems()).as("agents get the operator's CA certificate, never its key")
+                .extracting(i -> i.getKey()).containsExactly("tls.crt");
         var token = ds.getSpec().getTemplate().getSpec().getVolumes().stream()
                 .filter(v -> v.getName().equals("agent-token")).findFirst().orElseThrow();
         assertThat(token.getProjected().getSources().get(0).getServiceAccountToken().getAudience())
@@ -193,7 +198,7 @@ class ChartIT {
         assertThat(roles).hasSize(1);
         assertThat(roles.get(0).getMetadata().getNamespace()).isEqualTo(NAMESPACE);
         assertThat(roles.get(0).getRules()).flatExtracting(PolicyRule::getResources)
-                .containsExactlyInAnyOrder("secrets", "leases");
+                .containsExactlyInAnyOrder("secrets", "configmaps", "leases");
     }
 
     @Test
