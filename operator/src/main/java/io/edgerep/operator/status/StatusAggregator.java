@@ -129,12 +129,13 @@ public final class StatusAggregator {
                 if (p == null || !v.connected()) {
                     unknown.add(e.getKey());
                 } else {
+                    long lag = effectiveLagMs(p, state.getLastSeq());
                     rs.setAppliedSeq(p.getAppliedSeq());
-                    rs.setLagMillis(p.getLagMs());
+                    rs.setLagMillis(lag);
                     rs.setResyncs(p.getResyncs());
-                    maxLag = Math.max(maxLag, p.getLagMs());
-                    if (p.getLagMs() > bound) {
-                        behind.add(e.getKey() + " (" + p.getLagMs() + "ms)");
+                    maxLag = Math.max(maxLag, lag);
+                    if (lag > bound) {
+                        behind.add(e.getKey() + " (" + lag + "ms)");
                     }
                 }
                 state.getReplicas().add(rs);
@@ -221,5 +222,17 @@ public final class StatusAggregator {
         }
         s.setState(state);
         return s;
+    }
+
+    /**
+     * A replica's lag as the resource reports it. The agent's figure is how stale the last op it
+     * applied was; once the replica has applied every op the origin has assigned, nothing is
+     * behind and the lag is 0, however late that last op arrived.
+     */
+    static long effectiveLagMs(ReplicaProgress p, Long originLastSeq) {
+        if (originLastSeq != null && p.getAppliedSeq() >= originLastSeq) {
+            return 0;
+        }
+        return p.getLagMs();
     }
 }

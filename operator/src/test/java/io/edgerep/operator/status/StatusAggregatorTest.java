@@ -144,4 +144,13 @@ class StatusAggregatorTest {
         assertThat(status(behind, "Ready")).isEqualTo("False/ReplicaLagging");
         assertThat(behind.getReplicaLag()).isEqualTo("900ms");
     }
+
+    @Test
+    void aReplicaThatAppliedEverythingTheOriginAssignedHasNoLag() {
+        var caughtUp = io.edgerep.proto.v1.ReplicaProgress.newBuilder().setAppliedSeq(8253).setLagMs(1099).build();
+        var behind = io.edgerep.proto.v1.ReplicaProgress.newBuilder().setAppliedSeq(8000).setLagMs(1099).build();
+        assertThat(StatusAggregator.effectiveLagMs(caughtUp, 8253L)).isZero();
+        assertThat(StatusAggregator.effectiveLagMs(behind, 8253L)).isEqualTo(1099);
+        assertThat(StatusAggregator.effectiveLagMs(caughtUp, null)).as("origin not heard from yet").isEqualTo(1099);
+    }
 }
