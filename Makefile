@@ -47,7 +47,7 @@ images: build ## build the operator, agent and loader images (needs podman, buil
 	for i in operator agent loader; do \
 	  $(ENGINE) build -f deploy/images/$$i.Containerfile -t edgerep/$$i:0.1.0 . || exit 1; done
 
-test: setup proto-py ## everything CI runs: unit, it, bpf, e2e harness — as root
+test: setup proto-py ## everything CI runs: unit, it, bpf, e2e — as root
 	$(MVNW) -Pcheck-format install
 	$(PYTEST) bpf/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
@@ -67,12 +67,15 @@ test-it: ## *IT against the real kube-apiserver + etcd (built by 'make setup')
 	@scripts/setup kube
 	$(MVNW) verify -DskipUnitTests=true
 
-e2e: ## end-to-end harness tests in a netns topology with the real API server (root)
+JARS := operator/target/quarkus-app/quarkus-run.jar agent/target/quarkus-app/quarkus-run.jar
+
+e2e: ## end to end in a netns topology: harness and state scenario, every component real (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e needs root (network namespaces, cgroups, bpf)"; exit 1; }
 	@scripts/setup kernel >/dev/null
-	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v --ignore-glob='*scenario*'
+	@ls $(JARS) >/dev/null 2>&1 || $(MAKE) --no-print-directory build
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v --ignore=e2e/tests/test_scenario_stream.py
 
-e2e-scenarios: build ## the end-to-end scenarios with every component real (root; not yet passing, see e2e/README.md)
+e2e-scenarios: build ## every end-to-end scenario, including the stream one that does not pass yet (root; see e2e/README.md)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e-scenarios needs root"; exit 1; }
 	@scripts/setup kernel >/dev/null
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v -k scenario
