@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from edgerep_e2e.controlplane import ControlPlane
+from edgerep_e2e.system import EdgeSystem
 from edgerep_e2e.topology import Topology
 
 
@@ -43,3 +46,24 @@ def pytest_runtest_makereport(item, call):
 def failed(request) -> bool:
     report = getattr(request.node, "rep_call", None)
     return report is None or report.failed
+
+
+@contextlib.contextmanager
+def running_edge(nodes: list[str], workdir: Path, request):
+    """A topology with the API server, the operator and a loader and agent per node; torn down always.
+
+    On a failed test it prints every component's log tail and the resources as the API server has them.
+    """
+    with Topology(nodes, workdir) as topo:
+        cp = ControlPlane(topo, workdir)
+        system = EdgeSystem(topo, cp, workdir)
+        try:
+            cp.start()
+            system.start()
+            yield topo, cp, system
+        finally:
+            if failed(request):
+                print(system.dump())
+                print(cp.kubectl("get", "er", "-A", "-o", "yaml", check=False).stdout)
+            system.stop()
+            cp.stop()

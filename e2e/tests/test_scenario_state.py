@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import failed
-from edgerep_e2e.controlplane import ControlPlane
+from conftest import running_edge
 from edgerep_e2e.proc import wait_for
-from edgerep_e2e.system import REPO, EdgeSystem
-from edgerep_e2e.topology import Topology
+from edgerep_e2e.system import REPO
 
 log = logging.getLogger("edgerep.e2e")
 APP = str(REPO / "e2e" / "apps" / "webapp.py")
@@ -41,20 +39,8 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def edge(workdir, request):
-    topo = Topology(["node-a", "node-b", "node-c"], workdir)
-    with topo:
-        cp = ControlPlane(topo, workdir)
-        system = EdgeSystem(topo, cp, workdir)
-        try:
-            cp.start()
-            system.start()
-            yield topo, cp, system
-        finally:
-            if failed(request):
-                print(system.dump())
-                print(cp.kubectl("get", "er", "-A", "-o", "yaml", check=False).stdout)
-            system.stop()
-            cp.stop()
+    with running_edge(["node-a", "node-b", "node-c"], workdir, request) as edge:
+        yield edge
 
 
 def test_web_app_state_replicated_byte_identical(edge, workdir):

@@ -15,11 +15,9 @@ import time
 import pytest
 
 from edgerep_e2e import media
-from conftest import failed
-from edgerep_e2e.controlplane import ControlPlane
+from conftest import running_edge
 from edgerep_e2e.proc import start, wait_for
-from edgerep_e2e.system import REPO, EdgeSystem
-from edgerep_e2e.topology import Topology
+from edgerep_e2e.system import REPO
 
 log = logging.getLogger("edgerep.e2e")
 E2E = str(REPO / "e2e")
@@ -29,20 +27,8 @@ PORT = 5004
 
 @pytest.fixture
 def edge(workdir, request):
-    topo = Topology(["node-a", "node-b"], workdir)
-    with topo:
-        cp = ControlPlane(topo, workdir)
-        system = EdgeSystem(topo, cp, workdir)
-        try:
-            cp.start()
-            system.start()
-            yield topo, cp, system
-        finally:
-            if failed(request):
-                print(system.dump())
-                print(cp.kubectl("get", "er", "-A", "-o", "yaml", check=False).stdout)
-            system.stop()
-            cp.stop()
+    with running_edge(["node-a", "node-b"], workdir, request) as edge:
+        yield edge
 
 
 def test_stream_to_three_consumers_with_budgets(edge, workdir):

@@ -118,33 +118,29 @@ class PodResolutionTest {
     @Test
     void probesANeighbourThatIsNotResolvedYetThenUsesIt() throws Exception {
         Files.createDirectories(fs.resolve("net/pod2"));
-        Deque<String> outputs = new ArrayDeque<>(List.of("10.1.0.7 dev pod2 src 10.1.0.1 uid 0 \\    cache ", "",
-                "10.1.0.7 lladdr 02:00:0a:01:00:07 REACHABLE\n"));
         List<String> probed = new ArrayList<>();
-        RouteResolver r = new RouteResolver(fs.resolve("net")) {
-            @Override
-            protected String run(String... cmd) {
-                return outputs.pop();
-            }
-
-            @Override
-            protected void probe(String nextHop) {
-                probed.add(nextHop);
-            }
-        };
+        RouteResolver r = scripted(probed, "10.1.0.7 dev pod2 src 10.1.0.1 uid 0 \\    cache ", "",
+                "10.1.0.7 lladdr 02:00:0a:01:00:07 REACHABLE\n");
         assertThat(r.resolve("10.1.0.7")).contains(new RouteResolver.Egress("pod2", "02:00:0a:01:00:07", ""));
         assertThat(probed).containsExactly("10.1.0.7");
     }
 
     @Test
     void aNeighbourThatStaysUnresolvedIsReportedUnresolved() throws Exception {
-        Deque<String> outputs = new ArrayDeque<>(List.of("10.1.0.8 dev pod3 src 10.1.0.1 uid 0 \\    cache ", "",
-                "10.1.0.8 dev pod3 FAILED\n"));
         List<String> probed = new ArrayList<>();
-        RouteResolver r = new RouteResolver(fs.resolve("net")) {
+        RouteResolver r = scripted(probed, "10.1.0.8 dev pod3 src 10.1.0.1 uid 0 \\    cache ", "",
+                "10.1.0.8 dev pod3 FAILED\n");
+        assertThat(r.resolve("10.1.0.8")).isEmpty();
+        assertThat(probed).containsExactly("10.1.0.8");
+    }
+
+    /** A resolver whose commands print the given outputs in turn and whose probes are only recorded. */
+    private RouteResolver scripted(List<String> probed, String... outputs) {
+        Deque<String> queue = new ArrayDeque<>(List.of(outputs));
+        return new RouteResolver(fs.resolve("net")) {
             @Override
             protected String run(String... cmd) {
-                return outputs.pop();
+                return queue.pop();
             }
 
             @Override
@@ -152,8 +148,6 @@ class PodResolutionTest {
                 probed.add(nextHop);
             }
         };
-        assertThat(r.resolve("10.1.0.8")).isEmpty();
-        assertThat(probed).containsExactly("10.1.0.8");
     }
 
     @Test
