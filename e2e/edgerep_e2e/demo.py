@@ -12,7 +12,6 @@ consumer, and leaves nothing running.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shutil
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from . import media
 from .controlplane import ControlPlane
+from .files import tree_digest
 from .proc import start, wait_for
 from .system import REPO, EdgeSystem
 from .topology import Topology
@@ -37,14 +37,6 @@ PORT = 5004
 
 def say(step: str) -> None:
     print(f"\033[1m==>\033[0m {step}", flush=True)
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.name.endswith("-shm")
-    }
 
 
 def render(status: dict, get_line: str, elapsed: float) -> str:

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgerep_loader.capabilities import cgroup2_mount as loader_cgroup2_mount
+
 from . import PREFIX
 from .proc import Proc, run, start, wait_for
 
@@ -39,14 +41,12 @@ SENSOR_IP = f"{FABRIC_PREFIX}.100"
 FABRIC_MASK = 24
 
 
-def cgroup2_mount(mountinfo: str = "/proc/self/mountinfo") -> str:
-    """Mount point of the cgroup v2 hierarchy (hybrid hosts: /sys/fs/cgroup/unified)."""
-    with open(mountinfo, encoding="utf-8") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split(" ", 1)[0] == "cgroup2":
-                return left.split(" ")[4]
-    raise RuntimeError("no cgroup2 mount found in /proc/self/mountinfo")
+def cgroup2_mount() -> str:
+    """Mount point of the cgroup v2 hierarchy, found as the loader finds it; an error when there is none."""
+    mount = loader_cgroup2_mount()
+    if not mount:
+        raise RuntimeError("no cgroup2 mount found in /proc/self/mountinfo")
+    return mount
 
 
 #: Where each pod sees its own directory (a bind mount inside the pod's mount namespace).

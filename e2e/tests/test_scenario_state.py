@@ -8,17 +8,16 @@ byte-identical to the origin and its database must pass integrity_check.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
 import sqlite3
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from conftest import running_edge
+from edgerep_e2e.files import tree_digest
 from edgerep_e2e.proc import wait_for
 from edgerep_e2e.system import REPO
 
@@ -26,15 +25,6 @@ log = logging.getLogger("edgerep.e2e")
 APP = str(REPO / "e2e" / "apps" / "webapp.py")
 NS = "web"
 REQUESTS = 1000
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every regular file under root, by relative path (SQLite's -shm is memory, not state)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.endswith("-shm"):
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 @pytest.fixture
