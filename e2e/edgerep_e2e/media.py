@@ -102,21 +102,19 @@ def datagrams_per_second(path: Path) -> float:
     return path.stat().st_size / DATAGRAM / duration(path)
 
 
-def sender_command(path: Path, ip: str, port: int) -> list[str]:
-    """ffmpeg sending the clip in real time as UDP datagrams of 7 TS packets."""
+def sender_command(path: Path, ip: str, port: int, loops: int = 1) -> list[str]:
+    """The sensor sending the clip in real time, paced, as UDP datagrams of 7 TS packets (see sensor.py)."""
+    rate = path.stat().st_size * 8 / duration(path)
     return [
-        "ffmpeg",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-re",
-        "-i",
+        "/usr/bin/python3",
+        str(Path(__file__).with_name("sensor.py")),
         str(path),
-        "-c",
-        "copy",
-        "-f",
-        "mpegts",
-        f"udp://{ip}:{port}?pkt_size={DATAGRAM}",
+        ip,
+        str(port),
+        "--rate",
+        f"{rate:.0f}",
+        "--loops",
+        str(loops),
     ]
 
 
@@ -216,8 +214,23 @@ def reference_datagrams(path: Path) -> list[bool]:
 
 
 def datagrams(path: Path) -> list[bytes]:
+    """The datagrams of a clip as the sensor sends it: its bytes cut every 1316."""
     data = path.read_bytes()
     return [data[i : i + DATAGRAM] for i in range(0, len(data), DATAGRAM)]
+
+
+def received_datagrams(path: Path) -> list[bytes]:
+    """The datagrams a udp_sink kept in ``path``, told apart by its ``.sizes`` file."""
+    data = path.read_bytes()
+    sizes = Path(str(path) + ".sizes").read_bytes()
+    out, at = [], 0
+    for i in range(0, len(sizes) - 1, 2):
+        n = int.from_bytes(sizes[i : i + 2], "little")
+        out.append(data[at : at + n])
+        at += n
+    if at != len(data):
+        raise AssertionError(f"{path}: the sizes file accounts for {at} of {len(data)} bytes")
+    return out
 
 
 def lost_datagrams(sent: list[bytes], received: list[bytes]) -> list[int]:

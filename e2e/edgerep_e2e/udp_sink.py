@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import time
 
@@ -27,6 +28,8 @@ def main() -> None:
     sock.settimeout(0.5)
     stats = {"packets": 0, "bytes": 0, "first": None, "last": None}
     last_report = 0.0
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     with open(args.out, "wb") as out, open(args.out + ".sizes", "wb") as sizes:
         while True:
             try:
@@ -40,7 +43,7 @@ def main() -> None:
                 stats["last"] = now
             except socket.timeout:
                 pass
-            if time.monotonic() - last_report >= 0.5:
+            if stop or time.monotonic() - last_report >= 0.5:
                 out.flush()
                 sizes.flush()
                 tmp = args.out + ".json.tmp"
@@ -48,6 +51,8 @@ def main() -> None:
                     json.dump(stats, f)
                 os.replace(tmp, args.out + ".json")
                 last_report = time.monotonic()
+            if stop:
+                return  # everything received is on disk
 
 
 if __name__ == "__main__":
