@@ -28,6 +28,12 @@ log = logging.getLogger("edgerep.loader.stream")
 #: Whether the XDP datapath programs are compiled alongside tc.
 XDP_BUILT = True
 
+#: Default bucket depth of a budget: rate / 4, a quarter second. Differential packets may use
+#: only its upper half, so the lower half (125 ms of budget) is what a key frame can draw on
+#: beyond the rate; a shallower bucket also wastes tokens between a sender's per-frame bursts
+#: (at rate / 20 a consumer budgeted at 80% received under half of the stream).
+DEFAULT_BURST_DIVISOR = 4
+
 
 def _mac(text: str) -> bytes:
     return bytes(int(x, 16) for x in text.split(":"))
@@ -225,7 +231,7 @@ class StreamService:
         ifindex = self._ifindex(c.egress_interface)
         src_mac = _mac(c.src_mac) if c.src_mac else self._link_mac(ifindex)
         kind = c.policy.kind or common_pb2.POLICY_KIND_NONE
-        burst = c.policy.burst_bytes or max(c.policy.rate_bytes_per_sec // 20, 1)
+        burst = c.policy.burst_bytes or max(c.policy.rate_bytes_per_sec // DEFAULT_BURST_DIVISOR, 1)
         return KernelConsumer(
             ifindex=ifindex,
             dst_mac=_mac(c.dst_mac) if c.dst_mac else b"\0" * 6,
