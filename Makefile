@@ -69,16 +69,16 @@ test-it: ## *IT against the real kube-apiserver + etcd (built by 'make setup')
 
 JARS := operator/target/quarkus-app/quarkus-run.jar agent/target/quarkus-app/quarkus-run.jar
 
-e2e: ## end to end in a netns topology: harness and state scenario, every component real (root)
+e2e: ## end to end in a netns topology: the harness and every scenario, every component real (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e needs root (network namespaces, cgroups, bpf)"; exit 1; }
 	@scripts/setup kernel >/dev/null
 	@ls $(JARS) >/dev/null 2>&1 || $(MAKE) --no-print-directory build
-	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v --ignore=e2e/tests/test_scenario_stream.py
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v -o log_cli=true
 
-e2e-scenarios: build ## every end-to-end scenario, including the stream one that does not pass yet (root; see e2e/README.md)
+e2e-scenarios: build ## only the scenarios (stream, state, lifecycle, faults, bad input), after a build (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e-scenarios needs root"; exit 1; }
 	@scripts/setup kernel >/dev/null
-	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v -k scenario
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v -o log_cli=true -k scenario
 
 demo: setup build ## the main job: a 3-node edge on this machine, real video and a real app (root)
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m edgerep_e2e.demo
