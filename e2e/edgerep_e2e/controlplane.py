@@ -220,6 +220,19 @@ class ControlPlane:
     def get_json(self, *args: str) -> dict:
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
+    def condition(self, resource: str, namespace: str, type_: str) -> dict:
+        """One condition of a resource's status as the API server has it ({} when it has none yet)."""
+        status = self.get_json(resource, "-n", namespace).get("status") or {}
+        return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+    def delete_pod(self, namespace: str, name: str, force: bool = False) -> None:
+        """Delete a Pod object: gracefully (it keeps a deletionTimestamp, as while a kubelet stops its
+        containers) or, with ``force``, at once (as the kubelet's final delete)."""
+        args = ["delete", "pod", name, "-n", namespace, "--wait=false"]
+        if force:
+            args += ["--grace-period=0", "--force"]
+        self.kubectl(*args)
+
     # --- cluster objects that a kubelet would maintain ----------------------------
     def register_node(self, name: str, ip: str) -> None:
         self.apply_json(

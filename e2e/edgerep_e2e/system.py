@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .controlplane import AGENT_AUDIENCE, ControlPlane
-from .proc import Proc, start, wait_for
+from .proc import Proc, run, start, wait_for
 from .topology import CTL_IP, Node, Pod, Topology
 
 log = logging.getLogger("edgerep.e2e")
@@ -248,6 +248,51 @@ class EdgeSystem:
             if os.path.ismount(rt.sysfs):
                 subprocess.run(["umount", "-l", str(rt.sysfs)], check=False)
             shutil.rmtree(rt.pin_dir, ignore_errors=True)
+
+    # --- crashes and restarts (faults) ----------------------------------------
+    def restart_operator(self) -> Proc:
+        """SIGKILL the operator (as a crash would) and start it again."""
+        assert self.operator is not None
+        self.operator.kill()
+        return self.start_operator()
+
+    def kill_agent(self, node: Node) -> None:
+        rt = self._runtime(node)
+        assert rt.agent is not None
+        rt.agent.kill()
+
+    def kill_loader(self, node: Node) -> None:
+        rt = self._runtime(node)
+        assert rt.loader is not None
+        rt.loader.kill()
+        # a crashed loader leaves its socket file behind; start_loader waits for a fresh one
+        rt.socket.unlink(missing_ok=True)
+
+    # --- what the kernel holds, as the loader reports it -------------------------
+    def loader_call(self, node: Node, method: str, timeout: float = 10):
+        """Call one of the Loader service's List* methods on a node's loader over its unix socket."""
+        import grpc  # the loader's own stubs and grpc, from bpf/loader on PYTHONPATH
+        from edgerep.v1 import loader_pb2, loader_pb2_grpc
+
+        rt = self._runtime(node)
+        with grpc.insecure_channel(f"unix:{rt.socket}") as channel:
+            stub = loader_pb2_grpc.LoaderStub(channel)
+            return getattr(stub, method)(getattr(loader_pb2, f"{method}Request")(), timeout=timeout)
+
+    def loader_streams(self, node: Node):
+        """The loader's ListStreams: programmed streams (with consumers) and replicator attachments."""
+        return self.loader_call(node, "ListStreams")
+
+    def loader_traces(self, node: Node):
+        """The loader's ListTraces: traced cgroups and path prefixes per replication id."""
+        return self.loader_call(node, "ListTraces")
+
+    def tc_ingress_filters(self, node: Node, interface: str = "eth0") -> str:
+        """`tc filter show` on the ingress hook of a node's interface ("" when nothing is attached)."""
+        return run(["tc", "filter", "show", "dev", interface, "ingress"], netns=node.netns).stdout.strip()
+
+    def xdp_attached(self, node: Node, interface: str = "eth0") -> bool:
+        return " xdp" in run(["ip", "link", "show", "dev", interface], netns=node.netns).stdout
 
     def dump(self, lines: int = 40) -> str:
         """The last lines of every component's log, for a person reading a failure."""

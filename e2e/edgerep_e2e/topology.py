@@ -51,6 +51,9 @@ def cgroup2_mount() -> str:
 
 #: Where each pod sees its own directory (a bind mount inside the pod's mount namespace).
 POD_DATA = "/srv"
+#: Where a pod made with ``outside=True`` sees a second directory of its own, outside POD_DATA: what a
+#: process of the pod can reach beyond its replicated root, without touching the host's own files.
+POD_OUTSIDE = "/media"
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Pod:
     host_dir: Path | None = None
     #: the infra process holding the pod's namespaces
     infra: Proc | None = None
+    #: the pod's files at POD_OUTSIDE on the host (pods made with ``outside=True`` only)
+    outside_dir: Path | None = None
 
     @property
     def cgroup_id(self) -> int:
@@ -223,8 +228,20 @@ class Topology:
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
 
-    def add_pod(self, node_name: str, name: str, labels: dict | None = None, container: str = "main") -> Pod:
-        """Create a pod namespace behind a veth on ``node_name`` and its cgroup."""
+    def add_pod(
+        self,
+        node_name: str,
+        name: str,
+        labels: dict | None = None,
+        container: str = "main",
+        outside: bool = False,
+        data: Path | None = None,
+    ) -> Pod:
+        """Create a pod namespace behind a veth on ``node_name`` and its cgroup.
+
+        ``outside`` gives the pod a second private directory at POD_OUTSIDE; ``data`` is copied into the
+        pod's own directory before anything of the pod runs (a volume that comes with the pod).
+        """
         node = self.node(node_name)
         index = len(node.pods) + 2  # .1 is the node side
         netns = f"{self.base}-{name}"
@@ -244,6 +261,14 @@ class Topology:
         os.makedirs(cgroup, exist_ok=True)
         host_dir = self.workdir / "pods" / name
         host_dir.mkdir(parents=True, exist_ok=True)
+        if data is not None:
+            shutil.copytree(data, host_dir, symlinks=True, dirs_exist_ok=True)
+        outside_dir = None
+        mounts = f'mount --bind "{host_dir}" {POD_DATA}'
+        if outside:
+            outside_dir = self.workdir / "outside" / name
+            outside_dir.mkdir(parents=True, exist_ok=True)
+            mounts += f' && mount --bind "{outside_dir}" {POD_OUTSIDE}'
         pod = Pod(
             name,
             node,
@@ -256,12 +281,13 @@ class Topology:
             dict(labels or {}),
             container,
             host_dir,
+            outside_dir=outside_dir,
         )
         node.pods.append(pod)
         # `ip netns exec` gives the command a private mount namespace: mount the pod's directory there
         pod.infra = start(
             f"{name}-infra",
-            ["sh", "-c", f'mount --bind "{host_dir}" {POD_DATA} && exec sleep infinity'],
+            ["sh", "-c", f"{mounts} && exec sleep infinity"],
             log_dir=self.workdir / "logs",
             netns=netns,
             cgroup=cgroup,
