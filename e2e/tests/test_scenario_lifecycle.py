@@ -1,0 +1,390 @@
+"""Scenario 3: an EdgeReplica's life with kubectl while data flows — change, grow, shrink, move, delete.
+
+Two tests, each on its own edge:
+
+- the stream one changes a consumer's budget with ``kubectl patch``, adds a consumer pod and deletes
+  another while a 4 Mbit/s H.264 stream flows, and checks that the unbudgeted consumer never loses a
+  datagram through any of it; then it deletes the EdgeReplica and checks that no stream, replicator
+  or tc filter is left on any node before the object is gone.
+- the state one moves the origin: its pod is deleted and a new origin pod starts on another node
+  with the state the old one left (what a user moving a pod with its volume, or restoring a backup,
+  brings along), slightly different from what the replicas hold; the replicas must end byte-identical
+  to the new origin — edgerep treats whatever the current origin holds as the truth, so an origin
+  that starts empty empties its replicas. Then the delete, with no trace left in any loader.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import running_edge
+from edgerep_e2e import media
+from edgerep_e2e.files import tree_digest
+from edgerep_e2e.proc import start, wait_for
+from edgerep_e2e.system import REPO
+
+log = logging.getLogger("edgerep.e2e")
+E2E = str(REPO / "e2e")
+APP = str(REPO / "e2e" / "apps" / "webapp.py")
+PORT = 5004
+
+
+def sink(pod, workdir):
+    return pod.start(
+        "sink",
+        ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
+        log_dir=workdir / "logs",
+        env={"PYTHONPATH": E2E},
+    )
+
+
+def received(pod) -> int:
+    """Datagrams a pod's sink has received so far (its summary, written every half second)."""
+    try:
+        return json.loads((pod.host_dir / "recv.ts.json").read_text())["packets"]
+    except (OSError, ValueError):
+        return 0
+
+
+def consumer_status(cp, ns: str, name: str, consumer: str) -> dict:
+    status = cp.get_json(f"er/{name}", "-n", ns).get("status") or {}
+    return next((c for c in (status.get("stream") or {}).get("consumers", []) if c["name"] == consumer), {})
+
+
+def programmed_generation(cp, ns: str, name: str) -> int | None:
+    """The generation the resource reports Programmed=True for (None while it is not programmed)."""
+    er = cp.get_json(f"er/{name}", "-n", ns)
+    programmed = next(
+        (c for c in (er.get("status") or {}).get("conditions", []) if c["type"] == "Programmed"), {}
+    )
+    if (
+        programmed.get("status") != "True"
+        or er["status"].get("observedGeneration") != er["metadata"]["generation"]
+    ):
+        return None
+    return programmed.get("observedGeneration")
+
+
+def assert_deleted_everywhere(topo, cp, system, ns: str, name: str) -> None:
+    """kubectl delete: kernel state gone from every node by the time the finalizer lets the object go."""
+    er = cp.get_json(f"er/{name}", "-n", ns)
+    assert er["metadata"].get("finalizers"), "a programmed EdgeReplica carries the operator's finalizer"
+    held = {
+        node.name: (
+            len(system.loader_streams(node).streams),
+            len(system.loader_traces(node).traces),
+            bool(system.tc_ingress_filters(node)),
+        )
+        for node in topo.nodes
+    }
+    assert any(any(h) for h in held.values()), f"nothing was programmed to begin with: {held}"
+    log.info("before the delete, per node (streams, traces, tc filter): %s", held)
+    started = time.monotonic()
+    cp.kubectl("delete", f"er/{name}", "-n", ns, "--wait=false")
+    cp.kubectl("wait", "--for=delete", f"er/{name}", "-n", ns, "--timeout=60s", timeout=70)
+    log.info("EdgeReplica %s gone %.1fs after kubectl delete", name, time.monotonic() - started)
+    # no waiting from here: the finalizer is only removed once every node acknowledged the removal
+    for node in topo.nodes:
+        streams = system.loader_streams(node)
+        assert not streams.streams, f"{node.name}: streams left in the loader: {streams.streams}"
+        assert not streams.replicators, f"{node.name}: replicators left: {streams.replicator_interfaces}"
+        traces = system.loader_traces(node)
+        assert not traces.traces, f"{node.name}: traces left in the loader: {traces.traces}"
+        assert system.tc_ingress_filters(node) == "", f"{node.name}: a tc filter is left on eth0 ingress"
+        assert not system.xdp_attached(node), f"{node.name}: an XDP program is left on eth0"
+
+
+# --- stream: patch a budget, add and remove consumer pods, delete ---------------------------------
+
+
+@pytest.fixture
+def stream_edge(workdir, request):
+    with running_edge(["node-a", "node-b"], workdir, request) as edge:
+        yield edge
+
+
+def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
+    topo, cp, system = stream_edge
+    ns = "video"
+    clip = media.clip("h264", seconds=30, size="640x360", bitrate="4M")
+    rate_bps = clip.stat().st_size * 8 / media.duration(clip)
+    full0 = topo.add_pod("node-a", "full-0", {"app": "full"})
+    cam0 = topo.add_pod("node-b", "cam-0", {"app": "cam"})
+    system.register_pods(ns, [full0, cam0])
+    sinks = {pod.name: sink(pod, workdir) for pod in (full0, cam0)}
+    cp.apply_json(
+        {
+            "apiVersion": "edgerep.io/v1alpha1",
+            "kind": "EdgeReplica",
+            "metadata": {"name": "cameras", "namespace": ns},
+            "spec": {
+                "stream": {
+                    "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
+                    "consumers": [
+                        {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000},
+                        {
+                            "name": "cam",
+                            "podSelector": {"matchLabels": {"app": "cam"}},
+                            "port": 6000,
+                            # three times the stream's rate: nothing needs dropping yet
+                            "qoc": {"maxBitrate": str(int(rate_bps * 3)), "policy": "DifferentialFirst"},
+                        },
+                    ],
+                }
+            },
+        }
+    )
+    cp.kubectl("wait", "--for=condition=Ready", "er/cameras", "-n", ns, "--timeout=120s", timeout=130)
+    assert programmed_generation(cp, ns, "cameras") == 1
+
+    sender = start(
+        "sensor",
+        media.sender_command(clip, topo.node("node-a").ip, PORT),
+        log_dir=workdir / "logs",
+        netns=topo.sensor,
+    )
+    wait_for("the budgeted consumer to receive", lambda: received(cam0) > 200, timeout=20)
+    before = consumer_status(cp, ns, "cameras", "cam")
+    assert before.get("droppedDifferential", 0) == 0 and before.get("droppedReference", 0) == 0, before
+
+    # 1. a new budget: 40 % of the stream's rate
+    patched_at = time.monotonic()
+    cp.kubectl(
+        "patch",
+        "er/cameras",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        json.dumps(
+            [
+                {
+                    "op": "replace",
+                    "path": "/spec/stream/consumers/1/qoc/maxBitrate",
+                    "value": str(int(rate_bps * 0.4)),
+                }
+            ]
+        ),
+    )
+    wait_for("generation 2 programmed", lambda: programmed_generation(cp, ns, "cameras") == 2, timeout=30)
+    dropping = wait_for(
+        "the budgeted consumer's counters to show the new budget",
+        lambda: (c := consumer_status(cp, ns, "cameras", "cam")).get("droppedDifferential", 0) > 0 and c,
+        timeout=20,
+    )
+    log.info(
+        "budget patched: programmed and dropping after %.1fs: %s", time.monotonic() - patched_at, dropping
+    )
+    assert dropping["droppedReference"] <= dropping["droppedDifferential"], dropping
+
+    # 2. a new pod of the unbudgeted consumer, on the other node
+    full1 = topo.add_pod("node-b", "full-1", {"app": "full"})
+    sinks[full1.name] = sink(full1, workdir)
+    system.register_pods(ns, [full1])
+    wait_for("the new consumer pod to receive", lambda: received(full1) > 0, timeout=20)
+    wait_for(
+        "the new pod in the consumer's status",
+        lambda: consumer_status(cp, ns, "cameras", "full").get("pods") == ["full-0", "full-1"],
+        timeout=10,
+    )
+
+    # 3. a consumer pod deleted: its copy goes away, it receives nothing more
+    cp.delete_pod(ns, cam0.name)
+    wait_for(
+        "cam-0's copy to leave node-a's loader",
+        lambda: all(
+            c.dst_ip != cam0.ip
+            for s in system.loader_streams(topo.node("node-a")).streams
+            for c in s.consumers
+        ),
+        timeout=20,
+    )
+    time.sleep(1)  # what was in flight has arrived
+    got = received(cam0)
+    time.sleep(3)
+    assert sender.alive(), "the clip ended before the deleted pod could be checked: make it longer"
+    assert received(cam0) == got, "a deleted consumer pod still receives copies"
+    assert consumer_status(cp, ns, "cameras", "cam").get("pods") == []
+    cp.delete_pod(ns, cam0.name, force=True)
+
+    assert sender.popen.wait(timeout=60) == 0, sender.tail()
+    sent = int(sender.tail(1).strip())
+    time.sleep(1)
+    for s in sinks.values():
+        s.stop()
+    originals = media.datagrams(clip)
+    assert sent == len(originals)
+    full0_got = media.received_datagrams(full0.host_dir / "recv.ts")
+    lost = media.lost_datagrams(originals, full0_got)
+    assert (
+        not lost
+    ), f"the unbudgeted consumer lost {len(lost)} datagrams (first {lost[:10]}) across the changes"
+    # the pod added mid-stream: everything from its first datagram on, nothing lost after it
+    full1_got = media.received_datagrams(full1.host_dir / "recv.ts")
+    first = originals.index(full1_got[0])
+    late_lost = media.lost_datagrams(originals[first:], full1_got)
+    assert not late_lost, f"the added pod lost {len(late_lost)} datagrams after its first one"
+    log.info(
+        "stream lifecycle: full-0 %d/%d, full-1 %d from #%d, cam-0 %d before its deletion",
+        len(full0_got),
+        sent,
+        len(full1_got),
+        first,
+        got,
+    )
+
+    # 4. delete
+    assert_deleted_everywhere(topo, cp, system, ns, "cameras")
+
+
+# --- state: move the origin to another node, delete -------------------------------------------------
+
+
+@pytest.fixture
+def state_edge(workdir, request):
+    with running_edge(["node-a", "node-b", "node-c"], workdir, request) as edge:
+        yield edge
+
+
+def post_items(topo, url: str, first: int, count: int) -> None:
+    """``count`` POSTs to the web app from the sensor's namespace, once it answers."""
+    driver = (
+        f"import urllib.request, time\n"
+        f"for _ in range(100):\n"
+        f"    try:\n"
+        f"        urllib.request.urlopen('{url}/health', timeout=1).read(); break\n"
+        f"    except Exception:\n"
+        f"        time.sleep(0.1)\n"
+        f"for i in range({first}, {first + count}):\n"
+        f'    body = (\'{{"n": %d, "pad": "%s"}}\' % (i, \'x\' * (i % 300))).encode()\n'
+        f"    urllib.request.urlopen(urllib.request.Request('{url}/items', data=body, method='POST'),"
+        f" timeout=5).read()\n"
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c", driver], check=True, timeout=300
+    )
+
+
+def run_app(pod, workdir, topo, first: int, count: int) -> None:
+    app = pod.start(
+        "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
+    )
+    try:
+        post_items(topo, f"http://{pod.ip}:8080", first, count)
+    finally:
+        app.stop()
+
+
+def wait_identical(replicas, expected: dict, what: str) -> None:
+    for replica in replicas:
+        wait_for(
+            f"{replica.name} to match {what}",
+            lambda r=replica: tree_digest(r.host_dir) == expected,
+            timeout=60,
+            interval=0.5,
+        )
+
+
+def integrity(replica, workdir: Path) -> tuple[str, int]:
+    """integrity_check and row count of a copy of a replica's database (opening it in WAL mode writes)."""
+    import sqlite3
+
+    check = workdir / f"check-{replica.name}"
+    check.mkdir()
+    for f in replica.host_dir.glob("app.db*"):
+        shutil.copy2(f, check / f.name)
+    db = sqlite3.connect(check / "app.db")
+    try:
+        return (
+            db.execute("PRAGMA integrity_check").fetchone()[0],
+            db.execute("SELECT count(*) FROM items").fetchone()[0],
+        )
+    finally:
+        db.close()
+
+
+def test_state_origin_moves_to_another_node_then_delete(state_edge, workdir):
+    topo, cp, system = state_edge
+    ns = "web"
+    origin_labels = {"app": "web", "role": "origin"}
+    origin = topo.add_pod("node-a", "web-origin", origin_labels, container="web")
+    replicas = [
+        topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
+        topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web"),
+    ]
+    system.register_pods(ns, [origin, *replicas])
+    cp.apply_json(
+        {
+            "apiVersion": "edgerep.io/v1alpha1",
+            "kind": "EdgeReplica",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {
+                "state": {
+                    "origin": {"podSelector": {"matchLabels": origin_labels}, "container": "web"},
+                    "paths": ["/srv"],
+                    "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
+                    "maxLag": "1s",
+                }
+            },
+        }
+    )
+    cp.kubectl("wait", "--for=condition=Ready", "er/web", "-n", ns, "--timeout=120s", timeout=130)
+    run_app(origin, workdir, topo, 0, 100)
+    before = tree_digest(origin.host_dir)
+    wait_identical(replicas, before, "the first origin")
+
+    # the origin pod goes away (graceful delete, then its containers stop and the object is removed)
+    cp.delete_pod(ns, origin.name)
+    wait_for(
+        "InSync=False NoOriginPod",
+        lambda: cp.condition("er/web", ns, "InSync").get("reason") == "NoOriginPod",
+        timeout=20,
+    )
+    topo.remove_pod(origin)
+    cp.delete_pod(ns, origin.name, force=True)
+    for replica in replicas:
+        assert tree_digest(replica.host_dir) == before, f"{replica.name} changed while there was no origin"
+
+    # a new origin on another node (node-b, which also runs a replica), with the state the old one left,
+    # as a moved volume or a restored backup brings it: one item less, one file more than the replicas
+    volume = workdir / "volume"
+    shutil.copytree(origin.host_dir, volume)
+    (volume / "items" / "1.json").unlink()
+    (volume / "restored.txt").write_text("restored from a backup\n")
+    moved = topo.add_pod("node-b", "web-origin-2", origin_labels, container="web", data=volume)
+    system.register_pods(ns, [moved])
+    wait_for(
+        "the new origin in status",
+        lambda: (cp.get_json("er/web", "-n", ns).get("status") or {}).get("state", {}).get("originPod")
+        == moved.name,
+        timeout=30,
+    )
+    wait_identical(replicas, tree_digest(moved.host_dir), "the new origin before it writes")
+    run_app(moved, workdir, topo, 100, 100)
+    expected = tree_digest(moved.host_dir)
+    assert "items/1.json" not in expected and "restored.txt" in expected
+    assert len([k for k in expected if k.startswith("items/")]) == 199
+    wait_identical(replicas, expected, "the new origin")
+    for replica in replicas:
+        assert integrity(replica, workdir) == ("ok", 200)
+    cp.kubectl("wait", "--for=condition=Ready", "er/web", "-n", ns, "--timeout=30s", timeout=40)
+
+    def caught_up():
+        state = cp.get_json("er/web", "-n", ns)["status"]["state"]
+        return all(r.get("appliedSeq") == state.get("lastSeq") for r in state["replicas"]) and state
+
+    state = wait_for("every replica at the new origin's last sequence in status", caught_up, timeout=20)
+    assert all(r.get("lagMillis", 0) == 0 for r in state["replicas"]), state
+    status = cp.get_json("er/web", "-n", ns)["status"]
+    log.info("origin moved: %s", json.dumps(status.get("state")))
+    assert status["state"]["originPod"] == moved.name
+    assert {r["pod"] for r in status["state"]["replicas"]} == {r.name for r in replicas}
+
+    assert_deleted_everywhere(topo, cp, system, ns, "web")
