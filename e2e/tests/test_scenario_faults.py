@@ -1,0 +1,310 @@
+"""Scenario 4: the control plane crashes while the data flows — operator, then an agent, then a loader.
+
+One edge of two nodes carries both halves at once: a 4 Mbit/s H.264 stream enters node-a and is
+copied to an unbudgeted consumer on each node, and a web app on node-a, written to all along, is
+replicated to node-b. Each component is SIGKILLed in turn and restarted:
+
+- operator: the data plane keeps its last configuration; a spec change made meanwhile is programmed
+  once it is back (status catches up);
+- node-a's agent: the resource reports it (Ready=False, Programmed=False/AgentUnavailable,
+  Degraded=True/NodeUnavailable naming node-a), then recovers to Ready;
+- node-a's loader: tc keeps forwarding with what is pinned; state capture resumes after the restart.
+
+Through all three the unbudgeted consumers lose no datagram, and after each recovery the replica
+becomes byte-identical to the origin again. The loader's crash is a test of its own: there the agent
+falls short (see its xfail), and that must not hide what the other two crashes show.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+
+from conftest import running_edge
+from edgerep_e2e import media
+from edgerep_e2e.files import tree_digest
+from edgerep_e2e.proc import start, wait_for
+from edgerep_e2e.system import REPO
+
+log = logging.getLogger("edgerep.e2e")
+E2E = str(REPO / "e2e")
+APP = str(REPO / "e2e" / "apps" / "webapp.py")
+NS = "edge"
+PORT = 5004
+LOOPS = 8  # of the 30 s clip: more than the faults take; the sender is stopped when they are done
+
+
+@pytest.fixture
+def edge(workdir, request):
+    with running_edge(["node-a", "node-b"], workdir, request) as edge:
+        yield edge
+
+
+def conditions(cp) -> dict:
+    er = cp.get_json("er/both", "-n", NS)
+    return {c["type"]: c for c in (er.get("status") or {}).get("conditions", [])}
+
+
+def ready(cp) -> bool:
+    return conditions(cp).get("Ready", {}).get("status") == "True"
+
+
+class Writer:
+    """POSTs to the web app from the sensor's namespace, about 20 a second, until stopped."""
+
+    def __init__(self, topo, url: str, workdir):
+        self.topo, self.url, self.workdir, self.proc, self.rounds = topo, url, workdir, None, 0
+
+    def start(self) -> None:
+        self.rounds += 1
+        driver = (
+            "import urllib.request, time\n"
+            "for _ in range(100):\n"
+            "    try:\n"
+            f"        urllib.request.urlopen('{self.url}/health', timeout=1).read(); break\n"
+            "    except Exception:\n"
+            "        time.sleep(0.1)\n"
+            "i = 0\n"
+            "while True:\n"
+            f'    body = (\'{{"round": {self.rounds}, "n": %d, "pad": "%s"}}\' % (i, \'x\' * (i % 300)))'
+            ".encode()\n"
+            f"    urllib.request.urlopen(urllib.request.Request('{self.url}/items', data=body, method='POST'),"
+            " timeout=5).read()\n"
+            "    i += 1\n"
+            "    time.sleep(0.05)\n"
+        )
+        self.proc = start(
+            f"writer-{self.rounds}",
+            ["/usr/bin/python3", "-c", driver],
+            log_dir=self.workdir / "logs",
+            netns=self.topo.sensor,
+        )
+
+    def pause(self) -> None:
+        assert (
+            self.proc is not None and self.proc.alive()
+        ), f"the writer died: {self.proc and self.proc.tail()}"
+        self.proc.stop()
+        time.sleep(0.5)  # the request in flight is written
+
+
+def converged(writer: Writer, origin, replica, what: str) -> int:
+    """Pause the writes, wait for the replica to equal the origin, resume; the number of items."""
+    writer.pause()
+    expected = tree_digest(origin.host_dir)
+    wait_for(
+        f"the replica to match the origin after {what}",
+        lambda: tree_digest(replica.host_dir) == expected,
+        timeout=60,
+        interval=0.5,
+    )
+    writer.start()
+    return len([k for k in expected if k.startswith("items/")])
+
+
+class Running:
+    """Both halves flowing on the edge: the stream to two unbudgeted consumers, the app being written."""
+
+    def __init__(self, topo, cp, system, workdir):
+        self.topo, self.cp, self.system, self.workdir = topo, cp, system, workdir
+        self.node_a = topo.node("node-a")
+        self.clip = media.clip("h264", seconds=30, size="640x360", bitrate="4M")
+        self.full = [
+            topo.add_pod("node-a", "full-a", {"app": "full"}),
+            topo.add_pod("node-b", "full-b", {"app": "full"}),
+        ]
+        self.origin = topo.add_pod("node-a", "web-origin", {"app": "web", "role": "origin"}, container="web")
+        self.replica = topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web")
+        system.register_pods(NS, [*self.full, self.origin, self.replica])
+        self.sinks = [
+            pod.start(
+                "sink",
+                ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
+                log_dir=workdir / "logs",
+                env={"PYTHONPATH": E2E},
+            )
+            for pod in self.full
+        ]
+        cp.apply_json(
+            {
+                "apiVersion": "edgerep.io/v1alpha1",
+                "kind": "EdgeReplica",
+                "metadata": {"name": "both", "namespace": NS},
+                "spec": {
+                    "stream": {
+                        "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
+                        "consumers": [
+                            {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000}
+                        ],
+                    },
+                    "state": {
+                        "origin": {
+                            "podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
+                            "container": "web",
+                        },
+                        "paths": ["/srv"],
+                        "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
+                        "maxLag": "1s",
+                    },
+                },
+            }
+        )
+        cp.kubectl("wait", "--for=condition=Ready", "er/both", "-n", NS, "--timeout=120s", timeout=130)
+        self.app = self.origin.start(
+            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
+        )
+        self.sender = start(
+            "sensor",
+            media.sender_command(self.clip, self.node_a.ip, PORT, loops=LOOPS),
+            log_dir=workdir / "logs",
+            netns=topo.sensor,
+        )
+        self.writer = Writer(topo, f"http://{self.origin.ip}:8080", workdir)
+        self.writer.start()
+        time.sleep(3)
+
+    def delivered(self) -> int:
+        """deliveredPackets of the consumer as the resource reports it."""
+        status = self.cp.get_json("er/both", "-n", NS).get("status") or {}
+        return sum(c.get("deliveredPackets", 0) for c in (status.get("stream") or {}).get("consumers", []))
+
+    def stop_stream_and_check(self) -> None:
+        """Stop the sender: each unbudgeted consumer got every datagram sent, in order, none lost."""
+        assert self.sender.alive(), "the sender finished before the faults were over: raise LOOPS"
+        self.sender.stop()
+        time.sleep(1)
+        for s in self.sinks:
+            s.stop()
+        sent = media.datagrams(self.clip) * LOOPS
+        for pod in self.full:
+            got = media.received_datagrams(pod.host_dir / "recv.ts")
+            lost = media.lost_datagrams(sent, got)
+            # the sender was stopped: what it never sent is the tail after the last datagram received
+            end = len(sent)
+            while lost and lost[-1] == end - 1:
+                lost.pop()
+                end -= 1
+            log.info("%s received %d datagrams, lost %d", pod.name, len(got), len(lost))
+            received = len(got)
+            assert received > 2000, f"{pod.name} received {received} datagrams, too few to judge"
+            assert not lost, f"{pod.name} lost {len(lost)} datagrams (first {lost[:10]}) across the crashes"
+
+
+def describe(conds: dict) -> str:
+    return json.dumps({k: [v["status"], v["reason"], v["message"]] for k, v in conds.items()})
+
+
+def test_data_flows_through_operator_and_agent_crashes(edge, workdir):
+    topo, cp, system = edge
+    run = Running(topo, cp, system, workdir)
+    timings = {}
+
+    # 1. the operator crashes; a spec change is made while it is away
+    t = time.monotonic()
+    system.operator.kill()
+    cp.kubectl("patch", "er/both", "-n", NS, "--type=merge", "-p", '{"spec":{"state":{"maxLag":"2s"}}}')
+    time.sleep(3)
+    assert cp.get_json("er/both", "-n", NS)["status"]["observedGeneration"] == 1
+    system.start_operator()
+    wait_for(
+        "generation 2 Ready after the operator's restart",
+        lambda: ready(cp) and conditions(cp)["Ready"]["observedGeneration"] == 2,
+        timeout=90,
+    )
+    timings["operator"] = time.monotonic() - t
+    items = converged(run.writer, run.origin, run.replica, "the operator's crash")
+    log.info(
+        "operator crash: Ready at generation 2 %.1fs after the kill, %d items", timings["operator"], items
+    )
+
+    # 2. node-a's agent crashes
+    t = time.monotonic()
+    system.kill_agent(run.node_a)
+    seen = wait_for(
+        "the resource to report node-a's agent gone",
+        lambda: (c := conditions(cp))["Ready"]["status"] == "False"
+        and c["Degraded"]["status"] == "True"
+        and c,
+        timeout=20,
+    )
+    log.info("agent down: %s", describe(seen))
+    assert seen["Programmed"]["reason"] == "AgentUnavailable" and "node-a" in seen["Programmed"]["message"]
+    assert seen["Degraded"]["reason"] == "NodeUnavailable" and "node-a" in seen["Degraded"]["message"]
+    time.sleep(3)
+    system.start_agent(run.node_a)
+    wait_for("Ready after the agent's restart", lambda: ready(cp), timeout=60)
+    timings["agent"] = time.monotonic() - t
+    items = converged(run.writer, run.origin, run.replica, "the agent's crash")
+    log.info("agent crash: Ready %.1fs after the kill, %d items", timings["agent"], items)
+
+    run.writer.pause()
+    run.stop_stream_and_check()
+    run.app.stop()
+    expected = tree_digest(run.origin.host_dir)
+    wait_for(
+        "the replica to match the origin at the end", lambda: tree_digest(run.replica.host_dir) == expected
+    )
+    wait_for(
+        "InSync and Ready at the end", lambda: ready(cp) and conditions(cp)["InSync"]["status"] == "True"
+    )
+    log.info("faults: %s", json.dumps({k: round(v, 1) for k, v in timings.items()}))
+
+
+class AgentDefect(Exception):
+    """What the agent gets wrong after a loader crash (see the xfail reason); anything else fails."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AgentDefect,
+    reason="agent: after its loader restarts it never re-sends SetTrace (only a new NodeConfig makes it "
+    "re-apply), so the origin's writes are no longer captured and the replica never converges; and it "
+    "reports nothing while its loader is gone, so the resource stays Ready",
+)
+def test_data_flows_through_a_loader_crash(edge, workdir):
+    topo, cp, system = edge
+    run = Running(topo, cp, system, workdir)
+    items = converged(run.writer, run.origin, run.replica, "the start")
+    t = time.monotonic()
+    system.kill_loader(run.node_a)
+    time.sleep(2)
+    during = conditions(cp)
+    log.info("loader down: %s", describe(during))
+    time.sleep(2)
+    system.start_loader(run.node_a)
+    streams = system.loader_streams(run.node_a)
+    assert [len(s.consumers) for s in streams.streams] == [2], f"the restarted loader adopted {streams}"
+    wait_for("Ready after the loader's restart", lambda: ready(cp), timeout=60)
+    log.info("loader crash: Ready %.1fs after the kill, %d items before it", time.monotonic() - t, items)
+    # the counters go on from the pinned maps
+    counted = run.delivered()
+    wait_for("the consumers' counters to go on", lambda: run.delivered() > counted, timeout=10)
+    run.writer.pause()
+    run.stop_stream_and_check()
+    run.app.stop()
+
+    defects = []
+    if (
+        all(c["status"] == "True" for t_, c in during.items() if t_ in ("Ready", "Programmed"))
+        and during["Degraded"]["status"] == "False"
+    ):
+        defects.append(f"nothing reported node-a's loader gone: {describe(during)}")
+    expected = tree_digest(run.origin.host_dir)
+    try:
+        wait_for(
+            "the replica to match the origin",
+            lambda: tree_digest(run.replica.host_dir) == expected,
+            timeout=30,
+        )
+    except TimeoutError as e:
+        traces = system.loader_traces(run.node_a).traces
+        defects.append(f"{e}; node-a's loader traces after the restart: {list(traces)}")
+    if defects:
+        log.warning("agent defects after the loader's crash: %s", "; ".join(defects))
+        raise AgentDefect("; ".join(defects))
+    wait_for(
+        "InSync and Ready at the end", lambda: ready(cp) and conditions(cp)["InSync"]["status"] == "True"
+    )
