@@ -3,6 +3,7 @@ package io.edgerep.operator.wiring;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -92,7 +93,13 @@ public class AgentServerLifecycle {
         leading = true;
     }
 
-    /** Leader election callback: leadership lost; the process exits (QOSDK exitOnStopLeading). */
+    /**
+     * Leader election callback: leadership lost; the process exits. The exit is requested from a
+     * thread of its own: the callback also runs inside the JVM's shutdown hooks (Operator.stop on
+     * SIGTERM stops the elector), where a System.exit on the calling thread waits forever for the
+     * hooks it is part of. There the requesting thread just stays blocked and the JVM ends as the
+     * hooks finish.
+     */
     void stoppedLeading() {
         leading = false;
         AgentServer s = server;
@@ -100,6 +107,17 @@ public class AgentServerLifecycle {
         if (s != null) {
             s.close();
         }
+        exit.accept(1);
+    }
+
+    /** How the process exits on lost leadership (tests replace it). */
+    IntConsumer exit = AgentServerLifecycle::exitFromOwnThread;
+
+    static Thread exitFromOwnThread(int code) {
+        Thread t = new Thread(() -> System.exit(code), "edgerep-exit");
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     void stop(@Observes ShutdownEvent event) {

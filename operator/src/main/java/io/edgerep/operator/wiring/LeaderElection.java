@@ -11,7 +11,10 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 
 /**
  * Leader election through a Lease in the operator's namespace (QOSDK activates it in the prod
- * profile): only the leader reconciles and serves agents; a replica that loses the lease exits.
+ * profile): only the leader reconciles and serves agents; a replica that loses the lease exits. The
+ * exit is {@link AgentServerLifecycle#stoppedLeading}'s, not JOSDK's (exitOnStopLeading false): JOSDK
+ * calls System.exit from the callback, which also runs during shutdown, inside the JVM's shutdown
+ * hooks, and never returns there — the operator then hung on SIGTERM until it was killed.
  */
 public class LeaderElection {
 
@@ -21,6 +24,6 @@ public class LeaderElection {
         return new LeaderElectionConfiguration("edgerep-operator", settings.namespace(), Duration.ofSeconds(15),
                 Duration.ofSeconds(10), Duration.ofSeconds(2), null,
                 new LeaderCallbacks(lifecycle::startedLeading, lifecycle::stoppedLeading, id -> {
-                }), true);
+                }), false);
     }
 }
