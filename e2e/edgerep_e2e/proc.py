@@ -71,6 +71,25 @@ class Proc:
             return ""
 
 
+def stop_all(procs: Sequence[Proc | None], timeout: float = 10) -> None:
+    """Stop several processes at once: SIGTERM to all, then wait for each (SIGKILL after ``timeout``).
+
+    The same as calling :meth:`Proc.stop` on each, without their shutdowns adding up.
+    """
+    live = [p for p in procs if p is not None and p.alive()]
+    for p in live:
+        try:
+            os.killpg(p.popen.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for p in live:
+        try:
+            p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def start(
     name: str,
     cmd: Sequence[str],

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .controlplane import AGENT_AUDIENCE, ControlPlane
-from .proc import Proc, run, start, wait_for
+from .proc import Proc, run, start, stop_all, wait_for
 from .topology import CTL_IP, Node, Pod, Topology
 
 log = logging.getLogger("edgerep.e2e")
@@ -238,12 +238,10 @@ class EdgeSystem:
 
     def stop(self) -> None:
         """Stop every process, unmount, and remove the pinned kernel state of the run."""
-        for rt in self.nodes.values():
-            for proc in (rt.agent, rt.loader):
-                if proc is not None:
-                    proc.stop()
-        if self.operator is not None:
-            self.operator.stop()
+        # agents before loaders before the operator, each kind on every node at once
+        stop_all([rt.agent for rt in self.nodes.values()])
+        stop_all([rt.loader for rt in self.nodes.values()])
+        stop_all([self.operator])
         for rt in self.nodes.values():
             if os.path.ismount(rt.sysfs):
                 subprocess.run(["umount", "-l", str(rt.sysfs)], check=False)
