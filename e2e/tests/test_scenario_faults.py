@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import time
 
 import pytest
@@ -251,6 +252,12 @@ def test_data_flows_through_operator_and_agent_crashes(edge, workdir):
         "InSync and Ready at the end", lambda: ready(cp) and conditions(cp)["InSync"]["status"] == "True"
     )
     log.info("faults: %s", json.dumps({k: round(v, 1) for k, v in timings.items()}))
+
+    # asked to stop, the operator stops (it used to hang in its shutdown hooks until SIGKILL)
+    t = time.monotonic()
+    system.operator.stop(timeout=10)
+    assert system.operator.popen.returncode == 128 + signal.SIGTERM, system.operator.popen.returncode
+    log.info("operator stopped on SIGTERM in %.1fs", time.monotonic() - t)
 
 
 class AgentDefect(Exception):
