@@ -1,7 +1,8 @@
 """State half of the Loader service: traced cgroups and prefixes, event stream.
 
 One state-capture program (state_capture.c) serves every replication id; it is
-compiled on the first SetTrace or StreamStateEvents. A reader thread drains its
+compiled on the first SetTrace or StreamStateEvents. SetTrace adopts the files
+the traced processes already hold open for writing (state_adopt). A reader thread drains its
 ring buffer, turns records into StateEvents (state_tracker) in ring order, so
 events are ordered per replication id, and hands them to each subscriber's
 bounded queue (state_queue). Kernel losses are read from the loss maps and sent
@@ -25,6 +26,7 @@ import grpc
 
 from edgerep.v1 import loader_pb2
 from edgerep_loader.capabilities import cgroup2_mount
+from edgerep_loader.state_adopt import Adopter
 from edgerep_loader.state_queue import EventQueue
 from edgerep_loader.state_tracker import KernelFds, Tracker
 
@@ -120,6 +122,7 @@ class StateService:
         self._subs_lock = threading.Lock()
         self._lost_seen: Dict[int, int] = {}
         self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
+        self._adopter = Adopter()
         self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
 
     def counters(self) -> Dict[str, int]:
@@ -128,6 +131,7 @@ class StateService:
         if self._tracker is not None:
             out["unresolved"] = self._tracker.unresolved
             out["seq_gaps"] = self._tracker.seq_gaps
+        out["adopted_fds"] = self._adopter.adopted
         return out
 
     # --- program life cycle ---
@@ -260,6 +264,9 @@ class StateService:
                 for pid in _cgroup_pids(path):
                     tracker.prime_cwd(pid, rep)
                 prog.set_cgroup(cg, rep)
+                # after set_cgroup: a file opened meanwhile is followed by the kernel, not adopted twice
+                for pid in _cgroup_pids(path):
+                    self._adopter.adopt(prog, tracker, rep, pid)
             if old is not None:
                 for cg in set(old.cgroup_ids) - {c for c, _ in cgroups}:
                     prog.del_cgroup(cg)

@@ -129,6 +129,19 @@ class Tracker:
         if cwd:
             self.cwd[pid] = cwd
 
+    def adopt(self, tgid: int, fd: int, desc_id: int, path: str) -> None:
+        """Follow a description opened before the trace (see state_adopt)."""
+        self.descs[desc_id] = path
+        self.fds.setdefault(tgid, {})[fd] = desc_id
+
+    def proc_fd_path(self, pid: int, fd: int, rep_id: int) -> Optional[str]:
+        """Path of an open descriptor as the traced process sees it."""
+        return self._proc_path(pid, f"fd/{fd}", rep_id)
+
+    def wanted(self, rep_id: int, path: Optional[str]) -> bool:
+        """Does path lie under a prefix of rep_id?"""
+        return self._wanted(rep_id, path)
+
     # --- resolution ---
 
     def _proc_path(self, pid: int, what: str, rep_id: int) -> Optional[str]:
