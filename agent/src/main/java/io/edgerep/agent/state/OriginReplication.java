@@ -37,6 +37,8 @@ public final class OriginReplication implements AutoCloseable {
     private long lastLoaderSeq;
     private final AtomicLong lostRecords = new AtomicLong();
     private final AtomicLong refusedEvents = new AtomicLong();
+    /** Whether the loader is known to trace the origin now; off until {@link #captureOn()}. */
+    private volatile boolean capturing;
 
     public OriginReplication(String key, ConfinedRoot origin, OpLog log) {
         this.key = key;
@@ -52,7 +54,42 @@ public final class OriginReplication implements AutoCloseable {
         return origin;
     }
 
+    /**
+     * The loader traces the origin (its trace was set or found in place): links may take their resync snapshot now.
+     * Turning capture on again after it was off resyncs every replica, since writes went uncaptured meanwhile.
+     */
+    public void captureOn() {
+        if (!capturing) {
+            capturing = true;
+            LOG.infof("origin %s: capture on", key);
+            for (ReplicaLink l : links.values()) {
+                l.requestFullResync();
+            }
+        }
+    }
+
+    /**
+     * Whether capture is on is no longer known (the loader's event stream broke, the loader may have restarted
+     * without its traces): no replica resyncs or counts as in sync until {@link #captureOn()}.
+     */
+    public void captureLost() {
+        if (capturing) {
+            LOG.infof("origin %s: capture lost", key);
+        }
+        capturing = false;
+        lostRecords.incrementAndGet();
+        for (ReplicaLink l : links.values()) {
+            l.requestFullResync();
+        }
+    }
+
+    public boolean capturing() {
+        return capturing;
+    }
+
+    /** Adds a link; it resyncs only while this origin's capture is on. */
     public void addLink(ReplicaLink link) {
+        link.captureGate(this::capturing);
         ReplicaLink old = links.put(link.pod(), link);
         if (old != null) {
             old.close();

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 import org.jboss.logging.Logger;
 
@@ -48,6 +49,8 @@ public final class ReplicaLink implements AutoCloseable {
     private final Options opt;
     private final Thread thread;
     private volatile boolean running = true;
+    /** Whether the origin's writes are being captured: a resync snapshot taken before would miss what follows. */
+    private volatile BooleanSupplier capturing = () -> false;
 
     // state shared with the ack observer
     private final Object lock = new Object();
@@ -87,6 +90,11 @@ public final class ReplicaLink implements AutoCloseable {
     public ReplicaLink start() {
         thread.start();
         return this;
+    }
+
+    /** Until this says capture is on, the link neither resyncs nor reports itself in sync (closed by default). */
+    public void captureGate(BooleanSupplier capturing) {
+        this.capturing = capturing;
     }
 
     /** Resync every file (e.g. after records were lost in the kernel without a path). */
@@ -241,6 +249,13 @@ public final class ReplicaLink implements AutoCloseable {
     }
 
     private long fullResync(StreamObserver<StateBatch> out) throws Exception {
+        while (!capturing.getAsBoolean()) {
+            if (!running) {
+                throw new InterruptedException();
+            }
+            checkStream();
+            Thread.sleep(20); // a snapshot now would miss the writes made before capture starts
+        }
         long base = log.lastSeq();
         fullResyncRequested = false;
         synchronized (lock) {
@@ -448,7 +463,8 @@ public final class ReplicaLink implements AutoCloseable {
 
     /** Whether the replica acked everything the log holds and no verification is outstanding. */
     public boolean inSync() {
-        return synced && ackedNow() >= log.lastSeq() && !verifyPending && !fullResyncRequested;
+        return synced && capturing.getAsBoolean() && ackedNow() >= log.lastSeq() && !verifyPending
+                && !fullResyncRequested;
     }
 
     public Ack lastAck() {

@@ -106,6 +106,14 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     }
 
     @Override
+    public synchronized void traced(String key) {
+        OriginState st = origins.get(key);
+        if (st != null) {
+            st.replication.captureOn();
+        }
+    }
+
+    @Override
     public synchronized void replica(StateReplicaConfig cfg, Path root) {
         String pod = cfg.getPod().getName();
         ReplicationService.Replica have = service.replicas().get(ReplicationService.id(cfg.getKey(), pod));

@@ -114,6 +114,7 @@ class ReplicationEndToEndTest {
             origin.addLink(link);
             StateEventPump pump = new StateEventPump(loaderCh).start();
             pump.route(7, origin);
+            origin.captureOn();
             DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, loader::push);
             Thread poller = new Thread(() -> {
                 while (!Thread.currentThread().isInterrupted()) {
@@ -185,6 +186,7 @@ class ReplicationEndToEndTest {
                 log);
         ReplicaLink link = new ReplicaLink(KEY, POD, log, origin.origin(), ch, ReplicaLink.Options.defaults()).start();
         origin.addLink(link);
+        origin.captureOn();
         try {
             awaitInSync(link);
             List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
