@@ -37,6 +37,10 @@ public final class StateApplier {
     private long epoch; // 0 = never synced since start
     private long appliedSeq;
     private boolean needsResync = true;
+    /** Highest seq at which the origin confirmed this replica's content as its own; what progress reports. */
+    private long verifiedSeq;
+    /** Since when (ms) content is unconfirmed (after a resync began); 0 = confirmed. */
+    private long unverifiedSinceMs = System.currentTimeMillis();
     private long lastCapturedMs;
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -64,16 +68,29 @@ public final class StateApplier {
 
     /** Applies a batch and returns the ack to send. */
     public synchronized Ack apply(StateBatch batch) {
+        if (batch.getEpoch() != epoch || batch.getResyncStart()) {
+            // another origin incarnation's numbers mean nothing here; a resync rewrites content under us
+            if (batch.getEpoch() != epoch) {
+                verifiedSeq = 0;
+            }
+            if (unverifiedSinceMs == 0) {
+                unverifiedSinceMs = System.currentTimeMillis();
+            }
+        }
         if (batch.getResyncStart()) {
             epoch = batch.getEpoch();
             appliedSeq = batch.getBaseSeq();
             needsResync = false;
+            verifiedSeq = Math.min(verifiedSeq, appliedSeq);
         } else if (batch.getEpoch() != epoch) {
             needsResync = true; // a new origin incarnation or a replica that restarted
         }
         try {
             for (ReplicatedOp op : batch.getOpsList()) {
                 if (op.getSeq() == 0) {
+                    if (unverifiedSinceMs == 0) {
+                        unverifiedSinceMs = System.currentTimeMillis(); // a repair: content unconfirmed again
+                    }
                     applyOne(op);
                     continue;
                 }
@@ -98,11 +115,27 @@ public final class StateApplier {
             }
         }
         if (batch.getResyncComplete() && !needsResync) {
-            resyncs.incrementAndGet();
+            if (!isConfirmation(batch)) {
+                resyncs.incrementAndGet();
+            } else if (batch.getBaseSeq() - 1 == appliedSeq && batch.getEpoch() == epoch) {
+                verifiedSeq = appliedSeq;
+                unverifiedSinceMs = 0;
+            }
+        }
+        if (unverifiedSinceMs == 0) {
+            verifiedSeq = appliedSeq; // confirmed content plus ops applied in order stays the origin's
         }
         lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
         onApplied.accept(appliedSeq);
         return ack();
+    }
+
+    /**
+     * The origin's word that this replica's content, with every op up to {@code base_seq - 1}, matched its own: a
+     * resync end that starts none and carries no op, with a base (never set otherwise without {@code resync_start}).
+     */
+    static boolean isConfirmation(StateBatch b) {
+        return b.getResyncComplete() && !b.getResyncStart() && b.getOpsCount() == 0 && b.getBaseSeq() > 0;
     }
 
     public synchronized Ack ack() {
@@ -230,5 +263,23 @@ public final class StateApplier {
 
     public long lagMs() {
         return lagMs;
+    }
+
+    /**
+     * The applied seq to report as progress: until the origin confirmed the content after a resync, only the seq last
+     * confirmed, so that a replica whose files may still differ never shows as caught up.
+     */
+    public synchronized long reportedSeq() {
+        return verifiedSeq;
+    }
+
+    /** Lag to report: while unconfirmed, how long it has been so; else the lag of the last applied op. */
+    public synchronized long reportedLagMs() {
+        return unverifiedSinceMs == 0 ? lagMs : Math.max(1, System.currentTimeMillis() - unverifiedSinceMs);
+    }
+
+    /** Whether the origin confirmed the content since the last resync began. */
+    public synchronized boolean verified() {
+        return unverifiedSinceMs == 0;
     }
 }

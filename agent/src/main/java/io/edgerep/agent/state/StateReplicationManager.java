@@ -167,8 +167,8 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         List<ReplicaProgress> out = new ArrayList<>();
         for (ReplicationService.Replica r : service.replicas().values()) {
             StateApplier a = r.applier();
-            out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.appliedSeq())
-                    .setLagMs(a.lagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
+            out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.reportedSeq())
+                    .setLagMs(a.reportedLagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
         }
         return out;
     }

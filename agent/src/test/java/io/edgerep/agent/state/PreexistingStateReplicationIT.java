@@ -81,6 +81,7 @@ class PreexistingStateReplicationIT {
             }
             assertThat(f.link.resyncs()).as("initial resync done").isEqualTo(1);
             Thread.sleep(2500);
+            assertThat(f.applier.verified()).as("no confirmation while the writes go on").isFalse();
             Files.writeString(stop, "");
             f.awaitApp("wal-writer", wal, 120);
             f.awaitApp("journal-writer", journal, 120);
@@ -89,9 +90,10 @@ class PreexistingStateReplicationIT {
             long converged = f.awaitIdentical(writesEnd + 5000);
             LOG.infof(
                     "pre-existing state: joined %d ms before the writes ended, converged %d ms after them; %d events, "
-                            + "%d ops sent, %d resyncs, %d bytes resynced",
-                    writesEnd - joined, converged - writesEnd,
-                    f.pump.events(), f.link.sentOps(), f.link.resyncs(), f.link.resyncedBytes());
+                            + "%d ops sent, %d of them already in the resync content, %d verification repairs, "
+                            + "%d resyncs, %d bytes resynced",
+                    writesEnd - joined, converged - writesEnd, f.pump.events(), f.link.sentOps(),
+                    f.link.skippedOps(), f.link.verifyRepairs(), f.link.resyncs(), f.link.resyncedBytes());
             assertThat(converged - writesEnd).isLessThanOrEqualTo(5000);
             assertThat(f.link.resyncedBytes()).as("the existing files came by the initial resync")
                     .isGreaterThan(1 << 20);
@@ -105,6 +107,8 @@ class PreexistingStateReplicationIT {
             assertThat(f.applier.refusedOps()).isZero();
             f.awaitInSync(5000);
             assertThat(f.applier.appliedSeq()).isEqualTo(f.origin.log().lastSeq());
+            assertThat(f.applier.verified()).as("the origin confirmed the replica's content").isTrue();
+            assertThat(f.applier.reportedSeq()).isEqualTo(f.origin.log().lastSeq());
         }
     }
 

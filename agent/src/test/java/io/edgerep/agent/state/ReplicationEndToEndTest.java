@@ -219,6 +219,124 @@ class ReplicationEndToEndTest {
         }
     }
 
+    /** Ops captured before a resync read the files, delivered after it: already in its content. */
+    @Test
+    void opsTheResyncContentAlreadyHoldsAreNotReplayedOnTopOfIt() throws Exception {
+        startReplica(0);
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
+        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, quietFor(3_600_000)).start();
+        origin.addLink(link);
+        try {
+            Path data = tmp.resolve("o/data");
+            Files.writeString(data.resolve("app.log"), "old\n".repeat(100));
+            List<io.edgerep.proto.v1.StateEvent> late = new java.util.ArrayList<>();
+            // the application appends and saves by rename-over; the loader's events are still on their way
+            Files.writeString(data.resolve("app.log"), "late\n", java.nio.file.StandardOpenOption.APPEND);
+            late.add(event(7, 1).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/app.log")
+                    .setAppend(true).setData(com.google.protobuf.ByteString.copyFromUtf8("late\n"))).build());
+            Files.writeString(data.resolve("cfg.tmp"), "config 2\n");
+            late.add(event(7, 2).setCreate(io.edgerep.proto.v1.FileCreate.newBuilder().setPath("/data/cfg.tmp")
+                    .setTruncate(true).setMode(0644)).build());
+            late.add(event(7, 3).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/cfg.tmp")
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("config 2\n"))).build());
+            Files.move(data.resolve("cfg.tmp"), data.resolve("cfg"));
+            late.add(event(7, 4).setRename(io.edgerep.proto.v1.FileRename.newBuilder().setFrom("/data/cfg.tmp")
+                    .setTo("/data/cfg")).build());
+            Files.writeString(data.resolve("cfg.tmp"), "config 3, half wri");
+            late.add(event(7, 5).setCreate(io.edgerep.proto.v1.FileCreate.newBuilder().setPath("/data/cfg.tmp")
+                    .setTruncate(true).setMode(0644)).build());
+            late.add(event(7, 6).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/cfg.tmp")
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("config 3, half wri"))).build());
+            origin.captureOn();
+            long end = System.currentTimeMillis() + 10_000;
+            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(link.resyncs()).isEqualTo(1);
+            origin.accept(late, 0); // delivered after the resync read the files
+            // and what happens after the resync is replayed as usual
+            Files.writeString(data.resolve("app.log"), "after\n", java.nio.file.StandardOpenOption.APPEND);
+            origin.accept(List.of(event(7, 7).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
+                    .setPath("/data/app.log").setAppend(true)
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("after\n"))).build()), 0);
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            assertThat(link.skippedOps()).isEqualTo(6);
+            assertThat(link.verifyRepairs()).isZero();
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            assertThat(applier.failedOps()).isZero();
+            assertThat(applier.appliedSeq()).isEqualTo(7);
+        } finally {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    /** Ops a resync cannot place (no timestamp) may leave the replica different: it must not report caught up. */
+    @Test
+    void aReplicaReportsProgressOnlyUpToWhatTheOriginConfirmed() throws Exception {
+        startReplica(0);
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
+        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, quietFor(1500)).start();
+        origin.addLink(link);
+        try {
+            Path data = tmp.resolve("o/data");
+            Files.writeString(data.resolve("app.log"), "old\nlate\n");
+            origin.captureOn();
+            long end = System.currentTimeMillis() + 10_000;
+            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            origin.accept(List.of(untimed(1).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
+                    .setPath("/data/app.log").setAppend(true)
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("late\n"))).build()), 0);
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            end = System.currentTimeMillis() + 5000;
+            while (applier.appliedSeq() < 1 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(applier.appliedSeq()).isEqualTo(origin.log().lastSeq()).isEqualTo(1);
+            assertThat(Files.readString(tmp.resolve("r/data/app.log"))).isEqualTo("old\nlate\nlate\n");
+            assertThat(applier.verified()).isFalse();
+            assertThat(applier.reportedSeq()).isLessThan(origin.log().lastSeq());
+            assertThat(applier.reportedLagMs()).isPositive();
+            assertThat(link.inSync()).isFalse();
+            // once the origin is quiet it verifies, repairs, and confirms
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            end = System.currentTimeMillis() + 5000;
+            while (!applier.verified() && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(applier.verified()).isTrue();
+            assertThat(applier.reportedSeq()).isEqualTo(origin.log().lastSeq());
+            awaitInSync(link);
+        } finally {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    /** A loader event stamped now on the loader's clock (CLOCK_MONOTONIC, as System.nanoTime). */
+    static io.edgerep.proto.v1.StateEvent.Builder event(int repId, long seq) {
+        return io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(repId).setSeq(seq)
+                .setTimestampNs(System.nanoTime());
+    }
+
+    /** Link options verifying only after the origin was quiet for ms. */
+    static ReplicaLink.Options quietFor(long ms) {
+        ReplicaLink.Options d = ReplicaLink.Options.defaults();
+        return new ReplicaLink.Options(d.maxBatchOps(), d.maxBatchBytes(), d.windowOps(), d.blockSize(), ms,
+                d.maxTouched());
+    }
+
+    /** A loader event without a timestamp. */
+    static io.edgerep.proto.v1.StateEvent.Builder untimed(long seq) {
+        return io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(7).setSeq(seq);
+    }
+
     static void awaitInSync(ReplicaLink link) throws InterruptedException {
         long end = System.currentTimeMillis() + 10_000;
         while (!link.inSync() && System.currentTimeMillis() < end) {
