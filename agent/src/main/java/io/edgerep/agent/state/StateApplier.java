@@ -47,14 +47,90 @@ public final class StateApplier {
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong appliedOps = new AtomicLong();
     private volatile long lagMs;
+    private final ReplicaCheckpoint checkpoint;
+    private boolean checkpointOnDisk;
+    private boolean resumed;
+    private long lastChangeMs;
     private volatile java.util.function.LongConsumer onApplied = s -> {
     };
 
     public StateApplier(String key, String pod, ConfinedRoot root) {
+        this(key, pod, root, null);
+    }
+
+    /**
+     * @param checkpoint where the replica's position is saved while idle (see {@link #checkpointIfIdle}); a valid
+     *        one is resumed from here, so the origin need not resync; null = the position lives in memory only
+     */
+    public StateApplier(String key, String pod, ConfinedRoot root, Path checkpoint) {
         this.key = key;
         this.pod = pod;
         this.root = root;
         this.exec = new OpExecutor(root);
+        this.checkpoint = checkpoint == null ? null : new ReplicaCheckpoint(checkpoint);
+        if (this.checkpoint != null) {
+            this.checkpoint.load(root).ifPresent(pos -> {
+                epoch = pos.epoch();
+                appliedSeq = pos.appliedSeq();
+                needsResync = false;
+                if (pos.verified()) {
+                    verifiedSeq = appliedSeq;
+                    unverifiedSinceMs = 0;
+                }
+                checkpointOnDisk = true;
+                resumed = true;
+                LOG.infof("replica %s/%s: resumed at seq %d of epoch %d from its checkpoint", key, pod, appliedSeq,
+                        epoch);
+            });
+        }
+    }
+
+    /** Whether this replica started from a saved position instead of needing a resync. */
+    public boolean resumed() {
+        return resumed;
+    }
+
+    /**
+     * Saves the replica's position if no batch changed its files for idleMs and none is saved yet (a checkpoint on
+     * disk is deleted before the next change, so it always describes the tree as it is).
+     */
+    public synchronized void checkpointIfIdle(long idleMs) {
+        if (checkpoint == null || checkpointOnDisk || epoch == 0 || needsResync
+                || System.currentTimeMillis() - lastChangeMs < idleMs) {
+            return;
+        }
+        try {
+            checkpoint.save(new ReplicaCheckpoint.Position(epoch, appliedSeq, unverifiedSinceMs == 0), root);
+            checkpointOnDisk = true;
+        } catch (IOException e) {
+            LOG.warnf("replica %s/%s: checkpoint not saved: %s", key, pod, e.getMessage());
+        }
+    }
+
+    /** Forgets the saved position (the replica is no longer configured here). */
+    public synchronized void dropCheckpoint() {
+        if (checkpoint != null) {
+            try {
+                checkpoint.delete();
+            } catch (IOException e) {
+                LOG.warnf("replica %s/%s: checkpoint not removed: %s", key, pod, e.getMessage());
+            }
+            checkpointOnDisk = false;
+        }
+    }
+
+    /** Before the tree changes: a saved position would no longer describe it. */
+    private void invalidateCheckpoint() {
+        lastChangeMs = System.currentTimeMillis();
+        if (checkpointOnDisk) {
+            try {
+                checkpoint.delete();
+                checkpointOnDisk = false;
+            } catch (IOException e) {
+                // left in place: its tree fingerprint no longer matches once the tree changes
+                LOG.warnf("replica %s/%s: checkpoint not removed: %s", key, pod, e.getMessage());
+            }
+        }
     }
 
     /** Called after every batch with the applied sequence number (for latency measurements). */
@@ -68,6 +144,9 @@ public final class StateApplier {
 
     /** Applies a batch and returns the ack to send. */
     public synchronized Ack apply(StateBatch batch) {
+        if (batch.getResyncStart() || batch.getOpsCount() > 0) {
+            invalidateCheckpoint();
+        }
         if (batch.getEpoch() != epoch || batch.getResyncStart()) {
             // another origin incarnation's numbers mean nothing here; a resync rewrites content under us
             if (batch.getEpoch() != epoch) {

@@ -85,6 +85,9 @@ final class RealLoaderFixture implements AutoCloseable {
                 "needs bcc");
     }
 
+    private final java.util.concurrent.ScheduledExecutorService ticker = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor();
+
     RealLoaderFixture(Path tmp) throws Exception {
         this.tmp = tmp;
         this.repo = Path.of(System.getProperty("edgerep.repo.root", "..")).toAbsolutePath().normalize();
@@ -102,6 +105,7 @@ final class RealLoaderFixture implements AutoCloseable {
         this.nodeA = ca.node("node-a");
         this.nodeB = ca.node("node-b");
         Files.createDirectory(cg);
+        ticker.scheduleWithFixedDelay(this::replicaTick, 200, 200, TimeUnit.MILLISECONDS);
     }
 
     // --- the loader ---
@@ -183,7 +187,8 @@ final class RealLoaderFixture implements AutoCloseable {
     /** Starts (or restarts, with nothing in memory, as a new process) the replica agent's replication server. */
     void startReplica() throws Exception {
         service = new ReplicationService();
-        applier = new StateApplier(KEY, POD, new ConfinedRoot(replicaRoot, List.of(prefix)));
+        applier = new StateApplier(KEY, POD, new ConfinedRoot(replicaRoot, List.of(prefix)),
+                replicaStateDir.resolve("position"));
         service.put(new ReplicationService.Replica(applier, "node-a"));
         long end = System.currentTimeMillis() + 5000;
         while (true) {
@@ -200,6 +205,14 @@ final class RealLoaderFixture implements AutoCloseable {
             }
         }
         port = server.getPort();
+    }
+
+    /** The replica agent's periodic tick: saves its position once idle. */
+    void replicaTick() {
+        StateApplier a = applier;
+        if (a != null && server != null) {
+            a.checkpointIfIdle(StateReplicationManager.CHECKPOINT_IDLE_MS);
+        }
     }
 
     /** Stops the replica agent as a crash would: its streams break, its memory is gone. */
@@ -282,6 +295,7 @@ final class RealLoaderFixture implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        ticker.shutdownNow();
         stopOrigin();
         stopReplica();
         if (loaderCh != null && loader != null) {

@@ -77,7 +77,9 @@ class ReplicationEndToEndTest {
     void startReplica(int fixedPort) throws Exception {
         service = new ReplicationService();
         service.put(new ReplicationService.Replica(
-                new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data"))), "node-a"));
+                new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
+                        tmp.resolve("replica-state/position")),
+                "node-a"));
         long end = System.currentTimeMillis() + 5000;
         while (true) {
             try {
@@ -213,6 +215,63 @@ class ReplicationEndToEndTest {
                     .build()), 0);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
             assertThat(link.resyncs()).isEqualTo(resyncs + 1);
+        } finally {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    /** A replica agent restarted with its files intact resumes where it was; with its files changed, it resyncs. */
+    @Test
+    void aRestartedReplicaResumesFromItsCheckpointUnlessItsFilesChanged() throws Exception {
+        startReplica(0);
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
+        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, ReplicaLink.Options.defaults())
+                .start();
+        origin.addLink(link);
+        origin.captureOn();
+        List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
+        DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+        Runnable captured = () -> {
+            capture.poll();
+            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
+            batches.clear();
+        };
+        try {
+            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
+            Files.writeString(tmp.resolve("o/data/log"), "line 1\n");
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            StateApplier before = service.replicas().values().iterator().next().applier();
+            before.checkpointIfIdle(0); // the agent's tick, once the replica is idle
+            long resyncs = link.resyncs();
+            long resyncedBytes = link.resyncedBytes();
+
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // the replica agent restarts
+            startReplica(port);
+            StateApplier resumed = service.replicas().values().iterator().next().applier();
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.appliedSeq()).isEqualTo(before.appliedSeq());
+            Files.writeString(tmp.resolve("o/data/log"), "line 2\n", java.nio.file.StandardOpenOption.APPEND);
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            assertThat(link.resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
+            assertThat(link.resyncedBytes()).isEqualTo(resyncedBytes);
+            assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq());
+
+            resumed.checkpointIfIdle(0);
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            Files.writeString(tmp.resolve("r/data/a"), "changed while the agent was down"); // not the saved tree
+            startReplica(port);
+            assertThat(service.replicas().values().iterator().next().applier().resumed()).isFalse();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
+            assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
         } finally {
             origin.close();
             ch.shutdownNow();
