@@ -290,23 +290,31 @@ class StateProgram:
         return k
 
     def drop_fd(self, tgid: int, fd: int) -> None:
-        """Forget (tgid, fd) (user-space cleanup after exit / close_range)."""
-        k = self._fd_key(tgid, fd)
+        """Forget (tgid, fd) (user-space cleanup after exit / close_range).
+
+        Only the fd entry goes: the description's reference count is the
+        kernel's alone. A read-modify-write of it from here races with the
+        kernel's atomic increment at fork; a lost increment let the kernel free
+        a description still in use at the next close, and every later write
+        through it went uncaptured, silently. A count left too high only keeps
+        a description nobody holds: orphan_descs() finds those.
+        """
         try:
-            desc = ct.c_uint64(self.fds[k].value)
-            del self.fds[k]
+            del self.fds[self._fd_key(tgid, fd)]
         except KeyError:
-            return
-        try:
-            refs = self.refs[desc].value
-        except KeyError:
-            refs = 0
-        if refs > 1:
-            self.refs[desc] = ct.c_uint32(refs - 1)
-            return
+            pass
+
+    def orphan_descs(self) -> set:
+        """Descriptions no followed fd refers to."""
+        held = {v.value for v in self.fds.values()}
+        return {k.value for k in self.descs.keys()} - held
+
+    def free_desc(self, desc_id: int) -> None:
+        """Remove a description (one that stayed an orphan: no fd can reach it again)."""
+        key = ct.c_uint64(desc_id)
         for table in (self.refs, self.descs):
             try:
-                del table[desc]
+                del table[key]
             except KeyError:
                 pass
 

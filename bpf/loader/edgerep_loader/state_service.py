@@ -51,6 +51,9 @@ SUBSCRIBER_STALL_S = 2.0
 DRAIN_INTERVAL_S = 0.004
 #: How often losses are read from the kernel maps.
 LOSS_POLL_S = 0.05
+#: How often descriptions no fd holds are looked for; one is freed when found
+#: twice in a row (an open installs its description just before its fd entry).
+ORPHAN_POLL_S = 1.0
 
 
 class _Invalid(Exception):
@@ -123,6 +126,7 @@ class StateService:
         self._lost_seen: Dict[int, int] = {}
         self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
         self._adopter = Adopter()
+        self._orphans: set = set()
         self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
 
     def counters(self) -> Dict[str, int]:
@@ -176,6 +180,7 @@ class StateService:
 
     def _read_loop(self) -> None:
         last_loss = 0.0
+        last_orphans = time.monotonic()
         while not self._stop.is_set():
             try:
                 with self._lock:
@@ -189,11 +194,22 @@ class StateService:
                     if now - last_loss >= LOSS_POLL_S:
                         last_loss = now
                         events.extend(self._collect_losses())
+                    if now - last_orphans >= ORPHAN_POLL_S:
+                        last_orphans = now
+                        self._free_orphans()
                 self._deliver(events)
                 if not events:
                     self._stop.wait(DRAIN_INTERVAL_S)
             except Exception:  # never let one bad record stop the capture
                 log.exception("state reader failed on a batch; continuing")
+
+    def _free_orphans(self) -> None:
+        """Free descriptions that no fd has held for a whole poll interval."""
+        orphans = self._prog.orphan_descs()
+        for desc_id in orphans & self._orphans:
+            self._prog.free_desc(desc_id)
+            self._tracker.released(desc_id)
+        self._orphans = orphans - self._orphans
 
     def _collect_losses(self) -> List[loader_pb2.StateEvent]:
         """New kernel losses: counters to subscribers, FileDirty events for the files."""

@@ -129,6 +129,13 @@ class Tracker:
         if cwd:
             self.cwd[pid] = cwd
 
+    def released(self, desc_id: int) -> None:
+        """A description the kernel side no longer follows (as its close would say)."""
+        if desc_id in self.descs:
+            self.closed[desc_id] = self.descs.pop(desc_id)
+            while len(self.closed) > CLOSED_MEMORY:
+                self.closed.popitem(last=False)
+
     def adopt(self, tgid: int, fd: int, desc_id: int, path: str) -> None:
         """Follow a description opened before the trace (see state_adopt)."""
         self.descs[desc_id] = path
