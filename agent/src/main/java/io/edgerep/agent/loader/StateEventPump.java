@@ -20,6 +20,7 @@ import io.edgerep.proto.v1.StateEventBatch;
 import io.edgerep.proto.v1.StreamStateEventsRequest;
 import io.grpc.Channel;
 import io.grpc.Context;
+import io.grpc.ManagedChannel;
 
 /**
  * Drains the loader's {@code StreamStateEvents} and hands each replication id's events, in order, to its
@@ -30,6 +31,7 @@ import io.grpc.Context;
 public final class StateEventPump implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(StateEventPump.class);
 
+    private final Channel channel;
     private final LoaderGrpc.LoaderBlockingStub stub;
     private final Map<Integer, OriginReplication> origins = new ConcurrentHashMap<>();
     private final Thread thread;
@@ -44,6 +46,7 @@ public final class StateEventPump implements AutoCloseable {
     };
 
     public StateEventPump(Channel loader) {
+        this.channel = loader;
         this.stub = LoaderGrpc.newBlockingStub(loader);
         this.thread = new Thread(this::run, "state-event-pump");
         this.thread.setDaemon(true);
@@ -76,6 +79,9 @@ public final class StateEventPump implements AutoCloseable {
             Context.CancellableContext ctx = Context.current().withCancellation();
             current = ctx;
             boolean[] opened = {false};
+            if (channel instanceof ManagedChannel m) {
+                m.resetConnectBackoff(); // a restarted loader is dialled on our schedule, not the channel's (≤ 2 min)
+            }
             try {
                 ctx.run(() -> {
                     // the loader answers before the stream counts as open (a blocking stream says nothing until

@@ -2,9 +2,7 @@ package io.edgerep.agent.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 
 import org.jboss.logging.Logger;
 import org.junit.jupiter.api.Test;
@@ -19,43 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 class PreexistingStateReplicationIT {
     private static final Logger LOG = Logger.getLogger(PreexistingStateReplicationIT.class);
 
-    /**
-     * Writers started before replication, each holding its descriptors for its whole life, writing until the file
-     * named by STOP exists.
-     */
-    static final String WAL_WRITER = """
-            set -e
-            ( echo '.timeout 5000'; i=0; while [ ! -e STOP ]; do i=$((i + 1))
-                echo "INSERT INTO t(v) VALUES (hex(randomblob(700))); UPDATE t SET v = hex(randomblob(300)) WHERE id = $i;"
-                sleep 0.02
-              done ) | sqlite3 wal.db
-            """;
-    static final String JOURNAL_WRITER = """
-            set -e
-            ( echo '.timeout 5000'; i=0; while [ ! -e STOP ]; do i=$((i + 1))
-                echo "INSERT INTO t(v) SELECT hex(randomblob(200)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<10) SELECT x FROM c); DELETE FROM t WHERE id % 5 = $i % 5 AND id < $i * 3;"
-                sleep 0.03
-              done ) | sqlite3 journal.db
-            """;
-    static final String FILE_WRITER = """
-            set -e
-            exec 3>>app.log
-            exec 4>stream.out
-            i=0
-            while [ ! -e STOP ]; do
-              i=$((i + 1))
-              echo "line $i" >&3
-              printf 'record %05d\\n' $i >&4
-              if [ $((i % 10)) = 0 ]; then
-                printf 'config %s\\n' $i > cfg.tmp && mv cfg.tmp cfg
-                echo "item $i" > items/$i.json
-                rm -f items/$((i - 50)).json
-                dd if=/dev/urandom of=big.bin bs=4096 count=3 seek=$((i / 10)) conv=notrunc status=none
-              fi
-              sleep 0.01
-            done
-            """;
-
     @TempDir
     Path tmp;
 
@@ -63,14 +24,12 @@ class PreexistingStateReplicationIT {
     void replicaJoiningAWritingOriginEndsIdentical() throws Exception {
         RealLoaderFixture.assumeRealLoader();
         try (RealLoaderFixture f = new RealLoaderFixture(tmp)) {
-            prepopulate(f.originData);
+            OriginWorkload.prepopulate(f.originData);
             f.startLoader();
             f.startReplica();
             // the application runs before any EdgeReplica exists: its descriptors predate the trace
-            Path stop = tmp.resolve("stop");
-            Process wal = f.startApp("wal-writer", WAL_WRITER.replace("STOP", stop.toString()));
-            Process journal = f.startApp("journal-writer", JOURNAL_WRITER.replace("STOP", stop.toString()));
-            Process files = f.startApp("file-writer", FILE_WRITER.replace("STOP", stop.toString()));
+            OriginWorkload work = new OriginWorkload(f);
+            work.start();
             Thread.sleep(800);
             long joined = System.currentTimeMillis();
             f.startOrigin();
@@ -82,11 +41,7 @@ class PreexistingStateReplicationIT {
             assertThat(f.link.resyncs()).as("initial resync done").isEqualTo(1);
             Thread.sleep(2500);
             assertThat(f.applier.verified()).as("no confirmation while the writes go on").isFalse();
-            Files.writeString(stop, "");
-            f.awaitApp("wal-writer", wal, 120);
-            f.awaitApp("journal-writer", journal, 120);
-            f.awaitApp("file-writer", files, 120);
-            long writesEnd = System.currentTimeMillis();
+            long writesEnd = work.stop();
             long converged = f.awaitIdentical(writesEnd + 5000);
             LOG.infof(
                     "pre-existing state: joined %d ms before the writes ended, converged %d ms after them; %d events, "
@@ -97,12 +52,7 @@ class PreexistingStateReplicationIT {
             assertThat(converged - writesEnd).isLessThanOrEqualTo(5000);
             assertThat(f.link.resyncedBytes()).as("the existing files came by the initial resync")
                     .isGreaterThan(1 << 20);
-            assertThat(f.sqlite(f.replicaData, "wal.db", "PRAGMA integrity_check; SELECT count(*) FROM t;"))
-                    .startsWith("ok\n").isEqualTo(f.sqlite(f.originData, "wal.db",
-                            "PRAGMA integrity_check; SELECT count(*) FROM t;"));
-            assertThat(f.sqlite(f.replicaData, "journal.db", "PRAGMA integrity_check; SELECT count(*) FROM t;"))
-                    .startsWith("ok\n").isEqualTo(f.sqlite(f.originData, "journal.db",
-                            "PRAGMA integrity_check; SELECT count(*) FROM t;"));
+            work.assertDatabasesMatch();
             assertThat(f.pump.events()).as("writes captured after the trace started").isGreaterThan(100);
             assertThat(f.applier.refusedOps()).isZero();
             f.awaitInSync(5000);
@@ -112,28 +62,4 @@ class PreexistingStateReplicationIT {
         }
     }
 
-    /** What the application wrote before replication: files, a directory, two SQLite databases. */
-    static void prepopulate(Path data) throws Exception {
-        Files.createDirectories(data.resolve("items"));
-        for (int i = 1; i <= 20; i++) {
-            Files.writeString(data.resolve("items/old" + i + ".json"), "{\"old\": " + i + "}\n");
-        }
-        StringBuilder log = new StringBuilder();
-        for (int i = 1; i <= 1000; i++) {
-            log.append("old line ").append(i).append('\n');
-        }
-        Files.writeString(data.resolve("app.log"), log);
-        byte[] big = new byte[3 * 1024 * 1024 + 1234]; // a partial last block
-        new Random(7).nextBytes(big);
-        Files.write(data.resolve("big.bin"), big);
-        Files.writeString(data.resolve("cfg"), "config 0\n");
-        assertThat(ReplicationEndToEndTest.sh(data, """
-                sqlite3 wal.db 'PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-                  INSERT INTO t(v) SELECT hex(randomblob(900)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL
-                  SELECT x+1 FROM c WHERE x<400) SELECT x FROM c);' >/dev/null &&
-                sqlite3 journal.db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-                  INSERT INTO t(v) SELECT hex(randomblob(500)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL
-                  SELECT x+1 FROM c WHERE x<300) SELECT x FROM c);' >/dev/null && echo done
-                """)).isEqualTo("done\n");
-    }
 }

@@ -126,8 +126,19 @@ final class RealLoaderFixture implements AutoCloseable {
         if (loaderCh == null) {
             loaderCh = LoaderChannels.open("unix:" + sock);
         }
-        LOG.infof("loader %s", loader().getCapabilities(GetCapabilitiesRequest.getDefaultInstance())
-                .getLoaderVersion());
+        while (true) { // the socket may show before the loader answers on it
+            loaderCh.resetConnectBackoff(); // the old loader's death left the channel waiting to redial
+            try {
+                LOG.infof("loader %s", loader().getCapabilities(GetCapabilitiesRequest.getDefaultInstance())
+                        .getLoaderVersion());
+                return;
+            } catch (StatusRuntimeException e) {
+                if (System.currentTimeMillis() > end || !loader.isAlive()) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     /** Kills the loader as a crash would (SIGKILL): its traces and attachments go with it. */
@@ -156,6 +167,7 @@ final class RealLoaderFixture implements AutoCloseable {
      * the origin learns that capture is on.
      */
     void ensureTrace() throws IOException {
+        loaderCh.resetConnectBackoff();
         SetTraceRequest want = trace();
         boolean have = loader().listTraces(ListTracesRequest.getDefaultInstance()).getTracesList().contains(want);
         if (!have) {
