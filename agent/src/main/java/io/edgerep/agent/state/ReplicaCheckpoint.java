@@ -109,23 +109,14 @@ final class ReplicaCheckpoint {
             throw new IllegalStateException(e);
         }
         TreeMap<String, String> lines = new TreeMap<>(); // walk order is the directories' order: sort
-        for (String prefix : root.prefixes()) {
-            Path start;
-            try {
-                start = root.resolve(prefix, false);
-            } catch (PathRefusedException e) {
+        for (Path p : StateApplier.walkReplicated(root)) {
+            BasicFileAttributes a = OpExecutor.lstat(p);
+            if (a == null) {
                 continue;
             }
-            for (Path p : StateApplier.walk(start)) {
-                BasicFileAttributes a = OpExecutor.lstat(p);
-                if (a == null) {
-                    continue;
-                }
-                FileTime m = a.lastModifiedTime();
-                lines.put(root.containerPath(p), (a.isDirectory() ? "d" : "f") + '\0'
-                        + (a.isDirectory() ? 0 : a.size()) + '\0' + OpExecutor.mode(p) + '\0'
-                        + m.to(TimeUnit.NANOSECONDS));
-            }
+            FileTime m = a.lastModifiedTime();
+            lines.put(root.containerPath(p), (a.isDirectory() ? "d" : "f") + '\0' + (a.isDirectory() ? 0 : a.size())
+                    + '\0' + OpExecutor.mode(p) + '\0' + m.to(TimeUnit.NANOSECONDS));
         }
         for (var e : lines.entrySet()) {
             md.update((e.getKey() + '\0' + e.getValue() + '\n').getBytes(StandardCharsets.UTF_8));

@@ -64,16 +64,8 @@ public final class ResyncPlanner {
         TreeMap<String, Path> ours = new TreeMap<>();
         if (scope == null) {
             long walkStart = SnapshotTimes.now();
-            for (String prefix : origin.prefixes()) {
-                Path start;
-                try {
-                    start = origin.resolve(prefix, false);
-                } catch (PathRefusedException | NoSuchFileException e) {
-                    continue;
-                }
-                for (Path p : StateApplier.walk(start)) {
-                    ours.put(origin.containerPath(p), p);
-                }
+            for (Path p : StateApplier.walkReplicated(origin)) {
+                ours.put(origin.containerPath(p), p);
             }
             t.walked(walkStart, SnapshotTimes.now());
         } else {

@@ -245,16 +245,8 @@ public final class StateApplier {
     public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
         ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
         if (paths.isEmpty()) {
-            for (String prefix : root.prefixes()) {
-                Path start;
-                try {
-                    start = root.resolve(prefix, false);
-                } catch (PathRefusedException e) {
-                    continue;
-                }
-                for (Path p : walk(start)) {
-                    addSums(out, root.containerPath(p), p, blockSize);
-                }
+            for (Path p : walkReplicated(root)) {
+                addSums(out, root.containerPath(p), p, blockSize);
             }
         } else {
             for (String cp : paths) {
@@ -281,6 +273,19 @@ public final class StateApplier {
             f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));
         }
         out.addFiles(f);
+    }
+
+    /** Directories and regular files under every replicated prefix of root, parents first. */
+    static List<Path> walkReplicated(ConfinedRoot root) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String prefix : root.prefixes()) {
+            try {
+                out.addAll(walk(root.resolve(prefix, false)));
+            } catch (PathRefusedException | java.nio.file.NoSuchFileException e) {
+                // a prefix that leaves the root through a link, or lies under a file: nothing replicated there
+            }
+        }
+        return out;
     }
 
     /** Directories and regular files under start (inclusive), parents first, never following links. */

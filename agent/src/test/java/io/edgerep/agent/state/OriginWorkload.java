@@ -16,20 +16,21 @@ final class OriginWorkload {
      * Writers started before replication, each holding its descriptors for its whole life, writing until the file
      * named by STOP exists.
      */
-    private static final String WAL_WRITER = """
-            set -e
-            ( echo '.timeout 5000'; i=0; while [ ! -e STOP ]; do i=$((i + 1))
-                echo "INSERT INTO t(v) VALUES (hex(randomblob(700))); UPDATE t SET v = hex(randomblob(300)) WHERE id = $i;"
-                sleep 0.02
-              done ) | sqlite3 wal.db
-            """;
-    private static final String JOURNAL_WRITER = """
-            set -e
-            ( echo '.timeout 5000'; i=0; while [ ! -e STOP ]; do i=$((i + 1))
-                echo "INSERT INTO t(v) SELECT hex(randomblob(200)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<10) SELECT x FROM c); DELETE FROM t WHERE id % 5 = $i % 5 AND id < $i * 3;"
-                sleep 0.03
-              done ) | sqlite3 journal.db
-            """;
+    private static final String WAL_WRITER = sqliteWriter("wal.db",
+            "INSERT INTO t(v) VALUES (hex(randomblob(700))); UPDATE t SET v = hex(randomblob(300)) WHERE id = $i;",
+            "0.02");
+    private static final String JOURNAL_WRITER = sqliteWriter("journal.db",
+            "INSERT INTO t(v) SELECT hex(randomblob(200)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                    + "SELECT x+1 FROM c WHERE x<10) SELECT x FROM c); DELETE FROM t WHERE id % 5 = $i % 5 "
+                    + "AND id < $i * 3;",
+            "0.03");
+
+    /** One sqlite3 process, one connection for its whole life, running sql ($i: the round) every pause seconds. */
+    private static String sqliteWriter(String db, String sql, String pause) {
+        return "set -e\n( echo '.timeout 5000'; i=0; while [ ! -e STOP ]; do i=$((i + 1))\n    echo \"" + sql
+                + "\"\n    sleep " + pause + "\n  done ) | sqlite3 " + db + "\n";
+    }
+
     private static final String FILE_WRITER = """
             set -e
             exec 3>>app.log

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,7 +17,6 @@ import org.jboss.logging.Logger;
 import io.edgerep.agent.loader.LoaderChannels;
 import io.edgerep.agent.loader.StateEventPump;
 import io.edgerep.agent.pods.CgroupResolver;
-import io.edgerep.agent.tls.NodeIdentity;
 import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.agent.tls.TestCa;
 import io.edgerep.proto.v1.GetCapabilitiesRequest;
@@ -28,10 +26,8 @@ import io.edgerep.proto.v1.RemoveTraceRequest;
 import io.edgerep.proto.v1.SetTraceRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.NettyServerBuilder;
 
 /**
  * One machine playing an origin node and a replica node around the real loader (root, bcc): the loader process with
@@ -202,20 +198,7 @@ final class RealLoaderFixture implements AutoCloseable {
         applier = new StateApplier(KEY, POD, new ConfinedRoot(replicaRoot, List.of(prefix)),
                 replicaStateDir.resolve("position"));
         service.put(new ReplicationService.Replica(applier, "node-a"));
-        long end = System.currentTimeMillis() + 5000;
-        while (true) {
-            try {
-                server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-                        .sslContext(nodeB.serverContext()).maxInboundMessageSize(64 << 20)
-                        .addService(ServerInterceptors.intercept(service, new NodeIdentity())).build().start();
-                break;
-            } catch (IOException e) {
-                if (System.currentTimeMillis() > end) {
-                    throw e;
-                }
-                Thread.sleep(50);
-            }
-        }
+        server = ReplicationEndToEndTest.serveReplication(service, nodeB, port);
         port = server.getPort();
     }
 

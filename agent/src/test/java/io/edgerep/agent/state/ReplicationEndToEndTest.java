@@ -80,13 +80,36 @@ class ReplicationEndToEndTest {
                 new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
                         tmp.resolve("replica-state/position")),
                 "node-a"));
+        replicaServer = serveReplication(service, nodeB, fixedPort);
+        port = replicaServer.getPort();
+    }
+
+    /** An origin whose link pushes to the replica started by {@link #startReplica}, for ops fed by hand. */
+    record Wired(OriginReplication origin, ReplicaLink link, ManagedChannel ch) implements AutoCloseable {
+        @Override
+        public void close() {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    Wired wire(ReplicaLink.Options opt) throws Exception {
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
+        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, opt).start();
+        origin.addLink(link);
+        return new Wired(origin, link, ch);
+    }
+
+    /** The replication service behind mTLS as node, on port (0: any); retried while a killed server's port frees. */
+    static Server serveReplication(ReplicationService svc, NodeTls node, int port) throws Exception {
         long end = System.currentTimeMillis() + 5000;
         while (true) {
             try {
-                replicaServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", fixedPort))
-                        .sslContext(nodeB.serverContext()).maxInboundMessageSize(64 << 20)
-                        .addService(ServerInterceptors.intercept(service, new NodeIdentity())).build().start();
-                break;
+                return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+                        .sslContext(node.serverContext()).maxInboundMessageSize(64 << 20)
+                        .addService(ServerInterceptors.intercept(svc, new NodeIdentity())).build().start();
             } catch (IOException e) {
                 if (System.currentTimeMillis() > end) {
                     throw e;
@@ -94,7 +117,17 @@ class ReplicationEndToEndTest {
                 Thread.sleep(50);
             }
         }
-        port = replicaServer.getPort();
+    }
+
+    /** Each run captures what changed in the origin's directory since the last and hands it to origin. */
+    Runnable capturingInto(OriginReplication origin) {
+        List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
+        DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+        return () -> {
+            capture.poll();
+            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
+            batches.clear();
+        };
     }
 
     ManagedChannel channelTo(NodeTls as, String node) throws Exception {
@@ -182,21 +215,14 @@ class ReplicationEndToEndTest {
     @Test
     void kernelLossAndDirtyRangesAreRepairedFromTheOriginFiles() throws Exception {
         startReplica(0);
-        ManagedChannel ch = channelTo(nodeA, "node-b");
-        OpLog log = new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20);
-        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
-                log);
-        ReplicaLink link = new ReplicaLink(KEY, POD, log, origin.origin(), ch, ReplicaLink.Options.defaults()).start();
-        origin.addLink(link);
-        origin.captureOn();
-        try {
+        try (Wired w = wire(ReplicaLink.Options.defaults())) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
+            origin.captureOn();
             awaitInSync(link);
-            List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
-            DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+            Runnable captured = capturingInto(origin);
             Files.writeString(tmp.resolve("o/data/a"), "first version of a\n".repeat(1000));
-            capture.poll();
-            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
-            batches.clear();
+            captured.run();
             awaitInSync(link);
             long resyncs = link.resyncs();
             // the kernel lost records: the file changed but no event arrives, only the loss count
@@ -215,9 +241,6 @@ class ReplicationEndToEndTest {
                     .build()), 0);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
             assertThat(link.resyncs()).isEqualTo(resyncs + 1);
-        } finally {
-            origin.close();
-            ch.shutdownNow();
         }
     }
 
@@ -225,21 +248,11 @@ class ReplicationEndToEndTest {
     @Test
     void aRestartedReplicaResumesFromItsCheckpointUnlessItsFilesChanged() throws Exception {
         startReplica(0);
-        ManagedChannel ch = channelTo(nodeA, "node-b");
-        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
-                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
-        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, ReplicaLink.Options.defaults())
-                .start();
-        origin.addLink(link);
-        origin.captureOn();
-        List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
-        DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
-        Runnable captured = () -> {
-            capture.poll();
-            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
-            batches.clear();
-        };
-        try {
+        try (Wired w = wire(ReplicaLink.Options.defaults())) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
+            origin.captureOn();
+            Runnable captured = capturingInto(origin);
             Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
             Files.writeString(tmp.resolve("o/data/log"), "line 1\n");
             captured.run();
@@ -272,9 +285,6 @@ class ReplicationEndToEndTest {
             awaitInSync(link);
             assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
             assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
-        } finally {
-            origin.close();
-            ch.shutdownNow();
         }
     }
 
@@ -282,12 +292,9 @@ class ReplicationEndToEndTest {
     @Test
     void opsTheResyncContentAlreadyHoldsAreNotReplayedOnTopOfIt() throws Exception {
         startReplica(0);
-        ManagedChannel ch = channelTo(nodeA, "node-b");
-        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
-                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
-        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, quietFor(3_600_000)).start();
-        origin.addLink(link);
-        try {
+        try (Wired w = wire(quietFor(3_600_000))) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
             Path data = tmp.resolve("o/data");
             Files.writeString(data.resolve("app.log"), "old\n".repeat(100));
             List<io.edgerep.proto.v1.StateEvent> late = new java.util.ArrayList<>();
@@ -326,9 +333,6 @@ class ReplicationEndToEndTest {
             StateApplier applier = service.replicas().values().iterator().next().applier();
             assertThat(applier.failedOps()).isZero();
             assertThat(applier.appliedSeq()).isEqualTo(7);
-        } finally {
-            origin.close();
-            ch.shutdownNow();
         }
     }
 
@@ -336,12 +340,9 @@ class ReplicationEndToEndTest {
     @Test
     void aReplicaReportsProgressOnlyUpToWhatTheOriginConfirmed() throws Exception {
         startReplica(0);
-        ManagedChannel ch = channelTo(nodeA, "node-b");
-        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
-                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
-        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, quietFor(1500)).start();
-        origin.addLink(link);
-        try {
+        try (Wired w = wire(quietFor(1500))) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
             Path data = tmp.resolve("o/data");
             Files.writeString(data.resolve("app.log"), "old\nlate\n");
             origin.captureOn();
@@ -372,9 +373,6 @@ class ReplicationEndToEndTest {
             assertThat(applier.verified()).isTrue();
             assertThat(applier.reportedSeq()).isEqualTo(origin.log().lastSeq());
             awaitInSync(link);
-        } finally {
-            origin.close();
-            ch.shutdownNow();
         }
     }
 
