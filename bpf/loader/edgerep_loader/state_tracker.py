@@ -156,8 +156,8 @@ class Tracker:
         if not p or not p.startswith("/"):
             return None
         root = self.roots.get(rep_id, "")
-        if root:
-            real = os.path.realpath(root)
+        real = os.path.realpath(root) if root else "/"
+        if real != "/":  # a container's /proc/<pid>/root may be the host's own root
             if p != real and not p.startswith(real + "/"):
                 return None
             p = p[len(real) :] or "/"
