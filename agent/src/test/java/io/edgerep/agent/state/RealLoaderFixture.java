@@ -145,6 +145,11 @@ final class RealLoaderFixture implements AutoCloseable {
         }
     }
 
+    /** The channel to the loader, as the agent holds it. */
+    ManagedChannel loaderChannel() {
+        return loaderCh;
+    }
+
     LoaderGrpc.LoaderBlockingStub loader() {
         return LoaderGrpc.newBlockingStub(loaderCh).withDeadlineAfter(60, TimeUnit.SECONDS);
     }
