@@ -93,12 +93,17 @@ class ReplicationEndToEndTest {
         }
     }
 
-    Wired wire(ReplicaLink.Options opt) throws Exception {
+    /** Starts the replica and an origin pushing to it; capturing: whether the origin's capture is on already. */
+    Wired wire(ReplicaLink.Options opt, boolean capturing) throws Exception {
+        startReplica(0);
         ManagedChannel ch = channelTo(nodeA, "node-b");
         OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
                 new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
         ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, opt).start();
         origin.addLink(link);
+        if (capturing) {
+            origin.captureOn();
+        }
         return new Wired(origin, link, ch);
     }
 
@@ -214,11 +219,9 @@ class ReplicationEndToEndTest {
 
     @Test
     void kernelLossAndDirtyRangesAreRepairedFromTheOriginFiles() throws Exception {
-        startReplica(0);
-        try (Wired w = wire(ReplicaLink.Options.defaults())) {
+        try (Wired w = wire(ReplicaLink.Options.defaults(), true)) {
             OriginReplication origin = w.origin();
             ReplicaLink link = w.link();
-            origin.captureOn();
             awaitInSync(link);
             Runnable captured = capturingInto(origin);
             Files.writeString(tmp.resolve("o/data/a"), "first version of a\n".repeat(1000));
@@ -247,11 +250,9 @@ class ReplicationEndToEndTest {
     /** A replica agent restarted with its files intact resumes where it was; with its files changed, it resyncs. */
     @Test
     void aRestartedReplicaResumesFromItsCheckpointUnlessItsFilesChanged() throws Exception {
-        startReplica(0);
-        try (Wired w = wire(ReplicaLink.Options.defaults())) {
+        try (Wired w = wire(ReplicaLink.Options.defaults(), true)) {
             OriginReplication origin = w.origin();
             ReplicaLink link = w.link();
-            origin.captureOn();
             Runnable captured = capturingInto(origin);
             Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
             Files.writeString(tmp.resolve("o/data/log"), "line 1\n");
@@ -291,8 +292,7 @@ class ReplicationEndToEndTest {
     /** Ops captured before a resync read the files, delivered after it: already in its content. */
     @Test
     void opsTheResyncContentAlreadyHoldsAreNotReplayedOnTopOfIt() throws Exception {
-        startReplica(0);
-        try (Wired w = wire(quietFor(3_600_000))) {
+        try (Wired w = wire(quietFor(3_600_000), false)) {
             OriginReplication origin = w.origin();
             ReplicaLink link = w.link();
             Path data = tmp.resolve("o/data");
@@ -339,8 +339,7 @@ class ReplicationEndToEndTest {
     /** Ops a resync cannot place (no timestamp) may leave the replica different: it must not report caught up. */
     @Test
     void aReplicaReportsProgressOnlyUpToWhatTheOriginConfirmed() throws Exception {
-        startReplica(0);
-        try (Wired w = wire(quietFor(1500))) {
+        try (Wired w = wire(quietFor(1500), false)) {
             OriginReplication origin = w.origin();
             ReplicaLink link = w.link();
             Path data = tmp.resolve("o/data");
