@@ -80,6 +80,8 @@ DIRTY_REASONS = {1: "large_write", 2: "iovec_limit", 3: "splice", 4: "fault"}
 PATH_LEN = 254
 #: Bits of an LPM key that carry the replication id (ST_REP_BITS).
 REP_BITS = 16
+#: Slots of the tgid filter (ST_TGID_SLOTS).
+TGID_SLOTS = 65536
 
 _OPEN_TYPES = {EV_OPEN, EV_DIROPEN, EV_CHDIR}
 _DATA_TYPES = {EV_WRITE, EV_DIRTY, EV_FTRUNC, EV_SYNC, EV_CLOSE, EV_FCHMOD, EV_MMAP, EV_MSYNC}
@@ -157,6 +159,8 @@ class StateProgram:
         self.fds = self.bpf[b"st_fds"]
         self.descs = self.bpf[b"st_descs"]
         self.refs = self.bpf[b"st_desc_refs"]
+        self.tgid_known = self.bpf[b"st_tgid_known"]
+        self.tgid_filter = self.bpf[b"st_tgid_filter"]
         self.lost_rep = self.bpf[b"st_lost_rep"]
         self.lost_files = self.bpf[b"st_lost_files"]
         self._hdr = self.bpf[b"st_layout_hdr"].Leaf
@@ -286,25 +290,66 @@ class StateProgram:
         return k
 
     def drop_fd(self, tgid: int, fd: int) -> None:
-        """Forget (tgid, fd) (user-space cleanup after exit / close_range)."""
-        k = self._fd_key(tgid, fd)
+        """Forget (tgid, fd) (user-space cleanup after exit / close_range).
+
+        Only the fd entry goes: the description's reference count is the
+        kernel's alone. A read-modify-write of it from here races with the
+        kernel's atomic increment at fork; a lost increment let the kernel free
+        a description still in use at the next close, and every later write
+        through it went uncaptured, silently. A count left too high only keeps
+        a description nobody holds: orphan_descs() finds those.
+        """
         try:
-            desc = ct.c_uint64(self.fds[k].value)
-            del self.fds[k]
+            del self.fds[self._fd_key(tgid, fd)]
         except KeyError:
-            return
-        try:
-            refs = self.refs[desc].value
-        except KeyError:
-            refs = 0
-        if refs > 1:
-            self.refs[desc] = ct.c_uint32(refs - 1)
-            return
+            pass
+
+    def orphan_descs(self) -> set:
+        """Descriptions no followed fd refers to."""
+        held = {v.value for v in self.fds.values()}
+        return {k.value for k in self.descs.keys()} - held
+
+    def free_desc(self, desc_id: int) -> None:
+        """Remove a description (one that stayed an orphan: no fd can reach it again)."""
+        key = ct.c_uint64(desc_id)
         for table in (self.refs, self.descs):
             try:
-                del table[desc]
+                del table[key]
             except KeyError:
                 pass
+
+    def has_fd(self, tgid: int, fd: int) -> bool:
+        """Is (tgid, fd) followed?"""
+        return self._fd_key(tgid, fd) in self.fds
+
+    def adopt_fd(
+        self, tgid: int, fd: int, desc_id: int, rep_id: int, oflags: int, pos: int, path: str
+    ) -> None:
+        """Follow a descriptor opened before the trace, as the open program would have."""
+        d = self.descs.Leaf()
+        d.pos, d.rep_id, d.oflags, d.relative = pos, rep_id, oflags, 0
+        raw = path.encode("utf-8", "surrogateescape")[: PATH_LEN - 1]
+        ct.memmove(ct.addressof(d) + type(d).path.offset, raw, len(raw))
+        key = ct.c_uint64(desc_id)
+        self.descs[key] = d
+        self.refs[key] = ct.c_uint32(1)
+        self.fds[self._fd_key(tgid, fd)] = key
+        t = ct.c_uint32(tgid)
+        if t not in self.tgid_known:
+            self.tgid_known[t] = ct.c_uint8(1)
+            slot = ct.c_int(tgid & (TGID_SLOTS - 1))
+            self.tgid_filter[slot] = ct.c_uint32(self.tgid_filter[slot].value + 1)
+
+    def move_pos(self, desc_id: int, was: int, now: int) -> None:
+        """Set a followed position that no captured write has moved yet (a write raced its adoption)."""
+        key = ct.c_uint64(desc_id)
+        try:
+            d = self.descs[key]
+        except KeyError:
+            return
+        if d.pos == was:
+            d.pos = now
+            self.descs[key] = d
 
     def desc_path(self, desc_id: int) -> Optional[str]:
         """Path the kernel recorded when the description was opened."""

@@ -1,7 +1,8 @@
 """State half of the Loader service: traced cgroups and prefixes, event stream.
 
 One state-capture program (state_capture.c) serves every replication id; it is
-compiled on the first SetTrace or StreamStateEvents. A reader thread drains its
+compiled on the first SetTrace or StreamStateEvents. SetTrace adopts the files
+the traced processes already hold open for writing (state_adopt). A reader thread drains its
 ring buffer, turns records into StateEvents (state_tracker) in ring order, so
 events are ordered per replication id, and hands them to each subscriber's
 bounded queue (state_queue). Kernel losses are read from the loss maps and sent
@@ -25,6 +26,7 @@ import grpc
 
 from edgerep.v1 import loader_pb2
 from edgerep_loader.capabilities import cgroup2_mount
+from edgerep_loader.state_adopt import Adopter
 from edgerep_loader.state_queue import EventQueue
 from edgerep_loader.state_tracker import KernelFds, Tracker
 
@@ -49,6 +51,9 @@ SUBSCRIBER_STALL_S = 2.0
 DRAIN_INTERVAL_S = 0.004
 #: How often losses are read from the kernel maps.
 LOSS_POLL_S = 0.05
+#: How often descriptions no fd holds are looked for; one is freed when found
+#: twice in a row (an open installs its description just before its fd entry).
+ORPHAN_POLL_S = 1.0
 
 
 class _Invalid(Exception):
@@ -120,6 +125,8 @@ class StateService:
         self._subs_lock = threading.Lock()
         self._lost_seen: Dict[int, int] = {}
         self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
+        self._adopter = Adopter()
+        self._orphans: set = set()
         self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
 
     def counters(self) -> Dict[str, int]:
@@ -128,6 +135,7 @@ class StateService:
         if self._tracker is not None:
             out["unresolved"] = self._tracker.unresolved
             out["seq_gaps"] = self._tracker.seq_gaps
+        out["adopted_fds"] = self._adopter.adopted
         return out
 
     # --- program life cycle ---
@@ -172,6 +180,7 @@ class StateService:
 
     def _read_loop(self) -> None:
         last_loss = 0.0
+        last_orphans = time.monotonic()
         while not self._stop.is_set():
             try:
                 with self._lock:
@@ -185,11 +194,22 @@ class StateService:
                     if now - last_loss >= LOSS_POLL_S:
                         last_loss = now
                         events.extend(self._collect_losses())
+                    if now - last_orphans >= ORPHAN_POLL_S:
+                        last_orphans = now
+                        self._free_orphans()
                 self._deliver(events)
                 if not events:
                     self._stop.wait(DRAIN_INTERVAL_S)
             except Exception:  # never let one bad record stop the capture
                 log.exception("state reader failed on a batch; continuing")
+
+    def _free_orphans(self) -> None:
+        """Free descriptions that no fd has held for a whole poll interval."""
+        orphans = self._prog.orphan_descs()
+        for desc_id in orphans & self._orphans:
+            self._prog.free_desc(desc_id)
+            self._tracker.released(desc_id)
+        self._orphans = orphans - self._orphans
 
     def _collect_losses(self) -> List[loader_pb2.StateEvent]:
         """New kernel losses: counters to subscribers, FileDirty events for the files."""
@@ -260,6 +280,9 @@ class StateService:
                 for pid in _cgroup_pids(path):
                     tracker.prime_cwd(pid, rep)
                 prog.set_cgroup(cg, rep)
+                # after set_cgroup: a file opened meanwhile is followed by the kernel, not adopted twice
+                for pid in _cgroup_pids(path):
+                    self._adopter.adopt(prog, tracker, rep, pid)
             if old is not None:
                 for cg in set(old.cgroup_ids) - {c for c, _ in cgroups}:
                     prog.del_cgroup(cg)

@@ -129,6 +129,26 @@ class Tracker:
         if cwd:
             self.cwd[pid] = cwd
 
+    def released(self, desc_id: int) -> None:
+        """A description the kernel side no longer follows (as its close would say)."""
+        if desc_id in self.descs:
+            self.closed[desc_id] = self.descs.pop(desc_id)
+            while len(self.closed) > CLOSED_MEMORY:
+                self.closed.popitem(last=False)
+
+    def adopt(self, tgid: int, fd: int, desc_id: int, path: str) -> None:
+        """Follow a description opened before the trace (see state_adopt)."""
+        self.descs[desc_id] = path
+        self.fds.setdefault(tgid, {})[fd] = desc_id
+
+    def proc_fd_path(self, pid: int, fd: int, rep_id: int) -> Optional[str]:
+        """Path of an open descriptor as the traced process sees it."""
+        return self._proc_path(pid, f"fd/{fd}", rep_id)
+
+    def wanted(self, rep_id: int, path: Optional[str]) -> bool:
+        """Does path lie under a prefix of rep_id?"""
+        return self._wanted(rep_id, path)
+
     # --- resolution ---
 
     def _proc_path(self, pid: int, what: str, rep_id: int) -> Optional[str]:
@@ -136,8 +156,8 @@ class Tracker:
         if not p or not p.startswith("/"):
             return None
         root = self.roots.get(rep_id, "")
-        if root:
-            real = os.path.realpath(root)
+        real = os.path.realpath(root) if root else "/"
+        if real != "/":  # a container's /proc/<pid>/root may be the host's own root
             if p != real and not p.startswith(real + "/"):
                 return None
             p = p[len(real) :] or "/"

@@ -68,13 +68,15 @@ public class Agent {
     void onStart(@Observes StartupEvent ev) {
         MDC.put("node", cfg.nodeName());
         loaderChannel = LoaderChannels.open(cfg.loaderTarget());
-        pump = new StateEventPump(loaderChannel).start();
+        pump = new StateEventPump(loaderChannel);
         replicationService = new ReplicationService();
         state = new StateReplicationManager(replicationService, pump, Path.of(cfg.stateDir()), () -> tls,
                 cfg.bufferMemoryBytes(), cfg.bufferDiskBytes());
         PodFacts pods = PodFacts.of(new RouteResolver(Path.of(cfg.sysClassNet())),
                 new CgroupResolver(Path.of(cfg.procRoot())));
         reconciler = new NodeReconciler(loaderChannel, pods, state, Path.of(cfg.procRoot()));
+        pump.onConnect(this::loaderConnected);
+        pump.start();
         counters = new CountersCollector(loaderChannel, reconciler, state);
         ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-tick");
@@ -106,6 +108,20 @@ public class Agent {
             }
         } catch (RuntimeException e) {
             LOG.warnf("housekeeping: %s", e.toString());
+        }
+    }
+
+    /** A (re)connected loader may have restarted without its traces: the last config is applied again. */
+    private void loaderConnected() {
+        try {
+            NodeStatus st = reconciler.reapply();
+            if (st != null) {
+                st.getItemsList().stream().filter(i -> !i.getOk())
+                        .forEach(i -> LOG.warnf("after the loader reconnected: %s %s: %s", i.getKey(), i.getReason(),
+                                i.getMessage()));
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("re-applying the config after the loader reconnected: %s", e.toString());
         }
     }
 

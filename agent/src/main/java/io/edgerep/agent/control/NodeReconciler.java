@@ -58,6 +58,7 @@ public final class NodeReconciler {
     private final StateWiring state;
     private final Path procRoot;
     private long mutatingCalls;
+    private NodeConfig last;
     private volatile Map<Integer, String> streamKeys = Map.of();
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
@@ -81,7 +82,15 @@ public final class NodeReconciler {
         return loader.withDeadlineAfter(10, TimeUnit.SECONDS);
     }
 
+    /**
+     * Applies the last config again (e.g. the loader restarted and lost its traces); null when none was applied yet.
+     */
+    public synchronized NodeStatus reapply() {
+        return last == null ? null : apply(last);
+    }
+
     public synchronized NodeStatus apply(NodeConfig cfg) {
+        last = cfg;
         List<ItemResult> results = new ArrayList<>();
         try {
             applyStreams(cfg, results);
@@ -260,6 +269,8 @@ public final class NodeReconciler {
                     mutatingCalls++;
                     call().setTrace(want);
                 }
+                // only now: a resync snapshot taken before the trace was in place would miss writes
+                state.traced(o.getKey());
                 results.add(ok(ItemKind.ITEM_KIND_STATE_ORIGIN, o.getKey()));
             } catch (StatusRuntimeException e) {
                 results.add(

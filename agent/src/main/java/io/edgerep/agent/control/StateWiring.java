@@ -11,6 +11,10 @@ public interface StateWiring {
     /** Ensures the origin side of a key pushes to the configured replicas, reading files under root. */
     void origin(StateOriginConfig cfg, int replicationId, Path root) throws Exception;
 
+    /** The loader traces the origin of key now (its trace was just set or found in place). */
+    default void traced(String key) {
+    }
+
     /** Ensures a replica accepts pushes from the configured origin node into root. */
     void replica(StateReplicaConfig cfg, Path root) throws Exception;
 

@@ -7,26 +7,31 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jboss.logging.Logger;
 
 import io.edgerep.agent.state.OriginReplication;
+import io.edgerep.proto.v1.GetCapabilitiesRequest;
 import io.edgerep.proto.v1.LoaderGrpc;
 import io.edgerep.proto.v1.StateEvent;
 import io.edgerep.proto.v1.StateEventBatch;
 import io.edgerep.proto.v1.StreamStateEventsRequest;
 import io.grpc.Channel;
 import io.grpc.Context;
+import io.grpc.ManagedChannel;
 
 /**
  * Drains the loader's {@code StreamStateEvents} and hands each replication id's events, in order, to its
- * {@link OriginReplication}. Reconnects with capped backoff; a reconnect counts as possible loss, so every origin
- * resyncs its replicas (captures may have been missed while the stream was down).
+ * {@link OriginReplication}. Reconnects with capped backoff; a broken stream counts as lost capture (records may have
+ * been missed, and a restarted loader has no traces), so every origin waits for its trace to be confirmed again
+ * ({@link #onConnect}) and then resyncs its replicas.
  */
 public final class StateEventPump implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(StateEventPump.class);
 
+    private final Channel channel;
     private final LoaderGrpc.LoaderBlockingStub stub;
     private final Map<Integer, OriginReplication> origins = new ConcurrentHashMap<>();
     private final Thread thread;
@@ -36,8 +41,12 @@ public final class StateEventPump implements AutoCloseable {
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong unrouted = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
+    private final AtomicLong connects = new AtomicLong();
+    private volatile Runnable onConnect = () -> {
+    };
 
     public StateEventPump(Channel loader) {
+        this.channel = loader;
         this.stub = LoaderGrpc.newBlockingStub(loader);
         this.thread = new Thread(this::run, "state-event-pump");
         this.thread.setDaemon(true);
@@ -56,16 +65,36 @@ public final class StateEventPump implements AutoCloseable {
         origins.remove(replicationId);
     }
 
+    /**
+     * Runs after every (re)connection to the loader, on a thread of its own: a loader that restarted lost its traces,
+     * so the agent sets them again and then tells each origin that capture is on.
+     */
+    public void onConnect(Runnable hook) {
+        this.onConnect = hook;
+    }
+
     private void run() {
         long backoff = 100;
-        boolean first = true;
         while (running) {
             Context.CancellableContext ctx = Context.current().withCancellation();
             current = ctx;
+            boolean[] opened = {false};
+            if (channel instanceof ManagedChannel m) {
+                m.resetConnectBackoff(); // a restarted loader is dialled on our schedule, not the channel's (≤ 2 min)
+            }
             try {
                 ctx.run(() -> {
+                    // the loader answers before the stream counts as open (a blocking stream says nothing until
+                    // its first batch, which may never come while nothing is traced)
+                    stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                            .getCapabilities(GetCapabilitiesRequest.getDefaultInstance());
                     Iterator<StateEventBatch> it = stub.streamStateEvents(StreamStateEventsRequest.newBuilder()
                             .setMaxBatchEvents(512).setMaxBatchAgeMs(2).build());
+                    opened[0] = true;
+                    connects.incrementAndGet();
+                    Thread t = new Thread(onConnect, "loader-connected");
+                    t.setDaemon(true);
+                    t.start();
                     while (it.hasNext()) {
                         dispatch(it.next());
                     }
@@ -82,12 +111,11 @@ public final class StateEventPump implements AutoCloseable {
                 return;
             }
             reconnects.incrementAndGet();
-            if (!first) {
+            if (opened[0]) {
                 for (OriginReplication o : origins.values()) {
-                    o.accept(List.of(), 1); // events may have been captured and lost while disconnected
+                    o.captureLost(); // events may be lost while disconnected, the traces too if the loader restarted
                 }
             }
-            first = false;
             try {
                 Thread.sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
             } catch (InterruptedException e) {
@@ -95,6 +123,11 @@ public final class StateEventPump implements AutoCloseable {
             }
             backoff = Math.min(backoff * 2, 5000);
         }
+    }
+
+    /** Times the event stream was opened (the first connection included). */
+    public long connects() {
+        return connects.get();
     }
 
     void dispatch(StateEventBatch b) {

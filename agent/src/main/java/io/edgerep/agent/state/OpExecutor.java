@@ -70,6 +70,9 @@ final class OpExecutor implements AutoCloseable {
             case CREATE -> create(ev.getCreate().getPath(), ev.getCreate().getMode(), ev.getCreate().getTruncate());
             case SYNC -> sync(ev.getSync().getPath());
             case DIRTY -> throw new IOException("dirty range reached a replica unresolved: " + ev.getDirty().getPath());
+            case OP_NOT_SET -> {
+                // a placeholder: the op's effect came with the resync content before it
+            }
             default -> throw new IOException("unknown op " + ev.getOpCase());
         }
     }

@@ -37,6 +37,13 @@ public final class OriginReplication implements AutoCloseable {
     private long lastLoaderSeq;
     private final AtomicLong lostRecords = new AtomicLong();
     private final AtomicLong refusedEvents = new AtomicLong();
+    /** Events are never delivered this long after their syscall; older timestamps are on another clock. */
+    static final long MAX_EVENT_AGE_NS = 60_000_000_000L;
+    /** Timestamps this far in our future are on another clock. */
+    static final long CLOCK_SKEW_NS = 1_000_000_000L;
+    private volatile boolean clockTrusted = true;
+    /** Whether the loader is known to trace the origin now; off until {@link #captureOn()}. */
+    private volatile boolean capturing;
 
     public OriginReplication(String key, ConfinedRoot origin, OpLog log) {
         this.key = key;
@@ -52,7 +59,65 @@ public final class OriginReplication implements AutoCloseable {
         return origin;
     }
 
+    /**
+     * The loader traces the origin (its trace was set or found in place): links may take their resync snapshot now.
+     * Turning capture on again after it was off resyncs every replica, since writes went uncaptured meanwhile.
+     */
+    public void captureOn() {
+        if (!capturing) {
+            LOG.infof("origin %s: capture on", key);
+            for (ReplicaLink l : links.values()) {
+                l.requestFullResync(); // before the gate opens, so that a waiting link resyncs once
+            }
+            capturing = true;
+        }
+    }
+
+    /**
+     * Whether capture is on is no longer known (the loader's event stream broke, the loader may have restarted
+     * without its traces): no replica resyncs or counts as in sync until {@link #captureOn()}.
+     */
+    public void captureLost() {
+        if (capturing) {
+            LOG.infof("origin %s: capture lost", key);
+        }
+        capturing = false;
+        lostRecords.incrementAndGet();
+        for (ReplicaLink l : links.values()) {
+            l.requestFullResync();
+        }
+    }
+
+    public boolean capturing() {
+        return capturing;
+    }
+
+    /**
+     * Whether the loader's event timestamps are on this process's {@link System#nanoTime()} clock (both
+     * CLOCK_MONOTONIC on one host), which resyncs rely on to place ops against the content they read. Off for good once
+     * an event's timestamp lies in our future or far in our past.
+     */
+    public boolean clockTrusted() {
+        return clockTrusted;
+    }
+
+    private void checkClock(StateEvent ev) {
+        long ts = ev.getTimestampNs();
+        if (ts == 0 || !clockTrusted) {
+            return;
+        }
+        long age = System.nanoTime() - ts;
+        if (age < -CLOCK_SKEW_NS || age > MAX_EVENT_AGE_NS) {
+            clockTrusted = false;
+            LOG.warnf("origin %s: an event's timestamp is %d ms from now: loader and agent clocks differ; resyncs "
+                    + "can no longer place captured ops against the content they read (verification repairs)", key,
+                    age / 1_000_000);
+        }
+    }
+
+    /** Adds a link; it resyncs only while this origin's capture is on. */
     public void addLink(ReplicaLink link) {
+        link.bind(this);
         ReplicaLink old = links.put(link.pod(), link);
         if (old != null) {
             old.close();
@@ -86,7 +151,8 @@ public final class OriginReplication implements AutoCloseable {
                 refusedEvents.incrementAndGet(); // the loader filters by prefix; never ship what it let through wrongly
                 continue;
             }
-            StateEvent e = ev.hasDirty() ? resolveDirty(ev) : ev;
+            checkClock(ev);
+            StateEvent e = ev.hasDirty() ? resolveDirty(ev) : ev.hasCreate() || ev.hasMkdir() ? withOriginMode(ev) : ev;
             if (e == null) {
                 continue;
             }
@@ -100,6 +166,24 @@ public final class OriginReplication implements AutoCloseable {
             }
         }
         trim();
+    }
+
+    /**
+     * A create or mkdir carries the mode passed to the call, before the process's umask: the real mode is taken from
+     * the origin when the path is still there (a later chmod comes as its own op), so the replica does not differ by
+     * it.
+     */
+    private StateEvent withOriginMode(StateEvent ev) {
+        try {
+            if (ev.hasMkdir()) {
+                int mode = OpExecutor.mode(origin.resolve(ev.getMkdir().getPath(), false));
+                return ev.toBuilder().setMkdir(ev.getMkdir().toBuilder().setMode(mode)).build();
+            }
+            int mode = OpExecutor.mode(origin.resolve(ev.getCreate().getPath(), true));
+            return ev.toBuilder().setCreate(ev.getCreate().toBuilder().setMode(mode)).build();
+        } catch (IOException e) {
+            return ev; // gone already: the mode no longer matters
+        }
     }
 
     /** Reads the dirty range from the origin's file; too large or unreadable ranges resync the file instead. */

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 import org.jboss.logging.Logger;
 
@@ -48,6 +49,15 @@ public final class ReplicaLink implements AutoCloseable {
     private final Options opt;
     private final Thread thread;
     private volatile boolean running = true;
+    /** Whether the origin's writes are being captured: a resync snapshot taken before would miss what follows. */
+    private volatile BooleanSupplier capturing = () -> false;
+    /** Whether captured ops carry timestamps on our clock (see {@link SnapshotTimes}). */
+    private volatile BooleanSupplier clockTrusted = () -> false;
+    /**
+     * When recent resyncs (and repairs) read the origin's paths, newest first, each kept until the ops come from after
+     * it (link thread only).
+     */
+    private final java.util.Deque<SnapshotTimes> snapshots = new java.util.ArrayDeque<>();
 
     // state shared with the ack observer
     private final Object lock = new Object();
@@ -65,12 +75,18 @@ public final class ReplicaLink implements AutoCloseable {
     private volatile boolean verifyPending;
     private volatile boolean synced; // the replica reached a known state in this link's lifetime
     private final Set<String> touched = new HashSet<>();
+    /** Paths the last plan sent something for (the first few, for the log). */
+    private final Set<String> lastPlanPaths = new java.util.TreeSet<>();
     private boolean touchedOverflow;
 
     private final AtomicLong resyncedBytes = new AtomicLong();
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong sentOps = new AtomicLong();
     private final AtomicLong sessions = new AtomicLong();
+    private final AtomicLong skippedOps = new AtomicLong();
+    private final AtomicLong verifyRepairs = new AtomicLong();
+    /** Ops captured this long after a resync's last read are certainly after it (timestamps of several CPUs). */
+    static final long SNAPSHOT_SLACK_NS = 1_000_000_000L;
 
     public ReplicaLink(String key, String pod, OpLog log, ConfinedRoot origin, Channel channel, Options opt) {
         this.key = key;
@@ -87,6 +103,15 @@ public final class ReplicaLink implements AutoCloseable {
     public ReplicaLink start() {
         thread.start();
         return this;
+    }
+
+    /**
+     * Binds the link to its origin: until the origin says capture is on, the link neither resyncs nor reports itself
+     * in sync (it does neither before it is bound).
+     */
+    void bind(OriginReplication o) {
+        this.capturing = o::capturing;
+        this.clockTrusted = o::clockTrusted;
     }
 
     /** Resync every file (e.g. after records were lost in the kernel without a path). */
@@ -218,12 +243,13 @@ public final class ReplicaLink implements AutoCloseable {
                 if (ops.isEmpty()) {
                     if (verifyPending && ackedNow() >= cursor - 1
                             && System.currentTimeMillis() - lastOpMs >= opt.quietMs()) {
-                        verify(out);
+                        verify(out, cursor - 1);
                     }
                     log.awaitAfter(cursor - 1, 20);
                     continue;
                 }
                 lastOpMs = System.currentTimeMillis();
+                ops = againstSnapshot(ops);
                 if (verifyPending) {
                     noteTouched(ops);
                 }
@@ -241,6 +267,13 @@ public final class ReplicaLink implements AutoCloseable {
     }
 
     private long fullResync(StreamObserver<StateBatch> out) throws Exception {
+        while (!capturing.getAsBoolean()) {
+            if (!running) {
+                throw new InterruptedException();
+            }
+            checkStream();
+            Thread.sleep(20); // a snapshot now would miss the writes made before capture starts
+        }
         long base = log.lastSeq();
         fullResyncRequested = false;
         synchronized (lock) {
@@ -256,7 +289,10 @@ public final class ReplicaLink implements AutoCloseable {
         verifyPending = true;
         touched.clear();
         touchedOverflow = false;
-        ResyncPlanner.Result r = sendPlan(out, sums, null, batch().setResyncStart(true).setBaseSeq(base));
+        SnapshotTimes times = new SnapshotTimes(true);
+        snapshots.clear(); // this one reads everything anew
+        snapshots.addFirst(times);
+        ResyncPlanner.Result r = sendPlan(out, sums, null, batch().setResyncStart(true).setBaseSeq(base), times, -1);
         synchronized (lock) {
             acked = Math.max(acked, 0);
         }
@@ -272,13 +308,18 @@ public final class ReplicaLink implements AutoCloseable {
                 .checksums(ChecksumsRequest.newBuilder()
                         .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).addAllPaths(paths).build());
         verifyPending = true;
-        ResyncPlanner.Result r = sendPlan(out, sums, paths, batch());
+        SnapshotTimes times = new SnapshotTimes(false);
+        snapshots.addFirst(times);
+        ResyncPlanner.Result r = sendPlan(out, sums, paths, batch(), times, -1);
         noteTouchedPaths(paths);
         LOG.debugf("replica %s/%s: partial resync of %d paths: %d bytes", key, pod, paths.size(), r.bytes());
     }
 
-    /** Compares the files touched since the last resync; repairs and keeps verifying until they match. */
-    private void verify(StreamObserver<StateBatch> out) throws Exception {
+    /**
+     * Compares the files touched since the last resync; repairs and keeps verifying until they match. When they do,
+     * the replica is told that its content at seq {@code applied} is the origin's (see {@link #confirm}).
+     */
+    private void verify(StreamObserver<StateBatch> out, long applied) throws Exception {
         Set<String> scope = touchedOverflow ? null : new HashSet<>(touched);
         touched.clear();
         touchedOverflow = false;
@@ -287,16 +328,24 @@ public final class ReplicaLink implements AutoCloseable {
         if (scope != null) {
             if (scope.isEmpty()) {
                 verifyPending = false;
+                send(out, confirm(applied));
                 return;
             }
             req.addAllPaths(scope);
         }
         ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS).checksums(req.build());
-        ResyncPlanner.Result r = sendPlan(out, sums, scope, batch());
+        SnapshotTimes times = new SnapshotTimes(scope == null);
+        if (scope == null) {
+            snapshots.clear();
+        }
+        snapshots.addFirst(times);
+        ResyncPlanner.Result r = sendPlan(out, sums, scope, batch(), times, applied);
         if (r.files() == 0 && r.removed() == 0) {
             verifyPending = false;
         } else {
-            LOG.infof("replica %s/%s: verification repaired %d files (%d bytes)", key, pod, r.files(), r.bytes());
+            verifyRepairs.incrementAndGet();
+            LOG.infof("replica %s/%s: verification repaired %d files (%d bytes): %s", key, pod, r.files(), r.bytes(),
+                    lastPlanPaths);
             if (scope != null) {
                 noteTouchedPaths(scope);
             } else {
@@ -305,11 +354,72 @@ public final class ReplicaLink implements AutoCloseable {
         }
     }
 
+    /**
+     * The batch that tells the replica its content, with every op up to applied, matched the origin's: the end of a
+     * resync ({@code resync_complete}) that starts none and carries no op, with {@code base_seq} = applied + 1 (never
+     * 0, which every other batch without {@code resync_start} carries).
+     */
+    private StateBatch.Builder confirm(long applied) {
+        return batch().setResyncComplete(true).setBaseSeq(applied + 1);
+    }
+
+    /**
+     * Ops whose effect the last resync's content already holds become placeholders (an event without an op: the seq
+     * advances, nothing is replayed); ops it cannot place are applied and their paths verified.
+     */
+    private List<ReplicatedOp> againstSnapshot(List<ReplicatedOp> ops) {
+        if (snapshots.isEmpty()) {
+            return ops;
+        }
+        if (!clockTrusted.getAsBoolean()) {
+            snapshots.clear();
+            return ops;
+        }
+        List<ReplicatedOp> out = new ArrayList<>(ops.size());
+        long oldest = Long.MAX_VALUE; // earliest timestamp in this batch
+        for (ReplicatedOp op : ops) {
+            if (!op.hasEvent()) {
+                out.add(op);
+                continue;
+            }
+            StateEvent ev = op.getEvent();
+            oldest = Math.min(oldest, ev.getTimestampNs() <= 0 ? Long.MIN_VALUE : ev.getTimestampNs());
+            List<String> paths = pathsOf(ev);
+            SnapshotTimes.Verdict v = SnapshotTimes.Verdict.AFTER;
+            for (SnapshotTimes s : snapshots) {
+                if (s.covers(paths)) {
+                    v = s.classify(ev.getTimestampNs(), paths); // the newest read of these paths decides
+                    break;
+                }
+            }
+            switch (v) {
+                case INCLUDED -> {
+                    skippedOps.incrementAndGet();
+                    out.add(op.toBuilder().setEvent(StateEvent.newBuilder().setReplicationId(ev.getReplicationId())
+                            .setSeq(ev.getSeq()).setTimestampNs(ev.getTimestampNs())).build());
+                }
+                case UNKNOWN -> {
+                    verifyPending = true;
+                    noteTouchedPaths(paths);
+                    out.add(op);
+                }
+                default -> out.add(op);
+            }
+        }
+        long first = oldest;
+        // a snapshot read before everything from here on was captured has nothing more to say
+        snapshots.removeIf(s -> first != Long.MIN_VALUE && first != Long.MAX_VALUE
+                && first > s.end() + SNAPSHOT_SLACK_NS);
+        return out;
+    }
+
+    /** @param confirmSeq when the plan finds nothing to send, confirm the replica at this seq (-1: never) */
     private ResyncPlanner.Result sendPlan(StreamObserver<StateBatch> out, ChecksumsResponse sums,
-            Collection<String> scope,
-            StateBatch.Builder first) throws Exception {
+            Collection<String> scope, StateBatch.Builder first, SnapshotTimes times, long confirmSeq)
+            throws Exception {
         StateBatch.Builder[] cur = {first};
         long[] bytes = {0};
+        lastPlanPaths.clear();
         Exception[] err = {null};
         ResyncPlanner.Result r = ResyncPlanner.plan(origin, sums, scope, opt.blockSize(), op -> {
             if (err[0] != null) {
@@ -317,6 +427,9 @@ public final class ReplicaLink implements AutoCloseable {
             }
             cur[0].addOps(op);
             bytes[0] += op.getSerializedSize();
+            if (lastPlanPaths.size() < 8) {
+                lastPlanPaths.add(op.hasBlocks() ? op.getBlocks().getPath() : op.getMeta().getPath());
+            }
             if (bytes[0] >= opt.maxBatchBytes()) {
                 try {
                     send(out, cur[0]);
@@ -326,11 +439,12 @@ public final class ReplicaLink implements AutoCloseable {
                     err[0] = e;
                 }
             }
-        });
+        }, times);
         if (err[0] != null) {
             throw err[0];
         }
-        send(out, cur[0].setResyncComplete(true));
+        boolean clean = r.files() == 0 && r.removed() == 0 && cur[0].getOpsCount() == 0 && !cur[0].getResyncStart();
+        send(out, clean && confirmSeq >= 0 ? confirm(confirmSeq) : cur[0].setResyncComplete(true));
         resyncedBytes.addAndGet(r.bytes());
         return r;
     }
@@ -448,7 +562,8 @@ public final class ReplicaLink implements AutoCloseable {
 
     /** Whether the replica acked everything the log holds and no verification is outstanding. */
     public boolean inSync() {
-        return synced && ackedNow() >= log.lastSeq() && !verifyPending && !fullResyncRequested;
+        return synced && capturing.getAsBoolean() && ackedNow() >= log.lastSeq() && !verifyPending
+                && !fullResyncRequested;
     }
 
     public Ack lastAck() {
@@ -479,6 +594,16 @@ public final class ReplicaLink implements AutoCloseable {
 
     public long sessions() {
         return sessions.get();
+    }
+
+    /** Ops sent as placeholders because a resync's content already held them. */
+    public long skippedOps() {
+        return skippedOps.get();
+    }
+
+    /** Verifications that found the replica different and repaired it. */
+    public long verifyRepairs() {
+        return verifyRepairs.get();
     }
 
     @Override

@@ -42,32 +42,36 @@ public final class ResyncPlanner {
     private ResyncPlanner() {
     }
 
+    /** As {@link #plan(ConfinedRoot, ChecksumsResponse, Collection, int, Consumer, SnapshotTimes)}, times unrecorded. */
+    public static Result plan(ConfinedRoot origin, ChecksumsResponse replica, Collection<String> scope, int blockSize,
+            Consumer<ReplicatedOp> sink) throws IOException {
+        return plan(origin, replica, scope, blockSize, sink, null);
+    }
+
     /**
      * @param origin the origin container root (read side)
      * @param replica checksums the replica reported
      * @param scope container paths to consider; null = the whole replicated tree
+     * @param times records when each path was read (may be null)
      */
     public static Result plan(ConfinedRoot origin, ChecksumsResponse replica, Collection<String> scope, int blockSize,
-            Consumer<ReplicatedOp> sink) throws IOException {
+            Consumer<ReplicatedOp> sink, SnapshotTimes times) throws IOException {
+        SnapshotTimes t = times != null ? times : new SnapshotTimes(scope == null);
         Map<String, FileChecksums> theirs = new HashMap<>();
         for (FileChecksums f : replica.getFilesList()) {
             theirs.put(f.getPath(), f);
         }
         TreeMap<String, Path> ours = new TreeMap<>();
         if (scope == null) {
-            for (String prefix : origin.prefixes()) {
-                Path start;
-                try {
-                    start = origin.resolve(prefix, false);
-                } catch (PathRefusedException | NoSuchFileException e) {
-                    continue;
-                }
-                for (Path p : StateApplier.walk(start)) {
-                    ours.put(origin.containerPath(p), p);
-                }
+            long walkStart = SnapshotTimes.now();
+            for (Path p : StateApplier.walkReplicated(origin)) {
+                ours.put(origin.containerPath(p), p);
             }
+            t.walked(walkStart, SnapshotTimes.now());
         } else {
             for (String cp : scope) {
+                long checked = SnapshotTimes.now();
+                t.read(cp, checked, checked); // absent unless read below
                 try {
                     Path p = origin.resolve(cp, false);
                     BasicFileAttributes a = OpExecutor.lstat(p);
@@ -95,13 +99,13 @@ public final class ResyncPlanner {
                 continue;
             }
             int mode = OpExecutor.mode(e.getValue());
-            FileChecksums t = theirs.get(e.getKey());
-            if (t == null || !t.getIsDir() || t.getMode() != mode) {
+            FileChecksums th = theirs.get(e.getKey());
+            if (th == null || !th.getIsDir() || th.getMode() != mode) {
                 sink.accept(meta(FileMeta.newBuilder().setPath(e.getKey()).setIsDir(true).setMode(mode)));
             }
         }
         for (Map.Entry<String, Path> e : regular) {
-            long[] sent = sendFile(e.getKey(), e.getValue(), theirs.get(e.getKey()), blockSize, sink);
+            long[] sent = sendFile(e.getKey(), e.getValue(), theirs.get(e.getKey()), blockSize, sink, t);
             if (sent != null) {
                 files++;
                 blocks += sent[0];
@@ -124,14 +128,15 @@ public final class ResyncPlanner {
     }
 
     /** Sends the differing blocks of one file and its meta; returns {blocks, bytes} or null when identical. */
-    private static long[] sendFile(String cp, Path p, FileChecksums theirs, int blockSize, Consumer<ReplicatedOp> sink)
-            throws IOException {
+    private static long[] sendFile(String cp, Path p, FileChecksums theirs, int blockSize, Consumer<ReplicatedOp> sink,
+            SnapshotTimes times) throws IOException {
         long blocks = 0;
         long bytes = 0;
         int mode;
         long size;
         FileBlocks.Builder chunk = FileBlocks.newBuilder().setPath(cp).setBlockSize(blockSize);
         boolean differs = theirs == null || theirs.getIsDir();
+        long opened = SnapshotTimes.now();
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             mode = OpExecutor.mode(p);
             ByteBuffer buf = ByteBuffer.allocate(blockSize);
@@ -164,7 +169,9 @@ public final class ResyncPlanner {
                 }
             }
             size = pos;
+            times.read(cp, opened, SnapshotTimes.now());
         } catch (NoSuchFileException e) {
+            times.read(cp, opened, SnapshotTimes.now());
             sink.accept(meta(FileMeta.newBuilder().setPath(cp).setAbsent(true)));
             return new long[]{0, 0};
         }

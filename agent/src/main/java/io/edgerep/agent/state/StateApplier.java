@@ -37,20 +37,100 @@ public final class StateApplier {
     private long epoch; // 0 = never synced since start
     private long appliedSeq;
     private boolean needsResync = true;
+    /** Highest seq at which the origin confirmed this replica's content as its own; what progress reports. */
+    private long verifiedSeq;
+    /** Since when (ms) content is unconfirmed (after a resync began); 0 = confirmed. */
+    private long unverifiedSinceMs = System.currentTimeMillis();
     private long lastCapturedMs;
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong appliedOps = new AtomicLong();
     private volatile long lagMs;
+    private final ReplicaCheckpoint checkpoint;
+    private boolean checkpointOnDisk;
+    private boolean resumed;
+    private long lastChangeMs;
     private volatile java.util.function.LongConsumer onApplied = s -> {
     };
 
     public StateApplier(String key, String pod, ConfinedRoot root) {
+        this(key, pod, root, null);
+    }
+
+    /**
+     * @param checkpoint where the replica's position is saved while idle (see {@link #checkpointIfIdle}); a valid
+     *        one is resumed from here, so the origin need not resync; null = the position lives in memory only
+     */
+    public StateApplier(String key, String pod, ConfinedRoot root, Path checkpoint) {
         this.key = key;
         this.pod = pod;
         this.root = root;
         this.exec = new OpExecutor(root);
+        this.checkpoint = checkpoint == null ? null : new ReplicaCheckpoint(checkpoint);
+        if (this.checkpoint != null) {
+            this.checkpoint.load(root).ifPresent(pos -> {
+                epoch = pos.epoch();
+                appliedSeq = pos.appliedSeq();
+                needsResync = false;
+                if (pos.verified()) {
+                    verifiedSeq = appliedSeq;
+                    unverifiedSinceMs = 0;
+                }
+                checkpointOnDisk = true;
+                resumed = true;
+                LOG.infof("replica %s/%s: resumed at seq %d of epoch %d from its checkpoint", key, pod, appliedSeq,
+                        epoch);
+            });
+        }
+    }
+
+    /** Whether this replica started from a saved position instead of needing a resync. */
+    public boolean resumed() {
+        return resumed;
+    }
+
+    /**
+     * Saves the replica's position if no batch changed its files for idleMs and none is saved yet (a checkpoint on
+     * disk is deleted before the next change, so it always describes the tree as it is).
+     */
+    public synchronized void checkpointIfIdle(long idleMs) {
+        if (checkpoint == null || checkpointOnDisk || epoch == 0 || needsResync
+                || System.currentTimeMillis() - lastChangeMs < idleMs) {
+            return;
+        }
+        try {
+            checkpoint.save(new ReplicaCheckpoint.Position(epoch, appliedSeq, unverifiedSinceMs == 0), root);
+            checkpointOnDisk = true;
+        } catch (IOException e) {
+            LOG.warnf("replica %s/%s: checkpoint not saved: %s", key, pod, e.getMessage());
+        }
+    }
+
+    /** Forgets the saved position (the replica is no longer configured here). */
+    public synchronized void dropCheckpoint() {
+        if (checkpoint != null) {
+            try {
+                checkpoint.delete();
+            } catch (IOException e) {
+                LOG.warnf("replica %s/%s: checkpoint not removed: %s", key, pod, e.getMessage());
+            }
+            checkpointOnDisk = false;
+        }
+    }
+
+    /** Before the tree changes: a saved position would no longer describe it. */
+    private void invalidateCheckpoint() {
+        lastChangeMs = System.currentTimeMillis();
+        if (checkpointOnDisk) {
+            try {
+                checkpoint.delete();
+                checkpointOnDisk = false;
+            } catch (IOException e) {
+                // left in place: its tree fingerprint no longer matches once the tree changes
+                LOG.warnf("replica %s/%s: checkpoint not removed: %s", key, pod, e.getMessage());
+            }
+        }
     }
 
     /** Called after every batch with the applied sequence number (for latency measurements). */
@@ -64,16 +144,32 @@ public final class StateApplier {
 
     /** Applies a batch and returns the ack to send. */
     public synchronized Ack apply(StateBatch batch) {
+        if (batch.getResyncStart() || batch.getOpsCount() > 0) {
+            invalidateCheckpoint();
+        }
+        if (batch.getEpoch() != epoch || batch.getResyncStart()) {
+            // another origin incarnation's numbers mean nothing here; a resync rewrites content under us
+            if (batch.getEpoch() != epoch) {
+                verifiedSeq = 0;
+            }
+            if (unverifiedSinceMs == 0) {
+                unverifiedSinceMs = System.currentTimeMillis();
+            }
+        }
         if (batch.getResyncStart()) {
             epoch = batch.getEpoch();
             appliedSeq = batch.getBaseSeq();
             needsResync = false;
+            verifiedSeq = Math.min(verifiedSeq, appliedSeq);
         } else if (batch.getEpoch() != epoch) {
             needsResync = true; // a new origin incarnation or a replica that restarted
         }
         try {
             for (ReplicatedOp op : batch.getOpsList()) {
                 if (op.getSeq() == 0) {
+                    if (unverifiedSinceMs == 0) {
+                        unverifiedSinceMs = System.currentTimeMillis(); // a repair: content unconfirmed again
+                    }
                     applyOne(op);
                     continue;
                 }
@@ -98,11 +194,27 @@ public final class StateApplier {
             }
         }
         if (batch.getResyncComplete() && !needsResync) {
-            resyncs.incrementAndGet();
+            if (!isConfirmation(batch)) {
+                resyncs.incrementAndGet();
+            } else if (batch.getBaseSeq() - 1 == appliedSeq && batch.getEpoch() == epoch) {
+                verifiedSeq = appliedSeq;
+                unverifiedSinceMs = 0;
+            }
+        }
+        if (unverifiedSinceMs == 0) {
+            verifiedSeq = appliedSeq; // confirmed content plus ops applied in order stays the origin's
         }
         lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
         onApplied.accept(appliedSeq);
         return ack();
+    }
+
+    /**
+     * The origin's word that this replica's content, with every op up to {@code base_seq - 1}, matched its own: a
+     * resync end that starts none and carries no op, with a base (never set otherwise without {@code resync_start}).
+     */
+    static boolean isConfirmation(StateBatch b) {
+        return b.getResyncComplete() && !b.getResyncStart() && b.getOpsCount() == 0 && b.getBaseSeq() > 0;
     }
 
     public synchronized Ack ack() {
@@ -133,16 +245,8 @@ public final class StateApplier {
     public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
         ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
         if (paths.isEmpty()) {
-            for (String prefix : root.prefixes()) {
-                Path start;
-                try {
-                    start = root.resolve(prefix, false);
-                } catch (PathRefusedException e) {
-                    continue;
-                }
-                for (Path p : walk(start)) {
-                    addSums(out, root.containerPath(p), p, blockSize);
-                }
+            for (Path p : walkReplicated(root)) {
+                addSums(out, root.containerPath(p), p, blockSize);
             }
         } else {
             for (String cp : paths) {
@@ -169,6 +273,19 @@ public final class StateApplier {
             f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));
         }
         out.addFiles(f);
+    }
+
+    /** Directories and regular files under every replicated prefix of root, parents first. */
+    static List<Path> walkReplicated(ConfinedRoot root) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String prefix : root.prefixes()) {
+            try {
+                out.addAll(walk(root.resolve(prefix, false)));
+            } catch (PathRefusedException | java.nio.file.NoSuchFileException e) {
+                // a prefix that leaves the root through a link, or lies under a file: nothing replicated there
+            }
+        }
+        return out;
     }
 
     /** Directories and regular files under start (inclusive), parents first, never following links. */
@@ -230,5 +347,23 @@ public final class StateApplier {
 
     public long lagMs() {
         return lagMs;
+    }
+
+    /**
+     * The applied seq to report as progress: until the origin confirmed the content after a resync, only the seq last
+     * confirmed, so that a replica whose files may still differ never shows as caught up.
+     */
+    public synchronized long reportedSeq() {
+        return verifiedSeq;
+    }
+
+    /** Lag to report: while unconfirmed, how long it has been so; else the lag of the last applied op. */
+    public synchronized long reportedLagMs() {
+        return unverifiedSinceMs == 0 ? lagMs : Math.max(1, System.currentTimeMillis() - unverifiedSinceMs);
+    }
+
+    /** Whether the origin confirmed the content since the last resync began. */
+    public synchronized boolean verified() {
+        return unverifiedSinceMs == 0;
     }
 }

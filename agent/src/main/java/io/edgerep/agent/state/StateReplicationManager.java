@@ -34,6 +34,9 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
             Map<String, ManagedChannel> channels, Map<String, String> endpoints) {
     }
 
+    /** A replica's position is saved once no batch changed its files for this long. */
+    static final long CHECKPOINT_IDLE_MS = 500;
+
     private final ReplicationService service;
     private final StateEventPump pump;
     private final Path stateDir;
@@ -106,6 +109,14 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     }
 
     @Override
+    public synchronized void traced(String key) {
+        OriginState st = origins.get(key);
+        if (st != null) {
+            st.replication.captureOn();
+        }
+    }
+
+    @Override
     public synchronized void replica(StateReplicaConfig cfg, Path root) {
         String pod = cfg.getPod().getName();
         ReplicationService.Replica have = service.replicas().get(ReplicationService.id(cfg.getKey(), pod));
@@ -113,8 +124,11 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
                 && have.applier().root().prefixes().equals(new ConfinedRoot(root, cfg.getPathsList()).prefixes())) {
             return;
         }
+        if (have != null) {
+            have.applier().dropCheckpoint(); // another root or origin: its position means nothing for the new one
+        }
         service.put(new ReplicationService.Replica(new StateApplier(cfg.getKey(), pod, new ConfinedRoot(root,
-                cfg.getPathsList())), cfg.getOriginNode()));
+                cfg.getPathsList()), checkpointFile(cfg.getKey(), pod)), cfg.getOriginNode()));
     }
 
     @Override
@@ -128,6 +142,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
             if (!replicaIds.contains(id)) {
                 ReplicationService.Replica r = service.replicas().get(id);
                 service.remove(r.applier().key(), r.applier().pod());
+                r.applier().dropCheckpoint();
             }
         }
     }
@@ -141,9 +156,19 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         }
     }
 
-    /** Periodic housekeeping: trims every origin's buffer to what all its replicas acked. */
+    /** Where a replica's position is saved. */
+    Path checkpointFile(String key, String pod) {
+        return stateDir.resolve("replicas")
+                .resolve((key + "__" + pod).replaceAll("[^A-Za-z0-9_.-]", "_") + ".position");
+    }
+
+    /**
+     * Periodic housekeeping: trims every origin's buffer to what all its replicas acked, saves the position of every
+     * replica idle for {@link #CHECKPOINT_IDLE_MS}.
+     */
     public synchronized void tick() {
         origins.values().forEach(o -> o.replication.trim());
+        service.replicas().values().forEach(r -> r.applier().checkpointIfIdle(CHECKPOINT_IDLE_MS));
     }
 
     public synchronized List<OriginProgress> originProgress() {
@@ -159,8 +184,8 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         List<ReplicaProgress> out = new ArrayList<>();
         for (ReplicationService.Replica r : service.replicas().values()) {
             StateApplier a = r.applier();
-            out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.appliedSeq())
-                    .setLagMs(a.lagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
+            out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.reportedSeq())
+                    .setLagMs(a.reportedLagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
         }
         return out;
     }
@@ -230,5 +255,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         for (String k : new ArrayList<>(origins.keySet())) {
             stopOrigin(k);
         }
+        // a clean stop saves every replica's position, idle or not (nothing applies any more)
+        service.replicas().values().forEach(r -> r.applier().checkpointIfIdle(0));
     }
 }

@@ -85,6 +85,7 @@ class ReplicationBenchmark {
             origin.addLink(link);
             pump = new StateEventPump(loaderCh).start();
             pump.route(1, origin);
+            origin.captureOn();
             long end = System.currentTimeMillis() + 10_000;
             while (!link.inSync() && System.currentTimeMillis() < end) {
                 Thread.sleep(20); // initial (empty) resync and its verification

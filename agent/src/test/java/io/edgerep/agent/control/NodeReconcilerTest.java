@@ -121,6 +121,39 @@ class NodeReconcilerTest {
     }
 
     @Test
+    void anOriginHearsThatCaptureIsOnOnlyOnceTheLoaderHoldsItsTraceAndAgainAfterALoaderRestart() {
+        java.util.List<String> said = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        StateWiring wiring = new StateWiring() {
+            @Override
+            public void origin(io.edgerep.proto.v1.StateOriginConfig cfg, int id, Path root) {
+                said.add("origin " + cfg.getKey() + " traced=" + loader.traces.containsKey(id));
+            }
+
+            @Override
+            public void traced(String key) {
+                said.add("traced " + key + " traces=" + loader.traces.size());
+            }
+
+            @Override
+            public void replica(io.edgerep.proto.v1.StateReplicaConfig cfg, Path root) {
+            }
+
+            @Override
+            public void retain(java.util.Set<String> originKeys, java.util.Set<String> replicaIds) {
+            }
+        };
+        NodeReconciler rec = new NodeReconciler(ch, TestConfigs.pods(), wiring, Path.of("/proc"));
+        assertThat(rec.reapply()).isNull();
+        rec.apply(TestConfigs.config(1));
+        assertThat(said).containsExactly("origin shop/web traced=false", "traced shop/web traces=1");
+        said.clear();
+        loader.traces.clear(); // a restarted loader knows no trace
+        rec.reapply();
+        assertThat(said).containsExactly("origin shop/web traced=false", "traced shop/web traces=1");
+        assertThat(loader.traces).hasSize(1);
+    }
+
+    @Test
     void stableIdsDoNotDependOnOrderAndResolveCollisions() {
         var a = StableIds.assign(java.util.List.of("x/a", "x/b", "x/c"));
         var b = StableIds.assign(java.util.List.of("x/c", "x/a", "x/b"));

@@ -77,14 +77,44 @@ class ReplicationEndToEndTest {
     void startReplica(int fixedPort) throws Exception {
         service = new ReplicationService();
         service.put(new ReplicationService.Replica(
-                new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data"))), "node-a"));
+                new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
+                        tmp.resolve("replica-state/position")),
+                "node-a"));
+        replicaServer = serveReplication(service, nodeB, fixedPort);
+        port = replicaServer.getPort();
+    }
+
+    /** An origin whose link pushes to the replica started by {@link #startReplica}, for ops fed by hand. */
+    record Wired(OriginReplication origin, ReplicaLink link, ManagedChannel ch) implements AutoCloseable {
+        @Override
+        public void close() {
+            origin.close();
+            ch.shutdownNow();
+        }
+    }
+
+    /** Starts the replica and an origin pushing to it; capturing: whether the origin's capture is on already. */
+    Wired wire(ReplicaLink.Options opt, boolean capturing) throws Exception {
+        startReplica(0);
+        ManagedChannel ch = channelTo(nodeA, "node-b");
+        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
+                new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20));
+        ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), ch, opt).start();
+        origin.addLink(link);
+        if (capturing) {
+            origin.captureOn();
+        }
+        return new Wired(origin, link, ch);
+    }
+
+    /** The replication service behind mTLS as node, on port (0: any); retried while a killed server's port frees. */
+    static Server serveReplication(ReplicationService svc, NodeTls node, int port) throws Exception {
         long end = System.currentTimeMillis() + 5000;
         while (true) {
             try {
-                replicaServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", fixedPort))
-                        .sslContext(nodeB.serverContext()).maxInboundMessageSize(64 << 20)
-                        .addService(ServerInterceptors.intercept(service, new NodeIdentity())).build().start();
-                break;
+                return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+                        .sslContext(node.serverContext()).maxInboundMessageSize(64 << 20)
+                        .addService(ServerInterceptors.intercept(svc, new NodeIdentity())).build().start();
             } catch (IOException e) {
                 if (System.currentTimeMillis() > end) {
                     throw e;
@@ -92,7 +122,17 @@ class ReplicationEndToEndTest {
                 Thread.sleep(50);
             }
         }
-        port = replicaServer.getPort();
+    }
+
+    /** Each run captures what changed in the origin's directory since the last and hands it to origin. */
+    Runnable capturingInto(OriginReplication origin) {
+        List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
+        DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+        return () -> {
+            capture.poll();
+            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
+            batches.clear();
+        };
     }
 
     ManagedChannel channelTo(NodeTls as, String node) throws Exception {
@@ -114,6 +154,7 @@ class ReplicationEndToEndTest {
             origin.addLink(link);
             StateEventPump pump = new StateEventPump(loaderCh).start();
             pump.route(7, origin);
+            origin.captureOn();
             DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, loader::push);
             Thread poller = new Thread(() -> {
                 while (!Thread.currentThread().isInterrupted()) {
@@ -178,21 +219,13 @@ class ReplicationEndToEndTest {
 
     @Test
     void kernelLossAndDirtyRangesAreRepairedFromTheOriginFiles() throws Exception {
-        startReplica(0);
-        ManagedChannel ch = channelTo(nodeA, "node-b");
-        OpLog log = new OpLog(tmp.resolve("state/spill"), 1 << 20, 16 << 20);
-        OriginReplication origin = new OriginReplication(KEY, new ConfinedRoot(tmp.resolve("o"), List.of("/data")),
-                log);
-        ReplicaLink link = new ReplicaLink(KEY, POD, log, origin.origin(), ch, ReplicaLink.Options.defaults()).start();
-        origin.addLink(link);
-        try {
+        try (Wired w = wire(ReplicaLink.Options.defaults(), true)) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
             awaitInSync(link);
-            List<io.edgerep.proto.v1.StateEventBatch> batches = new java.util.ArrayList<>();
-            DirDiffCapture capture = new DirDiffCapture(tmp.resolve("o"), "/data", 7, batches::add);
+            Runnable captured = capturingInto(origin);
             Files.writeString(tmp.resolve("o/data/a"), "first version of a\n".repeat(1000));
-            capture.poll();
-            batches.forEach(b -> origin.accept(b.getEventsList(), 0));
-            batches.clear();
+            captured.run();
             awaitInSync(link);
             long resyncs = link.resyncs();
             // the kernel lost records: the file changed but no event arrives, only the loss count
@@ -211,10 +244,153 @@ class ReplicationEndToEndTest {
                     .build()), 0);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
             assertThat(link.resyncs()).isEqualTo(resyncs + 1);
-        } finally {
-            origin.close();
-            ch.shutdownNow();
         }
+    }
+
+    /** A replica agent restarted with its files intact resumes where it was; with its files changed, it resyncs. */
+    @Test
+    void aRestartedReplicaResumesFromItsCheckpointUnlessItsFilesChanged() throws Exception {
+        try (Wired w = wire(ReplicaLink.Options.defaults(), true)) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
+            Runnable captured = capturingInto(origin);
+            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
+            Files.writeString(tmp.resolve("o/data/log"), "line 1\n");
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            StateApplier before = service.replicas().values().iterator().next().applier();
+            before.checkpointIfIdle(0); // the agent's tick, once the replica is idle
+            long resyncs = link.resyncs();
+            long resyncedBytes = link.resyncedBytes();
+
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // the replica agent restarts
+            startReplica(port);
+            StateApplier resumed = service.replicas().values().iterator().next().applier();
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.appliedSeq()).isEqualTo(before.appliedSeq());
+            Files.writeString(tmp.resolve("o/data/log"), "line 2\n", java.nio.file.StandardOpenOption.APPEND);
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            assertThat(link.resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
+            assertThat(link.resyncedBytes()).isEqualTo(resyncedBytes);
+            assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq());
+
+            resumed.checkpointIfIdle(0);
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            Files.writeString(tmp.resolve("r/data/a"), "changed while the agent was down"); // not the saved tree
+            startReplica(port);
+            assertThat(service.replicas().values().iterator().next().applier().resumed()).isFalse();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitInSync(link);
+            assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
+            assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
+        }
+    }
+
+    /** Ops captured before a resync read the files, delivered after it: already in its content. */
+    @Test
+    void opsTheResyncContentAlreadyHoldsAreNotReplayedOnTopOfIt() throws Exception {
+        try (Wired w = wire(quietFor(3_600_000), false)) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
+            Path data = tmp.resolve("o/data");
+            Files.writeString(data.resolve("app.log"), "old\n".repeat(100));
+            List<io.edgerep.proto.v1.StateEvent> late = new java.util.ArrayList<>();
+            // the application appends and saves by rename-over; the loader's events are still on their way
+            Files.writeString(data.resolve("app.log"), "late\n", java.nio.file.StandardOpenOption.APPEND);
+            late.add(event(7, 1).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/app.log")
+                    .setAppend(true).setData(com.google.protobuf.ByteString.copyFromUtf8("late\n"))).build());
+            Files.writeString(data.resolve("cfg.tmp"), "config 2\n");
+            late.add(event(7, 2).setCreate(io.edgerep.proto.v1.FileCreate.newBuilder().setPath("/data/cfg.tmp")
+                    .setTruncate(true).setMode(0644)).build());
+            late.add(event(7, 3).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/cfg.tmp")
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("config 2\n"))).build());
+            Files.move(data.resolve("cfg.tmp"), data.resolve("cfg"));
+            late.add(event(7, 4).setRename(io.edgerep.proto.v1.FileRename.newBuilder().setFrom("/data/cfg.tmp")
+                    .setTo("/data/cfg")).build());
+            Files.writeString(data.resolve("cfg.tmp"), "config 3, half wri");
+            late.add(event(7, 5).setCreate(io.edgerep.proto.v1.FileCreate.newBuilder().setPath("/data/cfg.tmp")
+                    .setTruncate(true).setMode(0644)).build());
+            late.add(event(7, 6).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/cfg.tmp")
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("config 3, half wri"))).build());
+            origin.captureOn();
+            long end = System.currentTimeMillis() + 10_000;
+            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(link.resyncs()).isEqualTo(1);
+            origin.accept(late, 0); // delivered after the resync read the files
+            // and what happens after the resync is replayed as usual
+            Files.writeString(data.resolve("app.log"), "after\n", java.nio.file.StandardOpenOption.APPEND);
+            origin.accept(List.of(event(7, 7).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
+                    .setPath("/data/app.log").setAppend(true)
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("after\n"))).build()), 0);
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            assertThat(link.skippedOps()).isEqualTo(6);
+            assertThat(link.verifyRepairs()).isZero();
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            assertThat(applier.failedOps()).isZero();
+            assertThat(applier.appliedSeq()).isEqualTo(7);
+        }
+    }
+
+    /** Ops a resync cannot place (no timestamp) may leave the replica different: it must not report caught up. */
+    @Test
+    void aReplicaReportsProgressOnlyUpToWhatTheOriginConfirmed() throws Exception {
+        try (Wired w = wire(quietFor(1500), false)) {
+            OriginReplication origin = w.origin();
+            ReplicaLink link = w.link();
+            Path data = tmp.resolve("o/data");
+            Files.writeString(data.resolve("app.log"), "old\nlate\n");
+            origin.captureOn();
+            long end = System.currentTimeMillis() + 10_000;
+            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            origin.accept(List.of(untimed(1).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
+                    .setPath("/data/app.log").setAppend(true)
+                    .setData(com.google.protobuf.ByteString.copyFromUtf8("late\n"))).build()), 0);
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            end = System.currentTimeMillis() + 5000;
+            while (applier.appliedSeq() < 1 && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(applier.appliedSeq()).isEqualTo(origin.log().lastSeq()).isEqualTo(1);
+            assertThat(Files.readString(tmp.resolve("r/data/app.log"))).isEqualTo("old\nlate\nlate\n");
+            assertThat(applier.verified()).isFalse();
+            assertThat(applier.reportedSeq()).isLessThan(origin.log().lastSeq());
+            assertThat(applier.reportedLagMs()).isPositive();
+            assertThat(link.inSync()).isFalse();
+            // once the origin is quiet it verifies, repairs, and confirms
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            end = System.currentTimeMillis() + 5000;
+            while (!applier.verified() && System.currentTimeMillis() < end) {
+                Thread.sleep(10);
+            }
+            assertThat(applier.verified()).isTrue();
+            assertThat(applier.reportedSeq()).isEqualTo(origin.log().lastSeq());
+            awaitInSync(link);
+        }
+    }
+
+    /** A loader event stamped now on the loader's clock (CLOCK_MONOTONIC, as System.nanoTime). */
+    static io.edgerep.proto.v1.StateEvent.Builder event(int repId, long seq) {
+        return io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(repId).setSeq(seq)
+                .setTimestampNs(System.nanoTime());
+    }
+
+    /** Link options verifying only after the origin was quiet for ms. */
+    static ReplicaLink.Options quietFor(long ms) {
+        ReplicaLink.Options d = ReplicaLink.Options.defaults();
+        return new ReplicaLink.Options(d.maxBatchOps(), d.maxBatchBytes(), d.windowOps(), d.blockSize(), ms,
+                d.maxTouched());
+    }
+
+    /** A loader event without a timestamp. */
+    static io.edgerep.proto.v1.StateEvent.Builder untimed(long seq) {
+        return io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(7).setSeq(seq);
     }
 
     static void awaitInSync(ReplicaLink link) throws InterruptedException {

@@ -49,7 +49,13 @@ class StateReplicationManagerTest {
             assertThat(m.drainEvents()).isEmpty();
             assertThat(m.replicaProgress()).singleElement().satisfies(p -> {
                 assertThat(p.getRefusedOps()).isEqualTo(2);
+                assertThat(p.getAppliedSeq()).as("no progress before the origin confirmed the content").isZero();
+                assertThat(p.getLagMs()).isPositive();
+            });
+            second.apply(StateBatch.newBuilder().setEpoch(1).setResyncComplete(true).setBaseSeq(3).build());
+            assertThat(m.replicaProgress()).singleElement().satisfies(p -> {
                 assertThat(p.getAppliedSeq()).isEqualTo(2);
+                assertThat(p.getLagMs()).isZero();
             });
 
             m.retain(Set.of(), Set.of(StateWiring.replicaId("other/key", "web-1")));
