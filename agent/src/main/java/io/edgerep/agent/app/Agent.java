@@ -76,6 +76,7 @@ public class Agent {
                 new CgroupResolver(Path.of(cfg.procRoot())));
         reconciler = new NodeReconciler(loaderChannel, pods, state, Path.of(cfg.procRoot()));
         pump.onConnect(this::loaderConnected);
+        pump.onLost(this::loaderLost);
         pump.start();
         counters = new CountersCollector(loaderChannel, reconciler, state);
         ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,7 +112,10 @@ public class Agent {
         }
     }
 
-    /** A (re)connected loader may have restarted without its traces: the last config is applied again. */
+    /**
+     * A (re)connected loader may have restarted without its traces: the last config is applied again, and the
+     * operator hears the result (it replaces what {@link #loaderLost} reported).
+     */
     private void loaderConnected() {
         try {
             NodeStatus st = reconciler.reapply();
@@ -119,9 +123,21 @@ public class Agent {
                 st.getItemsList().stream().filter(i -> !i.getOk())
                         .forEach(i -> LOG.warnf("after the loader reconnected: %s %s: %s", i.getKey(), i.getReason(),
                                 i.getMessage()));
+                if (link != null) {
+                    link.status(st);
+                }
             }
         } catch (RuntimeException e) {
             LOG.warnf("re-applying the config after the loader reconnected: %s", e.toString());
+        }
+    }
+
+    /** The loader went away: the operator hears which items the node can no longer vouch for. */
+    private void loaderLost(String why) {
+        LOG.warnf("lost the loader: %s", why);
+        NodeStatus st = reconciler.loaderLost(why);
+        if (st != null && link != null) {
+            link.status(st);
         }
     }
 

@@ -59,6 +59,7 @@ public final class NodeReconciler {
     private final Path procRoot;
     private long mutatingCalls;
     private NodeConfig last;
+    private NodeStatus lastStatus;
     private volatile Map<Integer, String> streamKeys = Map.of();
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
@@ -89,6 +90,31 @@ public final class NodeReconciler {
         return last == null ? null : apply(last);
     }
 
+    /**
+     * What the node reports while its loader is gone, from the last status: stream items stay applied but degraded
+     * (the kernel keeps forwarding with what was programmed, nobody can change it), origins fail (their writes are
+     * not captured); replicas do not need the loader. Null when nothing was applied yet.
+     */
+    public synchronized NodeStatus loaderLost(String why) {
+        if (lastStatus == null) {
+            return null;
+        }
+        NodeStatus.Builder b = lastStatus.toBuilder().clearItems();
+        for (ItemResult r : lastStatus.getItemsList()) {
+            switch (r.getKind()) {
+                case ITEM_KIND_STREAM, ITEM_KIND_CONSUMER -> b.addItems(r.getOk()
+                        ? r.toBuilder().setDegraded(true).setReason("LoaderUnavailable").setMessage(
+                                "the loader is gone (" + why + "); the kernel forwards with the state last programmed")
+                                .build()
+                        : r);
+                case ITEM_KIND_STATE_ORIGIN -> b.addItems(fail(r.getKind(), r.getKey(), "LoaderUnavailable",
+                        "the loader is gone (" + why + "); the origin's writes are not captured"));
+                default -> b.addItems(r);
+            }
+        }
+        return b.build();
+    }
+
     public synchronized NodeStatus apply(NodeConfig cfg) {
         last = cfg;
         List<ItemResult> results = new ArrayList<>();
@@ -101,7 +127,8 @@ public final class NodeReconciler {
             }
         }
         applyState(cfg, results);
-        return NodeStatus.newBuilder().setAppliedVersion(cfg.getVersion()).addAllItems(results).build();
+        lastStatus = NodeStatus.newBuilder().setAppliedVersion(cfg.getVersion()).addAllItems(results).build();
+        return lastStatus;
     }
 
     private void applyStreams(NodeConfig cfg, List<ItemResult> results) {

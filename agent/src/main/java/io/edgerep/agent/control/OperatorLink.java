@@ -70,6 +70,7 @@ public final class OperatorLink implements AutoCloseable {
     private volatile java.util.function.Consumer<NodeTls> onCertificate = t -> {
     };
     private final BlockingQueue<AgentEvent> events = new LinkedBlockingQueue<>(1000);
+    private final AtomicReference<NodeStatus> unsolicited = new AtomicReference<>();
     private final AtomicLong connects = new AtomicLong();
     private final AtomicLong attempts = new AtomicLong();
     private final AtomicLong bootstraps = new AtomicLong();
@@ -105,6 +106,17 @@ public final class OperatorLink implements AutoCloseable {
     public OperatorLink start() {
         thread.start();
         return this;
+    }
+
+    /**
+     * Reports a status the agent reached on its own (its loader went away or came back) for the config it applied
+     * last; sent at once when connected. A newer one replaces one not sent yet, and a config applied meanwhile
+     * supersedes it.
+     */
+    public void status(NodeStatus st) {
+        if (st.getAppliedVersion() == appliedVersion) {
+            unsolicited.set(st);
+        }
     }
 
     /** Queues an event for the operator (dropped when the queue is full). */
@@ -223,6 +235,11 @@ public final class OperatorLink implements AutoCloseable {
                     lastStatus = st;
                     configsApplied.incrementAndGet();
                     send(AgentMessage.newBuilder().setStatus(st).build());
+                }
+                NodeStatus own = unsolicited.getAndSet(null);
+                if (own != null && own.getAppliedVersion() == appliedVersion) {
+                    lastStatus = own;
+                    send(AgentMessage.newBuilder().setStatus(own).build());
                 }
                 AgentEvent ev;
                 while ((ev = events.poll()) != null) {

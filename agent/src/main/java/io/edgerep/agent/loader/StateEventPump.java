@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import org.jboss.logging.Logger;
 
@@ -42,6 +43,8 @@ public final class StateEventPump implements AutoCloseable {
     private final AtomicLong unrouted = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong connects = new AtomicLong();
+    private volatile Consumer<String> onLost = why -> {
+    };
     private volatile Runnable onConnect = () -> {
     };
 
@@ -73,12 +76,18 @@ public final class StateEventPump implements AutoCloseable {
         this.onConnect = hook;
     }
 
+    /** Runs once each time an open connection to the loader breaks, with the reason, on the pump's thread. */
+    public void onLost(Consumer<String> hook) {
+        this.onLost = hook;
+    }
+
     private void run() {
         long backoff = 100;
         while (running) {
             Context.CancellableContext ctx = Context.current().withCancellation();
             current = ctx;
             boolean[] opened = {false};
+            String lostReason = "the loader ended its event stream";
             if (channel instanceof ManagedChannel m) {
                 m.resetConnectBackoff(); // a restarted loader is dialled on our schedule, not the channel's (≤ 2 min)
             }
@@ -101,6 +110,7 @@ public final class StateEventPump implements AutoCloseable {
                 });
                 backoff = 100;
             } catch (RuntimeException e) {
+                lostReason = String.valueOf(e.getMessage());
                 if (running) {
                     LOG.infof("loader state event stream: %s; reconnecting", e.getMessage());
                 }
@@ -114,6 +124,11 @@ public final class StateEventPump implements AutoCloseable {
             if (opened[0]) {
                 for (OriginReplication o : origins.values()) {
                     o.captureLost(); // events may be lost while disconnected, the traces too if the loader restarted
+                }
+                try {
+                    onLost.accept(lostReason);
+                } catch (RuntimeException e) {
+                    LOG.warnf("reporting the lost loader: %s", e.toString());
                 }
             }
             try {

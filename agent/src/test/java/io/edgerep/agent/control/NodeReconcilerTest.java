@@ -100,6 +100,32 @@ class NodeReconcilerTest {
     }
 
     @Test
+    void aLostLoaderLeavesStreamsAppliedButDegradedAndFailsOrigins() {
+        assertThat(r.loaderLost("gone")).isNull(); // nothing applied yet: nothing to vouch for
+        Map<String, ItemResult> before = byKey(r.apply(TestConfigs.config(3)));
+        NodeStatus lost = r.loaderLost("UNAVAILABLE: connection refused");
+        assertThat(lost.getAppliedVersion()).isEqualTo(3);
+        Map<String, ItemResult> items = byKey(lost);
+        assertThat(items).containsOnlyKeys(before.keySet());
+        assertThat(items.get("video/cameras")).satisfies(i -> {
+            assertThat(i.getOk()).isTrue();
+            assertThat(i.getDegraded()).isTrue();
+            assertThat(i.getReason()).isEqualTo("LoaderUnavailable");
+            assertThat(i.getMessage()).contains("connection refused").contains("forwards");
+        });
+        assertThat(items.get("video/cameras/detector/d-0").getDegraded()).isTrue();
+        // what had failed stays failed with its own reason
+        assertThat(items.get("video/broken")).isEqualTo(before.get("video/broken"));
+        assertThat(items.get("shop/web")).satisfies(i -> {
+            assertThat(i.getOk()).isFalse();
+            assertThat(i.getReason()).isEqualTo("LoaderUnavailable");
+            assertThat(i.getMessage()).contains("not captured");
+        });
+        // back: the next apply reports the node as it is again
+        assertThat(byKey(r.reapply())).isEqualTo(before);
+    }
+
+    @Test
     void removesWhatIsNoLongerWantedAndChangesOnlyWhatDiffers() {
         r.apply(TestConfigs.config(1));
         int calls = loader.calls.size();
