@@ -39,17 +39,24 @@ def say(step: str) -> None:
     print(f"\033[1m==>\033[0m {step}", flush=True)
 
 
-def render(status: dict, get_line: str, elapsed: float) -> str:
+def shown_psnr(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "exact" if value >= media.PSNR_EXACT else f"{value:.1f}"
+
+
+def render(status: dict, get_line: str, elapsed: float, psnr: dict[str, float]) -> str:
     lines = [
         f"t={elapsed:5.1f}s   {get_line}",
         "",
-        f"  {'consumer':<10} {'pods':<14} {'delivered':>10} {'drop diff':>10} {'drop ref':>9} {'Mbit/s':>7}",
+        f"  {'consumer':<10} {'pods':<14} {'delivered':>10} {'drop diff':>10} {'drop ref':>9} {'Mbit/s':>7}"
+        f" {'PSNR dB':>8}",
     ]
     for c in (status.get("stream") or {}).get("consumers", []):
         lines.append(
             f"  {c['name']:<10} {','.join(c.get('pods', [])):<14} {c.get('deliveredPackets', 0):>10} "
             f"{c.get('droppedDifferential', 0):>10} {c.get('droppedReference', 0):>9} "
-            f"{c.get('bitrate', 0) / 1e6:>7.2f}"
+            f"{c.get('bitrate', 0) / 1e6:>7.2f} {shown_psnr(psnr.get(c['name'])):>8}"
         )
     state = status.get("state") or {}
     lines += [
@@ -66,7 +73,53 @@ def render(status: dict, get_line: str, elapsed: float) -> str:
     return "\n".join(lines + ["", f"  {conditions}"])
 
 
-def plot(samples: list[tuple[float, dict]], psnr: dict[str, float], path: Path) -> None:
+class LivePsnr(threading.Thread):
+    """The PSNR of what each consumer has received so far, one consumer every few seconds, at low priority.
+
+    A growing capture ends inside a frame, so its last second is left out.
+    """
+
+    def __init__(
+        self, captures: dict[str, Path], original: Path, fps: float, workdir: Path, every: float = 3.0
+    ):
+        super().__init__(daemon=True)
+        self.captures, self.original, self.fps, self.workdir, self.every = (
+            captures,
+            original,
+            fps,
+            workdir,
+            every,
+        )
+        self.values: dict[str, float] = {}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        names = list(self.captures)
+        turn = 0
+        while not self.halt.wait(self.every):
+            name = names[turn % len(names)]
+            turn += 1
+            snap = self.workdir / f"psnr-{name}.ts"
+            try:
+                data = self.captures[name].read_bytes()
+                snap.write_bytes(data[: len(data) - len(data) % 188])
+                errors = media.frame_errors(snap, self.original, growing=True, nice=True)[
+                    : -int(self.fps) or None
+                ]
+            except (OSError, RuntimeError, subprocess.TimeoutExpired):
+                continue  # nothing decodable yet
+            if errors:
+                self.values[name] = media.psnr_of(errors)
+
+
+def per_second(errors: list[float], fps: float) -> tuple[list[float], list[float]]:
+    """PSNR of each second of a per-frame error series."""
+    step = max(int(round(fps)), 1)
+    xs = [start / fps for start in range(0, len(errors), step)]
+    return xs, [media.psnr_of(errors[start : start + step]) for start in range(0, len(errors), step)]
+
+
+def plot(samples: list[tuple[float, dict]], psnr: dict[str, list[float]], fps: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,6 +127,7 @@ def plot(samples: list[tuple[float, dict]], psnr: dict[str, float], path: Path) 
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     names = sorted({c["name"] for _, s in samples for c in (s.get("stream") or {}).get("consumers", [])})
+    colors = {name: f"C{i}" for i, name in enumerate(names)}
     for name in names:
         xs, ys = [], []
         for t, s in samples:
@@ -81,15 +135,17 @@ def plot(samples: list[tuple[float, dict]], psnr: dict[str, float], path: Path) 
                 if c["name"] == name:
                     xs.append(t)
                     ys.append(c.get("bitrate", 0) / 1e6)
-        left.plot(xs, ys, label=name)
-    left.set_xlabel("seconds")
+        left.plot(xs, ys, label=name, color=colors[name])
+        if psnr.get(name):
+            right.plot(*per_second(psnr[name], fps), label=name, color=colors[name])
+    left.set_xlabel("seconds since the stream started")
     left.set_ylabel("delivered Mbit/s (operator status)")
     left.set_title("bitrate per consumer")
     left.legend()
-    shown = {k: (v if v != float("inf") else 99.0) for k, v in psnr.items()}
-    right.bar(list(shown), list(shown.values()), color=["tab:green", "tab:orange", "tab:red"][: len(shown)])
-    right.set_ylabel("PSNR dB vs original (99 = bit-exact)")
-    right.set_title("picture quality per consumer")
+    right.set_xlabel("seconds of video")
+    right.set_ylabel(f"PSNR dB vs original ({media.PSNR_EXACT:.0f} = identical)")
+    right.set_title("picture quality per consumer, mean per second")
+    right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -108,6 +164,7 @@ def main() -> int:
     say(f"encoding a {args.seconds}s H.264 clip with ffmpeg (cached after the first run)")
     clip = media.clip("h264", seconds=args.seconds, bitrate="8M")
     rate = clip.stat().st_size * 8 / media.duration(clip)
+    fps = media.frame_rate(clip)
     say("building three edge nodes, a sensor and a control plane in network namespaces")
     topo = Topology(["node-a", "node-b", "node-c"], workdir)
     cp = ControlPlane(topo, workdir)
@@ -212,6 +269,8 @@ def main() -> int:
             ]
         )
         samples: list[tuple[float, dict]] = []
+        live = LivePsnr({name: pod.host_dir / "recv.ts" for name, pod in pods.items()}, clip, fps, workdir)
+        live.start()
         begin = time.monotonic()
         tty = sys.stdout.isatty()
         while sender.alive() or time.monotonic() - begin < 3:
@@ -219,7 +278,7 @@ def main() -> int:
             get_line = cp.kubectl("get", "er", "-n", NS, "--no-headers").stdout.strip()
             elapsed = time.monotonic() - begin
             samples.append((elapsed, status))
-            text = render(status, get_line, elapsed)
+            text = render(status, get_line, elapsed, live.values)
             print(("\033[H\033[J" if tty else "") + text + ("" if tty else "\n"), flush=True)
             time.sleep(1)
         driver.wait(timeout=120)
@@ -228,23 +287,36 @@ def main() -> int:
         for s in sinks:
             s.stop()
 
+        live.halt.set()
+
         say("summary")
-        psnr = {}
+        sent = media.datagrams(clip)
+        reference = media.reference_datagrams(clip)
+        psnr: dict[str, list[float]] = {}
+        healthy = True
         for name, pod in pods.items():
             got = pod.host_dir / "recv.ts"
-            psnr[name] = media.psnr(got, clip) if got.stat().st_size else 0.0
-            shown = "bit-exact" if psnr[name] == float("inf") else f"{psnr[name]:.1f} dB"
-            print(f"  consumer {name:<10} received {got.stat().st_size / 1e6:6.1f} MB   PSNR {shown}")
+            lost = media.lost_datagrams(sent, media.received_datagrams(got))
+            lost_ref = sum(1 for i in lost if reference[i])
+            psnr[name] = media.frame_errors(got, clip) if got.stat().st_size else []
+            print(
+                f"  consumer {name:<10} received {len(sent) - len(lost):>6} of {len(sent)} datagrams"
+                f"  lost {len(lost):>5} (key-frame {lost_ref})  PSNR {shown_psnr(media.psnr_of(psnr[name]))}"
+            )
+            healthy &= lost_ref == 0
         expected = tree_digest(origin.host_dir)
         for r in replicas:
             same = wait_for_match(r.host_dir, expected)
             print(f"  replica  {r.name:<12} {len(expected)} files  {'byte-identical' if same else 'DIFFERS'}")
+            healthy &= same
         print(f"  {cp.kubectl('get', 'er', '-n', NS).stdout.strip()}")
         png = OUT / "demo.png"
-        plot(samples, psnr, png)
+        plot(samples, psnr, fps, png)
         (OUT / "demo-status.json").write_text(json.dumps(samples[-1][1], indent=1))
-        say(f"wrote {png} (bitrate and PSNR per consumer) and {OUT / 'demo-status.json'}")
-        return 0
+        say(f"wrote {png} (bitrate and PSNR per consumer over time) and {OUT / 'demo-status.json'}")
+        if not healthy:
+            print("\ndemo finished, but a consumer lost key-frame data or a replica differs", file=sys.stderr)
+        return 0 if healthy else 1
     except Exception as e:  # noqa: BLE001 - a person reads this, then the teardown runs
         print(f"\ndemo failed: {e}", file=sys.stderr)
         for proc in [system.operator] + [p for rt in system.nodes.values() for p in (rt.agent, rt.loader)]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 #: Clips are cached across runs, keyed by the ffmpeg command that made them.
@@ -97,6 +99,19 @@ def duration(path: Path) -> float:
     return float(json.loads(out)["format"]["duration"])
 
 
+def frame_rate(path: Path) -> float:
+    """Frames per second of the clip's video stream."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=avg_frame_rate"]
+        + ["-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    num, _, den = next(line for line in out if "/" in line).partition("/")
+    return float(num) / float(den or 1)
+
+
 def datagrams_per_second(path: Path) -> float:
     """Packet rate of the clip when sent in real time as 1316-byte datagrams."""
     return path.stat().st_size / DATAGRAM / duration(path)
@@ -147,6 +162,43 @@ def psnr(received: Path, original: Path) -> float:
     if not match:
         raise RuntimeError(f"no PSNR from ffmpeg for {received}: {result.stderr[-1500:]}")
     return float("inf") if match.group(1) == "inf" else float(match.group(1))
+
+
+#: PSNR shown for a stream identical to the original (ffmpeg reports inf).
+PSNR_EXACT = 99.0
+
+
+def frame_errors(received: Path, original: Path, *, growing: bool = False, nice: bool = False) -> list[float]:
+    """Mean squared error of the received stream at every frame of the original.
+
+    Frames are matched by timestamp; a frame the receiver lost is concealed or repeated and
+    counts against it. With ``growing`` (a capture still being written) the series
+    ends with the last frame received instead of repeating it to the original's length.
+    ``nice`` runs ffmpeg at the lowest CPU priority, for measurements taken while the system
+    under test runs.
+    """
+    with tempfile.TemporaryDirectory(prefix="edgerep-psnr-") as tmp:
+        stats = Path(tmp) / "psnr.log"
+        result = subprocess.run(
+            (["nice", "-n", "19"] if nice else [])
+            # the original drives the timeline: one value per original frame, the received
+            # stream's last frame standing in for each one it lacks
+            + ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(original), "-i", str(received)]
+            + ["-lavfi", f"[0:v][1:v]psnr=stats_file={stats}" + (":shortest=1" if growing else "")]
+            + ["-f", "null", "-"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if not stats.exists():
+            raise RuntimeError(f"no PSNR from ffmpeg for {received}: {result.stderr[-1500:]}")
+        return [float(v) for v in re.findall(r"mse_avg:([0-9.]+)", stats.read_text())]
+
+
+def psnr_of(errors: list[float]) -> float:
+    """PSNR (dB) of 8-bit frames with these mean squared errors, as ffmpeg averages it; PSNR_EXACT if none."""
+    mean = sum(errors) / len(errors) if errors else 0.0
+    return PSNR_EXACT if mean <= 0 else min(10 * math.log10(255 * 255 / mean), PSNR_EXACT)
 
 
 def decodable_frames(path: Path) -> int:
