@@ -80,7 +80,7 @@ class LivePsnr(threading.Thread):
     """
 
     def __init__(
-        self, captures: dict[str, Path], original: Path, fps: float, workdir: Path, every: float = 3.0
+        self, captures: dict[str, Path], original: Path, fps: float, workdir: Path, every: float = 1.0
     ):
         super().__init__(daemon=True)
         self.captures, self.original, self.fps, self.workdir, self.every = (
