@@ -136,7 +136,7 @@ public final class StateEventPump implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = Math.min(backoff * 2, 5000);
+            backoff = Math.min(backoff * 2, 1000); // a local socket: retrying each second costs nothing
         }
     }
 
