@@ -94,11 +94,9 @@ class LivePsnr(threading.Thread):
         self.halt = threading.Event()
 
     def run(self) -> None:
-        names = list(self.captures)
-        turn = 0
+        measured = {name: 0.0 for name in self.captures}
         while not self.halt.wait(self.every):
-            name = names[turn % len(names)]
-            turn += 1
+            name = min(measured, key=measured.get)  # the one measured longest ago; unmeasured first
             snap = self.workdir / f"psnr-{name}.ts"
             try:
                 data = self.captures[name].read_bytes()
@@ -110,6 +108,7 @@ class LivePsnr(threading.Thread):
                 continue  # nothing decodable yet
             if errors:
                 self.values[name] = media.psnr_of(errors)
+                measured[name] = time.monotonic()
 
 
 def per_second(errors: list[float], fps: float) -> tuple[list[float], list[float]]:
