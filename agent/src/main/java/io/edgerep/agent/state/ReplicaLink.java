@@ -204,6 +204,11 @@ public final class ReplicaLink implements AutoCloseable {
                 synchronized (lock) {
                     replicaWantsResync = false;
                 }
+                if (first.getUnconfirmed() && !verifyPending) {
+                    // resumed from a checkpoint saved before this origin confirmed its last resync: compare it all
+                    verifyPending = true;
+                    touchedOverflow = true;
+                }
                 synced = true;
             } else {
                 LOG.infof(

@@ -199,6 +199,10 @@ public final class StateApplier {
             } else if (batch.getBaseSeq() - 1 == appliedSeq && batch.getEpoch() == epoch) {
                 verifiedSeq = appliedSeq;
                 unverifiedSinceMs = 0;
+                if (checkpointOnDisk) {
+                    checkpointOnDisk = false; // the saved position says unconfirmed; the tree is unchanged
+                    checkpointIfIdle(0);
+                }
             }
         }
         if (unverifiedSinceMs == 0) {
@@ -220,7 +224,7 @@ public final class StateApplier {
     public synchronized Ack ack() {
         return Ack.newBuilder().setKey(key).setReplicaPod(pod).setEpoch(epoch).setAppliedSeq(appliedSeq)
                 .setNeedsResync(needsResync).setRefusedOps(refused.get()).setResyncs(resyncs.get())
-                .setFailedOps(failed.get()).build();
+                .setFailedOps(failed.get()).setUnconfirmed(unverifiedSinceMs != 0).build();
     }
 
     private void applyOne(ReplicatedOp op) {

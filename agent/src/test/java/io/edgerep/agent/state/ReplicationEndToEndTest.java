@@ -260,6 +260,7 @@ class ReplicationEndToEndTest {
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
             awaitInSync(link);
             StateApplier before = service.replicas().values().iterator().next().applier();
+            awaitConfirmed(before);
             before.checkpointIfIdle(0); // the agent's tick, once the replica is idle
             long resyncs = link.resyncs();
             long resyncedBytes = link.resyncedBytes();
@@ -275,6 +276,7 @@ class ReplicationEndToEndTest {
             awaitInSync(link);
             assertThat(link.resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
             assertThat(link.resyncedBytes()).isEqualTo(resyncedBytes);
+            assertThat(resumed.ack().getUnconfirmed()).isFalse();
             assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq());
 
             resumed.checkpointIfIdle(0);
@@ -287,6 +289,68 @@ class ReplicationEndToEndTest {
             assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
             assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
         }
+    }
+
+    /** A checkpoint saved before the origin confirmed the last resync is brought up to date by the confirmation. */
+    @Test
+    void aConfirmationAfterTheCheckpointIsSavedWithIt() throws Exception {
+        try (Wired w = wire(quietFor(1500), true)) { // no confirmation within 1.5 s of the last op
+            OriginReplication origin = w.origin();
+            Runnable captured = capturingInto(origin);
+            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            StateApplier before = service.replicas().values().iterator().next().applier();
+            assertThat(before.verified()).isFalse();
+            before.checkpointIfIdle(0);
+            awaitConfirmed(before);
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            startReplica(port);
+            StateApplier resumed = service.replicas().values().iterator().next().applier();
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.verified()).isTrue();
+            assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq()).isPositive();
+        }
+    }
+
+    /**
+     * A replica resumed from a checkpoint saved before the origin confirmed it, whose confirmation was lost with its
+     * agent: it says so in its first ack, and the origin verifies the whole tree instead of trusting it.
+     */
+    @Test
+    void aReplicaResumedUnconfirmedIsVerifiedByAnOriginThatDidNotKnow() throws Exception {
+        try (Wired w = wire(quietFor(60_000), true)) {
+            OriginReplication origin = w.origin();
+            Runnable captured = capturingInto(origin);
+            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
+            captured.run();
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            StateApplier before = service.replicas().values().iterator().next().applier();
+            before.checkpointIfIdle(0);
+            // the replica's agent stops, and the origin's link to it is replaced: the new one knows nothing pending
+            w.link().close();
+            replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            startReplica(port);
+            StateApplier resumed = service.replicas().values().iterator().next().applier();
+            assertThat(resumed.resumed()).isTrue();
+            assertThat(resumed.ack().getUnconfirmed()).isTrue();
+            assertThat(resumed.reportedSeq()).isZero();
+            ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), w.ch(), quietFor(100)).start();
+            origin.addLink(link);
+            awaitConfirmed(resumed);
+            assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq()).isPositive();
+            assertThat(link.resyncs()).as("verified, not resynced").isZero();
+            assertThat(link.verifyRepairs()).isZero();
+        }
+    }
+
+    /** Waits until the origin confirmed the replica's content (its progress is reported from then on). */
+    static void awaitConfirmed(StateApplier applier) throws InterruptedException {
+        long end = System.currentTimeMillis() + 15_000;
+        while (!applier.verified() && System.currentTimeMillis() < end) {
+            Thread.sleep(20);
+        }
+        assertThat(applier.verified()).as("origin confirmed the replica").isTrue();
     }
 
     /** Ops captured before a resync read the files, delivered after it: already in its content. */
