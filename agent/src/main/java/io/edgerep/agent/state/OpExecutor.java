@@ -53,7 +53,7 @@ final class OpExecutor implements AutoCloseable {
 
     void apply(StateEvent ev) throws IOException {
         switch (ev.getOpCase()) {
-            case RENAME, UNLINK, MKDIR, RMDIR -> resolved.clear();
+            case RENAME, UNLINK, MKDIR, RMDIR, SYMLINK, LINK -> resolved.clear();
             default -> {
             }
         }
@@ -69,6 +69,8 @@ final class OpExecutor implements AutoCloseable {
             case CHMOD -> chmod(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
             case CREATE -> create(ev.getCreate().getPath(), ev.getCreate().getMode(), ev.getCreate().getTruncate());
             case SYNC -> sync(ev.getSync().getPath());
+            case SYMLINK -> symlink(ev.getSymlink().getPath(), ev.getSymlink().getTarget());
+            case LINK -> link(ev.getLink().getFrom(), ev.getLink().getTo());
             case DIRTY -> throw new IOException("dirty range reached a replica unresolved: " + ev.getDirty().getPath());
             case OP_NOT_SET -> {
                 // a placeholder: the op's effect came with the resync content before it
@@ -92,8 +94,16 @@ final class OpExecutor implements AutoCloseable {
             deleteTree(p);
             return;
         }
-        Path p = root.resolve(m.getPath(), true);
+        Path p = root.resolve(m.getPath(), false); // the origin has no link here, or says which
         BasicFileAttributes a = lstat(p);
+        if (!m.getLinkTarget().isEmpty()) {
+            symlinkAt(p, m.getLinkTarget());
+            return;
+        }
+        if (a != null && a.isSymbolicLink()) {
+            Files.delete(p); // never written through: the origin has a file or directory in its place
+            a = null;
+        }
         if (m.getIsDir()) {
             if (a != null && !a.isDirectory()) {
                 closeUnder(p);
@@ -127,7 +137,17 @@ final class OpExecutor implements AutoCloseable {
 
     private void rename(String from, String to) throws IOException {
         Path f = root.resolve(from, false);
-        Path t = root.resolve(to, false);
+        Path t;
+        try {
+            t = root.resolve(to, false);
+        } catch (PathRefusedException e) {
+            if (root.isReplicated(to)) {
+                // moved out of the replicated paths through a link: gone from them, as on the origin
+                closeUnder(f);
+                deleteTree(f);
+            }
+            throw e; // a target outside them by its very name is no op the origin sends: refused, nothing changes
+        }
         closeUnder(f);
         closeUnder(t);
         if (lstat(f) == null) {
@@ -138,6 +158,47 @@ final class OpExecutor implements AutoCloseable {
         }
         Files.createDirectories(t.getParent());
         Files.move(f, t, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces an existing target
+    }
+
+    /** symlink(2): the link's contents verbatim; whatever the replica has at its path is replaced. */
+    private void symlink(String path, String target) throws IOException {
+        symlinkAt(root.resolve(path, false), target);
+    }
+
+    private void symlinkAt(Path p, String target) throws IOException {
+        if (target.isEmpty() || target.indexOf('\0') >= 0) {
+            throw new PathRefusedException("bad link contents for " + root.containerPath(p));
+        }
+        BasicFileAttributes a = lstat(p);
+        if (a != null) {
+            if (a.isSymbolicLink() && Files.readSymbolicLink(p).toString().equals(target)) {
+                return; // replayed after a resync
+            }
+            closeUnder(p);
+            deleteTree(p);
+        }
+        Files.createDirectories(p.getParent());
+        Files.createSymbolicLink(p, Path.of(target));
+    }
+
+    /** link(2): a new name for an existing file, both inside the replicated paths; never follows a link. */
+    private void link(String from, String to) throws IOException {
+        Path f = root.resolve(from, false);
+        Path t = root.resolve(to, false);
+        BasicFileAttributes a = lstat(f);
+        if (a == null || a.isDirectory()) {
+            throw new NoSuchFileException(from, null, "no file to link");
+        }
+        BasicFileAttributes at = lstat(t);
+        if (at != null) {
+            if (a.fileKey() != null && a.fileKey().equals(at.fileKey())) {
+                return; // replayed after a resync
+            }
+            closeUnder(t);
+            deleteTree(t);
+        }
+        Files.createDirectories(t.getParent());
+        Files.createLink(t, f);
     }
 
     private void unlink(String path) throws IOException {

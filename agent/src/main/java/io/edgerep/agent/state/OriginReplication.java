@@ -16,6 +16,7 @@ import org.jboss.logging.Logger;
 import com.google.protobuf.ByteString;
 
 import io.edgerep.proto.v1.FileDirty;
+import io.edgerep.proto.v1.FileTruncate;
 import io.edgerep.proto.v1.FileWrite;
 import io.edgerep.proto.v1.ReplicatedOp;
 import io.edgerep.proto.v1.StateEvent;
@@ -152,11 +153,13 @@ public final class OriginReplication implements AutoCloseable {
                 continue;
             }
             checkClock(ev);
-            StateEvent e = ev.hasDirty() ? resolveDirty(ev) : ev.hasCreate() || ev.hasMkdir() ? withOriginMode(ev) : ev;
-            if (e == null) {
-                continue;
+            StateEvent in = fromOutsideThroughLink(ev);
+            List<StateEvent> out = in.hasDirty()
+                    ? resolveDirty(in)
+                    : List.of(in.hasCreate() || in.hasMkdir() ? withOriginMode(in) : in);
+            for (StateEvent e : out) {
+                log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
             }
-            log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
         }
         if (resyncAll) {
             LOG.infof("origin %s: resync of every replica (%d records lost)", key, lost);
@@ -186,8 +189,39 @@ public final class OriginReplication implements AutoCloseable {
         }
     }
 
-    /** Reads the dirty range from the origin's file; too large or unreadable ranges resync the file instead. */
-    private StateEvent resolveDirty(StateEvent ev) {
+    /**
+     * A rename or link whose source lies outside the replicated paths through a symbolic link (the loader checks paths
+     * lexically): its content came in from outside, so the replicas get it as a whole-file dirty range, as the loader
+     * sends a lexical rename into the paths.
+     */
+    private StateEvent fromOutsideThroughLink(StateEvent ev) {
+        String from;
+        String to;
+        if (ev.hasRename()) {
+            from = ev.getRename().getFrom();
+            to = ev.getRename().getTo();
+        } else if (ev.hasLink()) {
+            from = ev.getLink().getFrom();
+            to = ev.getLink().getTo();
+        } else {
+            return ev;
+        }
+        try {
+            origin.resolve(from, false);
+            return ev;
+        } catch (PathRefusedException e) {
+            return ev.toBuilder().setDirty(FileDirty.newBuilder().setPath(to)
+                    .setReason(ev.hasRename() ? "rename_in" : "link_in")).build();
+        } catch (IOException e) {
+            return ev; // gone or not a directory on the way: the replica resolves it the same way
+        }
+    }
+
+    /**
+     * Reads the dirty range from the origin's file; too large or unreadable ranges resync the file instead. A whole
+     * file (length 0) also gets its exact length, since the replica may hold a longer one.
+     */
+    private List<StateEvent> resolveDirty(StateEvent ev) {
         FileDirty d = ev.getDirty();
         try {
             Path p = origin.resolve(d.getPath(), true);
@@ -198,8 +232,13 @@ public final class OriginReplication implements AutoCloseable {
                 if (len <= MAX_DIRTY_READ) {
                     ByteBuffer buf = ByteBuffer.allocate((int) len);
                     int n = BlockSums.readFully(ch, buf, off);
-                    return ev.toBuilder().setWrite(FileWrite.newBuilder().setPath(d.getPath()).setOffset(off)
-                            .setData(ByteString.copyFrom(buf.array(), 0, n))).build();
+                    StateEvent write = ev.toBuilder().setWrite(FileWrite.newBuilder().setPath(d.getPath())
+                            .setOffset(off).setData(ByteString.copyFrom(buf.array(), 0, n))).build();
+                    if (d.getLength() != 0) {
+                        return List.of(write);
+                    }
+                    return List.of(write, ev.toBuilder().setTruncate(
+                            FileTruncate.newBuilder().setPath(d.getPath()).setLength(n)).build());
                 }
             }
         } catch (IOException e) {
@@ -208,7 +247,7 @@ public final class OriginReplication implements AutoCloseable {
         for (ReplicaLink l : links.values()) {
             l.requestResync(List.of(d.getPath()));
         }
-        return null;
+        return List.of();
     }
 
     /** Drops ops every replica acknowledged. */

@@ -100,7 +100,7 @@ final class ReplicaCheckpoint {
         Files.deleteIfExists(file);
     }
 
-    /** SHA-256 over every replicated path's type, size, mode and modification time, in order. */
+    /** SHA-256 over every replicated path's type (a link's with its contents), size, mode and modification time. */
     static String fingerprint(ConfinedRoot root) throws IOException {
         MessageDigest md;
         try {
@@ -115,8 +115,9 @@ final class ReplicaCheckpoint {
                 continue;
             }
             FileTime m = a.lastModifiedTime();
-            lines.put(root.containerPath(p), (a.isDirectory() ? "d" : "f") + '\0' + (a.isDirectory() ? 0 : a.size())
-                    + '\0' + OpExecutor.mode(p) + '\0' + m.to(TimeUnit.NANOSECONDS));
+            String type = a.isDirectory() ? "d" : a.isSymbolicLink() ? "l" + Files.readSymbolicLink(p) : "f";
+            lines.put(root.containerPath(p), type + '\0' + (a.isDirectory() ? 0 : a.size()) + '\0'
+                    + OpExecutor.mode(p) + '\0' + m.to(TimeUnit.NANOSECONDS));
         }
         for (var e : lines.entrySet()) {
             md.update((e.getKey() + '\0' + e.getValue() + '\n').getBytes(StandardCharsets.UTF_8));

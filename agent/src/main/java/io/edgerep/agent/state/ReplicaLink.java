@@ -489,6 +489,11 @@ public final class ReplicaLink implements AutoCloseable {
             case CREATE -> out.add(ev.getCreate().getPath());
             case SYNC -> out.add(ev.getSync().getPath());
             case DIRTY -> out.add(ev.getDirty().getPath());
+            case LINK -> {
+                out.add(ev.getLink().getFrom());
+                out.add(ev.getLink().getTo());
+            }
+            case SYMLINK -> out.add(ev.getSymlink().getPath());
             default -> {
             }
         }

@@ -3,8 +3,10 @@ package io.edgerep.agent.state;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotLinkException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -29,7 +31,7 @@ import io.edgerep.proto.v1.ReplicatedOp;
  * Plans a resync from the origin's files and the replica's block checksums: directories first (parents before
  * children), then for each file only the blocks whose checksum differs (all of them for a file the replica lacks),
  * followed by its exact size and mode, then removal of what the replica has and the origin does not (children before
- * parents). Emits unsequenced ops to a sink, in chunks of at most {@link #MAX_BLOCKS_PER_OP} blocks.
+ * parents), then the symbolic links that differ (their contents, verbatim). Emits unsequenced ops to a sink, in chunks of at most {@link #MAX_BLOCKS_PER_OP} blocks.
  */
 public final class ResyncPlanner {
     /** Blocks per FileBlocks op (1 MiB with the default block size). */
@@ -75,7 +77,7 @@ public final class ResyncPlanner {
                 try {
                     Path p = origin.resolve(cp, false);
                     BasicFileAttributes a = OpExecutor.lstat(p);
-                    if (a != null && (a.isDirectory() || a.isRegularFile())) {
+                    if (a != null && (a.isDirectory() || a.isRegularFile() || a.isSymbolicLink())) {
                         ours.put(cp, p);
                     }
                 } catch (PathRefusedException | NoSuchFileException e) {
@@ -89,9 +91,18 @@ public final class ResyncPlanner {
         long removed = 0;
         // directories, parents first (TreeMap order puts "/a" before "/a/b")
         List<Map.Entry<String, Path>> regular = new ArrayList<>();
+        Map<String, String> links = new TreeMap<>();
         for (Map.Entry<String, Path> e : ours.entrySet()) {
             BasicFileAttributes a = OpExecutor.lstat(e.getValue());
             if (a == null) {
+                continue;
+            }
+            if (a.isSymbolicLink()) {
+                try {
+                    links.put(e.getKey(), Files.readSymbolicLink(e.getValue()).toString());
+                } catch (NoSuchFileException | NotLinkException gone) {
+                    // replaced meanwhile: its op is on its way
+                }
                 continue;
             }
             if (!a.isDirectory()) {
@@ -124,6 +135,14 @@ public final class ResyncPlanner {
             sink.accept(meta(FileMeta.newBuilder().setPath(p).setAbsent(true)));
             removed++;
         }
+        // links last: a directory the replica has in a link's place was emptied above, not through the link
+        for (Map.Entry<String, String> l : links.entrySet()) {
+            FileChecksums th = theirs.get(l.getKey());
+            if (th == null || !th.getLinkTarget().equals(l.getValue())) {
+                sink.accept(meta(FileMeta.newBuilder().setPath(l.getKey()).setLinkTarget(l.getValue())));
+                files++;
+            }
+        }
         return new Result(files, blocks, bytes, removed);
     }
 
@@ -135,6 +154,10 @@ public final class ResyncPlanner {
         int mode;
         long size;
         FileBlocks.Builder chunk = FileBlocks.newBuilder().setPath(cp).setBlockSize(blockSize);
+        if (theirs != null && !theirs.getLinkTarget().isEmpty()) {
+            sink.accept(meta(FileMeta.newBuilder().setPath(cp).setAbsent(true))); // never write through its link
+            theirs = null;
+        }
         boolean differs = theirs == null || theirs.getIsDir();
         long opened = SnapshotTimes.now();
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {

@@ -268,7 +268,12 @@ public final class StateApplier {
 
     static void addSums(ChecksumsResponse.Builder out, String containerPath, Path p, int blockSize) throws IOException {
         BasicFileAttributes a = OpExecutor.lstat(p);
-        if (a == null || a.isSymbolicLink() || a.isOther()) {
+        if (a == null || a.isOther()) {
+            return;
+        }
+        if (a.isSymbolicLink()) {
+            out.addFiles(FileChecksums.newBuilder().setPath(containerPath)
+                    .setLinkTarget(Files.readSymbolicLink(p).toString()));
             return;
         }
         FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setMode(OpExecutor.mode(p))
@@ -279,7 +284,7 @@ public final class StateApplier {
         out.addFiles(f);
     }
 
-    /** Directories and regular files under every replicated prefix of root, parents first. */
+    /** Directories, regular files and symbolic links under every replicated prefix of root, parents first. */
     static List<Path> walkReplicated(ConfinedRoot root) throws IOException {
         List<Path> out = new ArrayList<>();
         for (String prefix : root.prefixes()) {
@@ -292,7 +297,7 @@ public final class StateApplier {
         return out;
     }
 
-    /** Directories and regular files under start (inclusive), parents first, never following links. */
+    /** Directories, regular files and symbolic links under start (inclusive), parents first, never following links. */
     static List<Path> walk(Path start) throws IOException {
         List<Path> out = new ArrayList<>();
         if (OpExecutor.lstat(start) == null) {
@@ -307,7 +312,7 @@ public final class StateApplier {
 
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile()) {
+                if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
                     out.add(file);
                 }
                 return FileVisitResult.CONTINUE;

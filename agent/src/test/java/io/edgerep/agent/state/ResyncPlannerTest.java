@@ -62,6 +62,55 @@ class ResyncPlannerTest {
         assertThat(r.resolve("data/a/big")).hasBinaryContent(java.util.Arrays.copyOf(longer, 3 * BS));
     }
 
+    /**
+     * Links are part of the tree: created, corrected and removed like files, verbatim; a replica's directory or file
+     * where the origin has a link (and the reverse) is replaced without writing through the link.
+     */
+    @Test
+    void symbolicLinksAreResyncedVerbatimAndReplaceWhatStandsInTheirPlace() throws Exception {
+        Path o = Files.createDirectories(tmp.resolve("o/data/v2"));
+        Path r = Files.createDirectories(tmp.resolve("r/data"));
+        Path outside = Files.createDirectories(tmp.resolve("r/outside"));
+        Files.writeString(o.resolve("cfg"), "origin cfg");
+        Files.createSymbolicLink(tmp.resolve("o/data/current"), Path.of("v2"));
+        Files.createSymbolicLink(tmp.resolve("o/data/abs"), Path.of("/etc/passwd"));
+        Files.createSymbolicLink(tmp.resolve("o/data/dangling"), Path.of("../nowhere"));
+        Files.writeString(tmp.resolve("o/data/was-link"), "a file on the origin");
+        Files.createDirectories(tmp.resolve("o/data/was-link-dir"));
+        Files.writeString(tmp.resolve("o/data/was-link-dir/f"), "f");
+        // the replica: a directory with a file where the origin has a link, a link where it has a file, a stale link
+        Files.createDirectories(r.resolve("current"));
+        Files.writeString(r.resolve("current/stale"), "stale");
+        Files.createSymbolicLink(r.resolve("was-link"), Path.of("../outside/target"));
+        Files.createSymbolicLink(r.resolve("was-link-dir"), Path.of("../outside"));
+        Files.createSymbolicLink(r.resolve("abs"), Path.of("/etc/shadow"));
+        Files.createSymbolicLink(r.resolve("extra"), Path.of("v2"));
+        ConfinedRoot origin = new ConfinedRoot(tmp.resolve("o"), List.of("/data"));
+        StateApplier replica = new StateApplier("k", "p", new ConfinedRoot(tmp.resolve("r"), List.of("/data")));
+
+        ResyncPlanner.Result first = sync(origin, replica, null);
+        assertThat(Files.readSymbolicLink(r.resolve("current"))).hasToString("v2");
+        assertThat(Files.readSymbolicLink(r.resolve("abs"))).hasToString("/etc/passwd");
+        assertThat(Files.readSymbolicLink(r.resolve("dangling"))).hasToString("../nowhere");
+        assertThat(r.resolve("was-link")).isRegularFile().hasContent("a file on the origin");
+        assertThat(r.resolve("was-link-dir")).isDirectory();
+        assertThat(r.resolve("was-link-dir/f")).hasContent("f");
+        assertThat(r.resolve("extra")).doesNotExist();
+        assertThat(r.resolve("v2/cfg")).hasContent("origin cfg");
+        try (var list = Files.list(outside)) {
+            assertThat(list).as("nothing written through the replica's links").isEmpty();
+        }
+        assertThat(first.removed()).isEqualTo(2); // current/stale and extra
+        assertThat(sync(origin, replica, null).files()).isZero();
+
+        // scoped (a partial resync or a verification) sees links too
+        Files.delete(tmp.resolve("o/data/current"));
+        Files.createSymbolicLink(tmp.resolve("o/data/current"), Path.of("v3"));
+        ResyncPlanner.Result scoped = sync(origin, replica, Set.of("/data/current"));
+        assertThat(scoped.files()).isEqualTo(1);
+        assertThat(Files.readSymbolicLink(r.resolve("current"))).hasToString("v3");
+    }
+
     static ResyncPlanner.Result sync(ConfinedRoot origin, StateApplier replica, Set<String> scope) throws Exception {
         List<ReplicatedOp> ops = new ArrayList<>();
         var sums = replica.checksums(scope == null ? List.of() : List.copyOf(scope), BS);

@@ -18,6 +18,7 @@ import io.edgerep.proto.v1.Ack;
 import io.edgerep.proto.v1.DirCreate;
 import io.edgerep.proto.v1.FileBlocks;
 import io.edgerep.proto.v1.FileCreate;
+import io.edgerep.proto.v1.FileLink;
 import io.edgerep.proto.v1.FileMeta;
 import io.edgerep.proto.v1.FileRename;
 import io.edgerep.proto.v1.FileSync;
@@ -26,6 +27,7 @@ import io.edgerep.proto.v1.FileWrite;
 import io.edgerep.proto.v1.ReplicatedOp;
 import io.edgerep.proto.v1.StateBatch;
 import io.edgerep.proto.v1.StateEvent;
+import io.edgerep.proto.v1.Symlink;
 
 /** Sequencing, gaps, epochs and op semantics on the replica side. */
 class StateApplierTest {
@@ -122,6 +124,61 @@ class StateApplierTest {
         assertThat(OpExecutor.mode(root.resolve("data/d/log"))).isEqualTo(0600);
     }
 
+    /**
+     * Links are mirrored verbatim, wherever they point; nothing is ever written through one that leaves the replicated
+     * paths, and a rename out through one removes the source as it did on the origin.
+     */
+    @Test
+    void symbolicAndHardLinksAreMirroredAndNeverFollowedOut() throws Exception {
+        Path outside = Files.createDirectories(root.resolve("outside"));
+        Files.writeString(outside.resolve("canary"), "canary");
+        a.apply(start(1, 0).build());
+        long s = 0;
+        Ack ack = a.apply(batch(1)
+                .addOps(op(++s, write("/data/v2/cfg", "version 2")))
+                .addOps(op(++s, symlink("/data/current", "v2")))
+                .addOps(op(++s, write("/data/current/cfg", "version 2, through the link")))
+                .addOps(op(++s, symlink("/data/out", "../outside")))
+                .addOps(op(++s, symlink("/data/abs", "/outside/canary")))
+                .addOps(op(++s, write("/data/out/pwned", "x")))
+                .addOps(op(++s, write("/data/abs", "pwned")))
+                .addOps(op(++s, write("/data/moved", "leaves through a link")))
+                .addOps(op(++s, StateEvent.newBuilder()
+                        .setRename(FileRename.newBuilder().setFrom("/data/moved").setTo("/data/out/moved"))))
+                .addOps(op(++s, StateEvent.newBuilder()
+                        .setLink(FileLink.newBuilder().setFrom("/data/v2/cfg").setTo("/data/cfg-hard"))))
+                .addOps(op(++s, write("/data/file", "replaced by a link")))
+                .addOps(op(++s, symlink("/data/file", "v2/cfg")))
+                .build());
+        assertThat(ack.getAppliedSeq()).isEqualTo(s);
+        assertThat(ack.getFailedOps()).isZero();
+        assertThat(ack.getRefusedOps()).isEqualTo(3); // the write through out/, through abs, the rename out
+        assertThat(Files.readSymbolicLink(root.resolve("data/current"))).hasToString("v2");
+        assertThat(Files.readSymbolicLink(root.resolve("data/out"))).hasToString("../outside");
+        assertThat(Files.readSymbolicLink(root.resolve("data/abs"))).hasToString("/outside/canary");
+        assertThat(Files.readSymbolicLink(root.resolve("data/file"))).hasToString("v2/cfg");
+        assertThat(root.resolve("data/v2/cfg")).hasContent("version 2, through the link");
+        assertThat(root.resolve("data/moved")).doesNotExist();
+        assertThat(outside).isDirectoryContaining(p -> p.getFileName().toString().equals("canary"));
+        try (var list = Files.list(outside)) {
+            assertThat(list).hasSize(1);
+        }
+        assertThat(outside.resolve("canary")).hasContent("canary");
+        assertThat(Files.readAttributes(root.resolve("data/cfg-hard"), "unix:ino"))
+                .isEqualTo(Files.readAttributes(root.resolve("data/v2/cfg"), "unix:ino"));
+        // replayed after a resync: nothing changes, nothing fails
+        ack = a.apply(start(1, 0).addOps(op(1, symlink("/data/current", "v2")))
+                .addOps(op(2, StateEvent.newBuilder()
+                        .setLink(FileLink.newBuilder().setFrom("/data/v2/cfg").setTo("/data/cfg-hard"))))
+                .build());
+        assertThat(ack.getFailedOps()).isZero();
+        assertThat(Files.readSymbolicLink(root.resolve("data/current"))).hasToString("v2");
+    }
+
+    static StateEvent.Builder symlink(String path, String target) {
+        return StateEvent.newBuilder().setSymlink(Symlink.newBuilder().setPath(path).setTarget(target));
+    }
+
     @Test
     void resyncBlocksAndMetasSetExactContentAndRemoveExtras() throws Exception {
         Files.createDirectories(root.resolve("data/old"));
@@ -148,9 +205,12 @@ class StateApplierTest {
         Files.writeString(root.resolve("other/secret"), "no");
         Files.createSymbolicLink(root.resolve("data/link"), Path.of("/other"));
         var sums = a.checksums(List.of(), 1024);
-        assertThat(sums.getFilesList()).extracting(f -> f.getPath()).containsExactly("/data", "/data/d", "/data/d/f");
-        assertThat(sums.getFiles(2).getBlockSumsCount()).isEqualTo(3);
-        assertThat(sums.getFiles(2).getSize()).isEqualTo(3000);
+        // the link is listed as a link (its contents), never followed
+        assertThat(sums.getFilesList()).extracting(f -> f.getPath() + ">" + f.getLinkTarget())
+                .containsExactlyInAnyOrder("/data>", "/data/d>", "/data/d/f>", "/data/link>/other");
+        var f = sums.getFilesList().stream().filter(x -> x.getPath().equals("/data/d/f")).findFirst().orElseThrow();
+        assertThat(f.getBlockSumsCount()).isEqualTo(3);
+        assertThat(f.getSize()).isEqualTo(3000);
         assertThat(a.checksums(List.of("/other/secret"), 1024).getFilesList()).isEmpty();
         assertThat(a.refusedOps()).isEqualTo(1);
     }
