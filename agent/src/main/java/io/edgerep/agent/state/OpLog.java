@@ -8,9 +8,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -43,7 +41,9 @@ public final class OpLog implements AutoCloseable {
 
     private long lastSeq;
     private long firstHeld = 1; // lowest seq still readable
-    private final Deque<ReplicatedOp> mem = new ArrayDeque<>();
+    /** Ops held in memory, seqs consecutive from {@code mem.get(memHead)}: read by index, not by scanning. */
+    private final ArrayList<ReplicatedOp> mem = new ArrayList<>();
+    private int memHead;
     private long memBytes;
     private final List<Segment> segments = new ArrayList<>();
     private long diskBytes;
@@ -90,7 +90,7 @@ public final class OpLog implements AutoCloseable {
     /** Assigns the next sequence number to op and buffers it; returns the seq. */
     public synchronized long append(ReplicatedOp.Builder op) {
         ReplicatedOp o = op.setSeq(++lastSeq).build();
-        mem.addLast(o);
+        mem.add(o);
         memBytes += o.getSerializedSize();
         if (memBytes > memLimit) {
             spill();
@@ -124,10 +124,9 @@ public final class OpLog implements AutoCloseable {
             if (s.lastSeq < next) {
                 continue;
             }
-            for (ReplicatedOp o : segmentOps(s)) {
-                if (o.getSeq() < next) {
-                    continue;
-                }
+            List<ReplicatedOp> ops = segmentOps(s);
+            for (int i = (int) Math.max(0, next - s.firstSeq); i < ops.size(); i++) { // a segment's seqs are consecutive
+                ReplicatedOp o = ops.get(i);
                 if (out.size() >= maxOps || (bytes >= maxBytes && !out.isEmpty())) {
                     return out;
                 }
@@ -136,23 +135,33 @@ public final class OpLog implements AutoCloseable {
                 next = o.getSeq() + 1;
             }
         }
-        for (ReplicatedOp o : mem) {
-            if (o.getSeq() < next) {
-                continue;
+        if (memHead < mem.size()) {
+            for (int i = memHead + (int) Math.max(0, next - mem.get(memHead).getSeq()); i < mem.size(); i++) {
+                ReplicatedOp o = mem.get(i);
+                if (out.size() >= maxOps || (bytes >= maxBytes && !out.isEmpty())) {
+                    break;
+                }
+                out.add(o);
+                bytes += o.getSerializedSize();
             }
-            if (out.size() >= maxOps || (bytes >= maxBytes && !out.isEmpty())) {
-                break;
-            }
-            out.add(o);
-            bytes += o.getSerializedSize();
         }
         return out;
     }
 
+    private ReplicatedOp pollFirstInMem() {
+        ReplicatedOp o = mem.get(memHead);
+        mem.set(memHead++, null);
+        if (memHead >= 4096 && memHead >= mem.size() / 2) {
+            mem.subList(0, memHead).clear();
+            memHead = 0;
+        }
+        return o;
+    }
+
     /** Drops everything up to and including ackedSeq (the lowest ack over all replicas). */
     public synchronized void trim(long ackedSeq) {
-        while (!mem.isEmpty() && mem.peekFirst().getSeq() <= ackedSeq && segments.isEmpty()) {
-            memBytes -= mem.pollFirst().getSerializedSize();
+        while (memHead < mem.size() && mem.get(memHead).getSeq() <= ackedSeq && segments.isEmpty()) {
+            memBytes -= pollFirstInMem().getSerializedSize();
         }
         Iterator<Segment> it = segments.iterator();
         while (it.hasNext()) {
@@ -164,8 +173,8 @@ public final class OpLog implements AutoCloseable {
             it.remove();
         }
         if (segments.isEmpty()) {
-            while (!mem.isEmpty() && mem.peekFirst().getSeq() <= ackedSeq) {
-                memBytes -= mem.pollFirst().getSerializedSize();
+            while (memHead < mem.size() && mem.get(memHead).getSeq() <= ackedSeq) {
+                memBytes -= pollFirstInMem().getSerializedSize();
             }
         }
         firstHeld = Math.max(firstHeld, Math.min(ackedSeq + 1, lastSeq + 1));
@@ -174,8 +183,8 @@ public final class OpLog implements AutoCloseable {
     private void spill() {
         List<ReplicatedOp> out = new ArrayList<>();
         long bytes = 0;
-        while (!mem.isEmpty() && memBytes > memLimit / 2) {
-            ReplicatedOp o = mem.pollFirst();
+        while (memHead < mem.size() && memBytes > memLimit / 2) {
+            ReplicatedOp o = pollFirstInMem();
             int n = o.getSerializedSize();
             memBytes -= n;
             bytes += n;
@@ -266,6 +275,7 @@ public final class OpLog implements AutoCloseable {
         }
         segments.clear();
         mem.clear();
+        memHead = 0;
         memBytes = 0;
     }
 }

@@ -41,6 +41,33 @@ class OpLogTest {
         }
     }
 
+    /** Reads from any held position return consecutive ops from there, through trims, spills and compactions. */
+    @Test
+    void readsFromAnyPositionThroughTrimsSpillsAndCompaction() throws Exception {
+        java.util.Random rnd = new java.util.Random(7);
+        try (OpLog log = new OpLog(dir, 256 << 10, 100L << 20)) {
+            long trimmed = 0;
+            for (int round = 0; round < 40; round++) {
+                for (int i = 0; i < 1000 + rnd.nextInt(1000); i++) {
+                    log.append(op(rnd.nextInt(200)));
+                }
+                for (int k = 0; k < 20; k++) {
+                    long from = log.firstHeld() + (long) rnd.nextInt((int) (log.lastSeq() - log.firstHeld() + 1));
+                    int max = 1 + rnd.nextInt(600);
+                    List<ReplicatedOp> r = log.read(from, max, Long.MAX_VALUE);
+                    assertThat(r).hasSize((int) Math.min(max, log.lastSeq() - from + 1));
+                    for (int j = 0; j < r.size(); j++) {
+                        assertThat(r.get(j).getSeq()).isEqualTo(from + j);
+                    }
+                }
+                trimmed = Math.min(log.lastSeq(), trimmed + rnd.nextInt(2500));
+                log.trim(trimmed);
+                assertThat(log.firstHeld()).isEqualTo(trimmed + 1);
+            }
+            assertThat(log.spilledSegments()).isPositive();
+        }
+    }
+
     @Test
     void spillsToDiskReadsBackAcrossSegmentsAndTrims() throws Exception {
         try (OpLog log = new OpLog(dir, 64 * 1024, 100L << 20)) {
