@@ -104,6 +104,15 @@ def have_ffmpeg() -> bool:
 
 def clip(name: str, seconds: int = 8, size: str = "640x360", rate: int = 30) -> str:
     """Path of the cached MPEG-TS clip ``name`` (generated on first use)."""
+    return encode(name, CLIPS[name], seconds, size, rate)
+
+
+def encode(tag: str, args: list[str], seconds: int, size: str, rate: int) -> str:
+    """Path of ffmpeg's testsrc2 (``seconds`` of ``size`` at ``rate`` fps) encoded with ``args`` to MPEG-TS.
+
+    Made on first use and cached in CACHE_DIR as ``<tag>-<key>.ts``, keyed by the whole ffmpeg command;
+    the one encoder of the repository's clips (the e2e harness and bench/ use it too).
+    """
     cmd = [
         "ffmpeg",
         "-nostdin",
@@ -118,16 +127,16 @@ def clip(name: str, seconds: int = 8, size: str = "640x360", rate: int = 30) -> 
         f"testsrc2=size={size}:rate={rate}",
         "-t",
         str(seconds),
-        *CLIPS[name],
+        *args,
         "-f",
         "mpegts",
     ]
     key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
     os.makedirs(CACHE_DIR, exist_ok=True)
-    path = os.path.join(CACHE_DIR, f"{name}-{key}.ts")
+    path = os.path.join(CACHE_DIR, f"{tag}-{key}.ts")
     if not os.path.exists(path):
         tmp = path + ".part"
-        subprocess.run(cmd + [tmp], check=True, timeout=300)
+        subprocess.run(cmd + [tmp], check=True, timeout=600)
         os.replace(tmp, path)
     return path
 

@@ -23,16 +23,16 @@ import time
 from pathlib import Path
 
 from . import media
+from .apps import add_web_pods, start_sink, start_webapp, web_url
 from .controlplane import ControlPlane
 from .files import tree_digest
+from .manifests import INGRESS_PORT, budget, consumer, edge_replica, stream, web_state
 from .proc import start, wait_for
 from .system import REPO, EdgeSystem
 from .topology import Topology
 
-APP = str(REPO / "e2e" / "apps" / "webapp.py")
 OUT = REPO / "e2e" / "out"
 NS = "demo"
-PORT = 5004
 
 
 def say(step: str) -> None:
@@ -180,62 +180,16 @@ def main() -> int:
             "counter-a": topo.add_pod("node-a", "counter-a-0", {"app": "counter-a"}),
             "counter-b": topo.add_pod("node-b", "counter-b-0", {"app": "counter-b"}),
         }
-        origin = topo.add_pod("node-a", "web-origin", {"app": "web", "role": "origin"}, container="web")
-        replicas = [
-            topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
-            topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web"),
-        ]
+        origin, replicas = add_web_pods(topo, ["node-b", "node-c"])
         system.register_pods(NS, [*pods.values(), origin, *replicas])
-        e2e = str(REPO / "e2e")
-        sinks = [
-            p.start(
-                "sink",
-                ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
-                log_dir=workdir / "logs",
-                env={"PYTHONPATH": e2e},
-            )
-            for p in pods.values()
+        sinks = [start_sink(p, workdir) for p in pods.values()]
+        app = start_webapp(origin, workdir)
+        consumers = [
+            consumer("detector"),
+            consumer("counter-a", qoc=budget(rate * 0.8, policy=None)),
+            consumer("counter-b", qoc=budget(rate * 0.6, policy=None)),
         ]
-        app = origin.start(
-            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
-        )
-        er = {
-            "apiVersion": "edgerep.io/v1alpha1",
-            "kind": "EdgeReplica",
-            "metadata": {"name": "edge", "namespace": NS},
-            "spec": {
-                "stream": {
-                    "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-                    "consumers": [
-                        {
-                            "name": "detector",
-                            "podSelector": {"matchLabels": {"app": "detector"}},
-                            "port": 6000,
-                        },
-                        {
-                            "name": "counter-a",
-                            "podSelector": {"matchLabels": {"app": "counter-a"}},
-                            "port": 6000,
-                            "qoc": {"maxBitrate": str(int(rate * 0.8))},
-                        },
-                        {
-                            "name": "counter-b",
-                            "podSelector": {"matchLabels": {"app": "counter-b"}},
-                            "port": 6000,
-                            "qoc": {"maxBitrate": str(int(rate * 0.6))},
-                        },
-                    ],
-                },
-                "state": {
-                    "origin": {
-                        "podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
-                        "container": "web",
-                    },
-                    "paths": ["/srv"],
-                    "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
-                },
-            },
-        }
+        er = edge_replica("edge", NS, stream=stream(consumers), state=web_state(max_lag=None))
         say("kubectl apply -f edgereplica.yaml; kubectl wait --for=condition=Ready er/edge")
         cp.apply_json(er)
         cp.kubectl("wait", "--for=condition=Ready", "er/edge", "-n", NS, "--timeout=180s", timeout=190)
@@ -244,11 +198,11 @@ def main() -> int:
         )
         sender = start(
             "sensor",
-            media.sender_command(clip, topo.node("node-a").ip, PORT),
+            media.sender_command(clip, topo.node("node-a").ip, INGRESS_PORT),
             log_dir=workdir / "logs",
             netns=topo.sensor,
         )
-        url = f"http://{origin.ip}:8080"
+        url = web_url(origin)
         driver = subprocess.Popen(
             [
                 "ip",

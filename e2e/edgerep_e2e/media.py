@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-#: Clips are cached across runs, keyed by the ffmpeg command that made them.
-CACHE = Path(os.environ.get("EDGEREP_MEDIA_CACHE", "/var/tmp/edgerep-media"))
+# Clips are encoded (and cached across runs, keyed by the ffmpeg command) by the bpf stream tests'
+# fixtures: one encoder for the whole repository. bpf/tests is no package; reach it as bench/ does.
+BPF_TESTS = str(Path(__file__).resolve().parents[2] / "bpf" / "tests")
+if BPF_TESTS not in sys.path:
+    sys.path.append(BPF_TESTS)
+import stream_fixtures  # noqa: E402
+
 #: 7 TS packets per datagram, as IP cameras and ffmpeg's udp output send them.
 DATAGRAM = 7 * 188
 
@@ -55,38 +59,8 @@ def clip(
         ]
     else:
         raise ValueError(f"unknown codec {codec}")
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate={rate}",
-        "-t",
-        str(seconds),
-        *enc,
-        "-b:v",
-        bitrate,
-        "-maxrate",
-        bitrate,
-        "-bufsize",
-        bitrate,
-        "-pix_fmt",
-        "yuv420p",
-        "-f",
-        "mpegts",
-    ]
-    key = hashlib.sha256(" ".join(cmd).encode()).hexdigest()[:16]
-    out = CACHE / f"{codec}-{key}.ts"
-    if not out.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        subprocess.run([*cmd, str(tmp)], check=True, capture_output=True, timeout=600)
-        tmp.rename(out)
-    return out
+    args = [*enc, "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate, "-pix_fmt", "yuv420p"]
+    return Path(stream_fixtures.encode(codec, args, seconds, size, rate))
 
 
 def duration(path: Path) -> float:

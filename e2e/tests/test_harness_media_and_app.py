@@ -6,26 +6,18 @@ import json
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 
 from edgerep_e2e import media
+from edgerep_e2e.apps import start_sink, start_webapp, web_url
 from edgerep_e2e.proc import start, wait_for
 from edgerep_e2e.topology import Topology
-
-APP = str(Path(__file__).resolve().parents[1] / "apps" / "webapp.py")
-E2E = str(Path(__file__).resolve().parents[1])
 
 
 def test_stream_sent_straight_to_a_pod_decodes_without_loss(workdir):
     clip = media.clip("h264", seconds=4, bitrate="4M")
     with Topology(["node-a"], workdir) as topo:
         pod = topo.add_pod("node-a", "consumer-0")
-        sink = pod.start(
-            "sink",
-            ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
-            log_dir=workdir / "logs",
-            env={"PYTHONPATH": E2E},
-        )
+        sink = start_sink(pod, workdir)
         wait_for("the sink's first report", lambda: (pod.host_dir / "recv.ts.json").exists(), proc=sink)
         sender = start(
             "sender", media.sender_command(clip, pod.ip, 6000), log_dir=workdir / "logs", netns=topo.sensor
@@ -43,10 +35,8 @@ def test_stream_sent_straight_to_a_pod_decodes_without_loss(workdir):
 def test_web_app_keeps_its_state_in_files_and_sqlite(workdir):
     with Topology(["node-a"], workdir) as topo:
         pod = topo.add_pod("node-a", "web-origin")
-        app = pod.start(
-            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
-        )
-        url = f"http://{pod.ip}:8080"
+        app = start_webapp(pod, workdir)
+        url = web_url(pod)
 
         def get(path: str) -> bytes:
             proc = subprocess.run(

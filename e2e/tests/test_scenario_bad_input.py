@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest import running_edge
+from edgerep_e2e import manifests
 from edgerep_e2e.proc import wait_for
 
 log = logging.getLogger("edgerep.e2e")
@@ -40,29 +41,17 @@ def edge(workdir, request):
         yield edge
 
 
+# the cases' specs: spec.stream with one consumer "det" unless told, spec.state from role=origin to role=edge
 def stream(consumers=None, **ingress) -> dict:
-    return {
-        "stream": {
-            "ingress": {"interface": "eth0", "port": 5004, "nodeName": "node-a", **ingress},
-            "consumers": consumers
-            or [{"name": "det", "podSelector": {"matchLabels": {"app": "det"}}, "port": 6000}],
-        }
-    }
+    return {"stream": manifests.stream(consumers or consumer(), ingress=ingress)}
 
 
 def consumer(**fields) -> list:
-    return [{"name": "det", "podSelector": {"matchLabels": {"app": "det"}}, "port": 6000, **fields}]
+    return [manifests.consumer("det", **fields)]
 
 
 def state(**fields) -> dict:
-    return {
-        "state": {
-            "origin": {"podSelector": {"matchLabels": {"role": "origin"}}},
-            "paths": ["/srv"],
-            "replicas": {"podSelector": {"matchLabels": {"role": "edge"}}},
-            **fields,
-        }
-    }
+    return {"state": manifests.state({"role": "origin"}, {"role": "edge"}, **fields)}
 
 
 #: name -> (spec, expectation): "schema: <message kubectl prints>" or "Accepted=False <Reason>"
@@ -200,14 +189,7 @@ CASES = {
 
 
 def manifest(name: str, spec: dict, namespace: str = CORPUS) -> str:
-    return json.dumps(
-        {
-            "apiVersion": "edgerep.io/v1alpha1",
-            "kind": "EdgeReplica",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": spec,
-        }
-    )
+    return json.dumps(manifests.edge_replica(name, namespace, **spec))
 
 
 def check_corpus(topo, cp, system) -> None:

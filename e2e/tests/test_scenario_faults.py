@@ -27,15 +27,13 @@ import pytest
 
 from conftest import running_edge
 from edgerep_e2e import media
+from edgerep_e2e.apps import add_web_pods, start_sink, start_webapp, web_url
 from edgerep_e2e.files import tree_digest
+from edgerep_e2e.manifests import INGRESS_PORT, consumer, edge_replica, stream, web_state
 from edgerep_e2e.proc import start, wait_for
-from edgerep_e2e.system import REPO
 
 log = logging.getLogger("edgerep.e2e")
-E2E = str(REPO / "e2e")
-APP = str(REPO / "e2e" / "apps" / "webapp.py")
 NS = "edge"
-PORT = 5004
 LOOPS = 8  # of the 30 s clip: more than the faults take; the sender is stopped when they are done
 
 
@@ -118,53 +116,19 @@ class Running:
             topo.add_pod("node-a", "full-a", {"app": "full"}),
             topo.add_pod("node-b", "full-b", {"app": "full"}),
         ]
-        self.origin = topo.add_pod("node-a", "web-origin", {"app": "web", "role": "origin"}, container="web")
-        self.replica = topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web")
+        self.origin, (self.replica,) = add_web_pods(topo, ["node-b"])
         system.register_pods(NS, [*self.full, self.origin, self.replica])
-        self.sinks = [
-            pod.start(
-                "sink",
-                ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
-                log_dir=workdir / "logs",
-                env={"PYTHONPATH": E2E},
-            )
-            for pod in self.full
-        ]
-        cp.apply_json(
-            {
-                "apiVersion": "edgerep.io/v1alpha1",
-                "kind": "EdgeReplica",
-                "metadata": {"name": "both", "namespace": NS},
-                "spec": {
-                    "stream": {
-                        "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-                        "consumers": [
-                            {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000}
-                        ],
-                    },
-                    "state": {
-                        "origin": {
-                            "podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
-                            "container": "web",
-                        },
-                        "paths": ["/srv"],
-                        "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
-                        "maxLag": "1s",
-                    },
-                },
-            }
-        )
+        self.sinks = [start_sink(pod, workdir) for pod in self.full]
+        cp.apply_json(edge_replica("both", NS, stream=stream([consumer("full")]), state=web_state()))
         cp.kubectl("wait", "--for=condition=Ready", "er/both", "-n", NS, "--timeout=120s", timeout=130)
-        self.app = self.origin.start(
-            "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
-        )
+        self.app = start_webapp(self.origin, workdir)
         self.sender = start(
             "sensor",
-            media.sender_command(self.clip, self.node_a.ip, PORT, loops=LOOPS),
+            media.sender_command(self.clip, self.node_a.ip, INGRESS_PORT, loops=LOOPS),
             log_dir=workdir / "logs",
             netns=topo.sensor,
         )
-        self.writer = Writer(topo, f"http://{self.origin.ip}:8080", workdir)
+        self.writer = Writer(topo, web_url(self.origin), workdir)
         self.writer.start()
         time.sleep(3)
 

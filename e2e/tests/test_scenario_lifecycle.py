@@ -18,31 +18,18 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import running_edge
 from edgerep_e2e import media
-from edgerep_e2e.files import tree_digest
+from edgerep_e2e.apps import add_web_pods, post_items, start_sink, start_webapp, web_url
+from edgerep_e2e.files import integrity, tree_digest, wait_identical
+from edgerep_e2e.manifests import INGRESS_PORT, WEB_ORIGIN, budget, consumer, edge_replica, stream, web_state
 from edgerep_e2e.proc import start, wait_for
-from edgerep_e2e.system import REPO
 
 log = logging.getLogger("edgerep.e2e")
-E2E = str(REPO / "e2e")
-APP = str(REPO / "e2e" / "apps" / "webapp.py")
-PORT = 5004
-
-
-def sink(pod, workdir):
-    return pod.start(
-        "sink",
-        ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
-        log_dir=workdir / "logs",
-        env={"PYTHONPATH": E2E},
-    )
 
 
 def received(pod) -> int:
@@ -118,35 +105,16 @@ def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
     full0 = topo.add_pod("node-a", "full-0", {"app": "full"})
     cam0 = topo.add_pod("node-b", "cam-0", {"app": "cam"})
     system.register_pods(ns, [full0, cam0])
-    sinks = {pod.name: sink(pod, workdir) for pod in (full0, cam0)}
-    cp.apply_json(
-        {
-            "apiVersion": "edgerep.io/v1alpha1",
-            "kind": "EdgeReplica",
-            "metadata": {"name": "cameras", "namespace": ns},
-            "spec": {
-                "stream": {
-                    "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-                    "consumers": [
-                        {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000},
-                        {
-                            "name": "cam",
-                            "podSelector": {"matchLabels": {"app": "cam"}},
-                            "port": 6000,
-                            # three times the stream's rate: nothing needs dropping yet
-                            "qoc": {"maxBitrate": str(int(rate_bps * 3)), "policy": "DifferentialFirst"},
-                        },
-                    ],
-                }
-            },
-        }
-    )
+    sinks = {pod.name: start_sink(pod, workdir) for pod in (full0, cam0)}
+    # cam's budget: three times the stream's rate, nothing needs dropping yet
+    cameras = stream([consumer("full"), consumer("cam", qoc=budget(rate_bps * 3))])
+    cp.apply_json(edge_replica("cameras", ns, stream=cameras))
     cp.kubectl("wait", "--for=condition=Ready", "er/cameras", "-n", ns, "--timeout=120s", timeout=130)
     assert programmed_generation(cp, ns, "cameras") == 1
 
     sender = start(
         "sensor",
-        media.sender_command(clip, topo.node("node-a").ip, PORT),
+        media.sender_command(clip, topo.node("node-a").ip, INGRESS_PORT),
         log_dir=workdir / "logs",
         netns=topo.sensor,
     )
@@ -186,7 +154,7 @@ def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
 
     # 2. a new pod of the unbudgeted consumer, on the other node
     full1 = topo.add_pod("node-b", "full-1", {"app": "full"})
-    sinks[full1.name] = sink(full1, workdir)
+    sinks[full1.name] = start_sink(full1, workdir)
     system.register_pods(ns, [full1])
     wait_for("the new consumer pod to receive", lambda: received(full1) > 0, timeout=20)
     wait_for(
@@ -253,88 +221,20 @@ def state_edge(workdir, request):
         yield edge
 
 
-def post_items(topo, url: str, first: int, count: int) -> None:
-    """``count`` POSTs to the web app from the sensor's namespace, once it answers."""
-    driver = (
-        f"import urllib.request, time\n"
-        f"for _ in range(100):\n"
-        f"    try:\n"
-        f"        urllib.request.urlopen('{url}/health', timeout=1).read(); break\n"
-        f"    except Exception:\n"
-        f"        time.sleep(0.1)\n"
-        f"for i in range({first}, {first + count}):\n"
-        f'    body = (\'{{"n": %d, "pad": "%s"}}\' % (i, \'x\' * (i % 300))).encode()\n'
-        f"    urllib.request.urlopen(urllib.request.Request('{url}/items', data=body, method='POST'),"
-        f" timeout=5).read()\n"
-    )
-    subprocess.run(
-        ["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c", driver], check=True, timeout=300
-    )
-
-
 def run_app(pod, workdir, topo, first: int, count: int) -> None:
-    app = pod.start(
-        "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
-    )
+    app = start_webapp(pod, workdir)
     try:
-        post_items(topo, f"http://{pod.ip}:8080", first, count)
+        post_items(topo, web_url(pod), count, first=first)
     finally:
         app.stop()
-
-
-def wait_identical(replicas, expected: dict, what: str) -> None:
-    for replica in replicas:
-        wait_for(
-            f"{replica.name} to match {what}",
-            lambda r=replica: tree_digest(r.host_dir) == expected,
-            timeout=60,
-            interval=0.5,
-        )
-
-
-def integrity(replica, workdir: Path) -> tuple[str, int]:
-    """integrity_check and row count of a copy of a replica's database (opening it in WAL mode writes)."""
-    import sqlite3
-
-    check = workdir / f"check-{replica.name}"
-    check.mkdir()
-    for f in replica.host_dir.glob("app.db*"):
-        shutil.copy2(f, check / f.name)
-    db = sqlite3.connect(check / "app.db")
-    try:
-        return (
-            db.execute("PRAGMA integrity_check").fetchone()[0],
-            db.execute("SELECT count(*) FROM items").fetchone()[0],
-        )
-    finally:
-        db.close()
 
 
 def test_state_origin_moves_to_another_node_then_delete(state_edge, workdir):
     topo, cp, system = state_edge
     ns = "web"
-    origin_labels = {"app": "web", "role": "origin"}
-    origin = topo.add_pod("node-a", "web-origin", origin_labels, container="web")
-    replicas = [
-        topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
-        topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web"),
-    ]
+    origin, replicas = add_web_pods(topo, ["node-b", "node-c"])
     system.register_pods(ns, [origin, *replicas])
-    cp.apply_json(
-        {
-            "apiVersion": "edgerep.io/v1alpha1",
-            "kind": "EdgeReplica",
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": {
-                "state": {
-                    "origin": {"podSelector": {"matchLabels": origin_labels}, "container": "web"},
-                    "paths": ["/srv"],
-                    "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
-                    "maxLag": "1s",
-                }
-            },
-        }
-    )
+    cp.apply_json(edge_replica("web", ns, state=web_state()))
     cp.kubectl("wait", "--for=condition=Ready", "er/web", "-n", ns, "--timeout=120s", timeout=130)
     run_app(origin, workdir, topo, 0, 100)
     before = tree_digest(origin.host_dir)
@@ -358,7 +258,7 @@ def test_state_origin_moves_to_another_node_then_delete(state_edge, workdir):
     shutil.copytree(origin.host_dir, volume)
     (volume / "items" / "1.json").unlink()
     (volume / "restored.txt").write_text("restored from a backup\n")
-    moved = topo.add_pod("node-b", "web-origin-2", origin_labels, container="web", data=volume)
+    moved = topo.add_pod("node-b", "web-origin-2", WEB_ORIGIN, container="web", data=volume)
     system.register_pods(ns, [moved])
     wait_for(
         "the new origin in status",

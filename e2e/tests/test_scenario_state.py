@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import sqlite3
-import subprocess
 
 import pytest
 
 from conftest import running_edge
-from edgerep_e2e.files import tree_digest
+from edgerep_e2e.apps import add_web_pods, post_items, start_webapp, web_url
+from edgerep_e2e.files import integrity, tree_digest, wait_identical
+from edgerep_e2e.manifests import edge_replica, web_state
 from edgerep_e2e.proc import wait_for
-from edgerep_e2e.system import REPO
 
 log = logging.getLogger("edgerep.e2e")
-APP = str(REPO / "e2e" / "apps" / "webapp.py")
 NS = "web"
 REQUESTS = 1000
 
@@ -35,71 +32,22 @@ def edge(workdir, request):
 
 def test_web_app_state_replicated_byte_identical(edge, workdir):
     topo, cp, system = edge
-    origin = topo.add_pod("node-a", "web-origin", {"app": "web", "role": "origin"}, container="web")
-    replicas = [
-        topo.add_pod("node-b", "web-edge-b", {"app": "web", "role": "edge"}, container="web"),
-        topo.add_pod("node-c", "web-edge-c", {"app": "web", "role": "edge"}, container="web"),
-    ]
+    origin, replicas = add_web_pods(topo, ["node-b", "node-c"])
     system.register_pods(NS, [origin, *replicas])
-    cp.apply_json(
-        {
-            "apiVersion": "edgerep.io/v1alpha1",
-            "kind": "EdgeReplica",
-            "metadata": {"name": "web", "namespace": NS},
-            "spec": {
-                "state": {
-                    "origin": {
-                        "podSelector": {"matchLabels": {"app": "web", "role": "origin"}},
-                        "container": "web",
-                    },
-                    "paths": ["/srv"],
-                    "replicas": {"podSelector": {"matchLabels": {"app": "web", "role": "edge"}}},
-                    "maxLag": "1s",
-                }
-            },
-        }
-    )
+    cp.apply_json(edge_replica("web", NS, state=web_state()))
     cp.kubectl("wait", "--for=condition=Ready", "er/web", "-n", NS, "--timeout=120s", timeout=130)
 
-    app = origin.start(
-        "web", ["/usr/bin/python3", APP, "--root", "/srv", "--port", "8080"], log_dir=workdir / "logs"
-    )
-    url = f"http://{origin.ip}:8080"
-    driver = (
-        f"import urllib.request\n"
-        f"for _ in range(100):\n"
-        f"    try:\n"
-        f"        urllib.request.urlopen('{url}/health', timeout=1).read(); break\n"
-        f"    except Exception:\n"
-        f"        import time; time.sleep(0.1)\n"
-        f"for i in range({REQUESTS}):\n"
-        f'    body = (\'{{"n": %d, "pad": "%s"}}\' % (i, \'x\' * (i % 300))).encode()\n'
-        f"    urllib.request.urlopen(urllib.request.Request('{url}/items', data=body, method='POST'),"
-        f" timeout=5).read()\n"
-    )
-    subprocess.run(
-        ["ip", "netns", "exec", topo.sensor, "/usr/bin/python3", "-c", driver], check=True, timeout=600
-    )
+    app = start_webapp(origin, workdir)
+    post_items(topo, web_url(origin), REQUESTS, timeout=600)
     app.stop()
 
     expected = tree_digest(origin.host_dir)
     assert len([k for k in expected if k.startswith("items/")]) == REQUESTS
+    wait_identical(replicas, expected, "the origin", timeout=30)
     for replica in replicas:
-        wait_for(
-            f"{replica.name} to match the origin",
-            lambda r=replica: tree_digest(r.host_dir) == expected,
-            timeout=30,
-            interval=0.5,
-        )
-        # judge a copy: opening the database (WAL mode) writes next to it
-        check = workdir / f"check-{replica.name}"
-        check.mkdir()
-        for f in replica.host_dir.glob("app.db*"):
-            shutil.copy2(f, check / f.name)
-        db = sqlite3.connect(check / "app.db")
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT count(*) FROM items").fetchone()[0] == REQUESTS
-        db.close()
+        checked, items = integrity(replica, workdir)
+        assert checked == "ok"
+        assert items == REQUESTS
     wait_for(
         "InSync=True",
         lambda: any(

@@ -16,13 +16,12 @@ import pytest
 
 from edgerep_e2e import media
 from conftest import running_edge
-from edgerep_e2e.proc import start, wait_for
-from edgerep_e2e.system import REPO
+from edgerep_e2e.apps import start_sink
+from edgerep_e2e.manifests import INGRESS_PORT, budget, consumer, edge_replica, stream
+from edgerep_e2e.proc import start
 
 log = logging.getLogger("edgerep.e2e")
-E2E = str(REPO / "e2e")
 NS = "video"
-PORT = 5004
 
 
 @pytest.fixture
@@ -44,49 +43,27 @@ def test_stream_to_three_consumers_with_budgets(edge, workdir):
         "budget60": topo.add_pod("node-b", "budget60-0", {"app": "budget60"}),
     }
     system.register_pods(NS, list(consumers.values()))
-    sinks = {
-        name: pod.start(
-            "sink",
-            ["/usr/bin/python3", "-m", "edgerep_e2e.udp_sink", "--port", "6000", "--out", "/srv/recv.ts"],
-            log_dir=workdir / "logs",
-            env={"PYTHONPATH": E2E},
-        )
-        for name, pod in consumers.items()
-    }
+    sinks = {name: start_sink(pod, workdir) for name, pod in consumers.items()}
 
-    er = {
-        "apiVersion": "edgerep.io/v1alpha1",
-        "kind": "EdgeReplica",
-        "metadata": {"name": "cameras", "namespace": NS},
-        "spec": {
-            "stream": {
-                "ingress": {"interface": "eth0", "port": PORT, "nodeName": "node-a"},
-                "inspection": "MPEGTS",
-                "datapath": "TC",
-                "consumers": [
-                    {"name": "full", "podSelector": {"matchLabels": {"app": "full"}}, "port": 6000},
-                    {
-                        "name": "budget80",
-                        "podSelector": {"matchLabels": {"app": "budget80"}},
-                        "port": 6000,
-                        "qoc": {"maxBitrate": str(int(rate_bps * 0.8)), "policy": "DifferentialFirst"},
-                    },
-                    {
-                        "name": "budget60",
-                        "podSelector": {"matchLabels": {"app": "budget60"}},
-                        "port": 6000,
-                        "qoc": {"maxBitrate": str(int(rate_bps * 0.6)), "policy": "DifferentialFirst"},
-                    },
-                ],
-            }
-        },
-    }
+    er = edge_replica(
+        "cameras",
+        NS,
+        stream=stream(
+            [
+                consumer("full"),
+                consumer("budget80", qoc=budget(rate_bps * 0.8)),
+                consumer("budget60", qoc=budget(rate_bps * 0.6)),
+            ],
+            inspection="MPEGTS",
+            datapath="TC",
+        ),
+    )
     cp.apply_json(er)
     cp.kubectl("wait", "--for=condition=Ready", "er/cameras", "-n", NS, "--timeout=120s", timeout=130)
 
     sender = start(
         "sensor",
-        media.sender_command(clip, topo.node("node-a").ip, PORT),
+        media.sender_command(clip, topo.node("node-a").ip, INGRESS_PORT),
         log_dir=workdir / "logs",
         netns=topo.sensor,
     )
