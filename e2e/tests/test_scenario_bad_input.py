@@ -10,8 +10,9 @@
   and a private ``/media`` (another mount), each with a canary file: after the app ran and every
   replica applied the origin's last op, each replica's canaries are intact and alone, nothing named
   ``pwned`` exists anywhere outside the origin's own directories and the replicated paths, every agent
-  and loader is alive, the resource is Ready and InSync. Then the replicas' files and directories must
-  equal the origin's — which the agent does not achieve today (see the xfail: links).
+  and loader is alive, the resource is Ready and InSync. Then the replicas' files, directories and
+  links must equal the origin's: links are mirrored verbatim, and what the app wrote through them out
+  of the replicated path is refused on every replica.
 """
 
 from __future__ import annotations
@@ -433,26 +434,19 @@ def check_hostile_origin(topo, cp, system, workdir: Path) -> None:
     events = [e for e in cp.get_json("events", "-n", NS)["items"] if e["type"] == "Warning"]
     log.info("warnings: %s", [(e["reason"], e["message"]) for e in events])
 
-    # 3. faithful: each replica's files and directories are the origin's
-    defects = []
+    # 3. faithful: each replica's files, directories and links are the origin's
+    everything = files_and_dirs(origin.host_dir / "data")
+    assert {"link-abs", "link-side", "dir", "canary-link"} <= {
+        k for k, v in everything.items() if v.startswith("link")
+    }, everything
     for replica in replicas:
-        have = data(replica)
+        have = files_and_dirs(replica.host_dir / "data")
         diff = {
-            k: (expected.get(k, "-"), have.get(k, "-"))
-            for k in set(expected) | set(have)
-            if expected.get(k) != have.get(k)
+            k: (everything.get(k, "-"), have.get(k, "-"))
+            for k in set(everything) | set(have)
+            if everything.get(k) != have.get(k)
         }
-        if diff:
-            defects.append(f"{replica.name} differs from the origin, path: (origin, replica): {diff}")
-        links = {k: v for k, v in files_and_dirs(replica.host_dir / "data").items() if v.startswith("link")}
-        log.info("%s holds the links %s", replica.name, links)
-    if defects:
-        log.warning("agent defects: %s", "; ".join(defects))
-        raise AgentDefect("; ".join(defects))
-
-
-class AgentDefect(Exception):
-    """What the agent gets wrong with a hostile origin (see the xfail reason); anything else fails."""
+        assert not diff, f"{replica.name} differs from the origin, path: (origin, replica): {diff}"
 
 
 def test_invalid_manifests_refused_by_schema_or_operator(edge):
@@ -460,14 +454,6 @@ def test_invalid_manifests_refused_by_schema_or_operator(edge):
     check_corpus(topo, cp, system)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AgentDefect,
-    reason="agent: a write through a symbolic link that leaves the replicated path on the origin is shipped "
-    "(the origin checks op paths lexically, not resolved), and replicas ignore Symlink ops, so they "
-    "create a real directory or file where the origin has a link: the replica holds data the origin "
-    "wrote outside its replicated path, and differs from it while InSync=True",
-)
 def test_hostile_origin_cannot_write_outside_replica_roots(edge, workdir):
     topo, cp, system = edge
     check_hostile_origin(topo, cp, system, workdir)

@@ -178,7 +178,28 @@ final class OpExecutor implements AutoCloseable {
             deleteTree(p);
         }
         Files.createDirectories(p.getParent());
-        Files.createSymbolicLink(p, Path.of(target));
+        if (Path.of(target).toString().equals(target)) {
+            Files.createSymbolicLink(p, Path.of(target));
+        } else {
+            rawSymlink(p, target);
+        }
+    }
+
+    /**
+     * A link whose contents java.nio would normalize (a trailing slash, "//"): made by ln(1), since a Path cannot hold
+     * those bytes, and a link to "dir/" is not one to "dir" (only a directory resolves through it).
+     */
+    private static void rawSymlink(Path p, String target) throws IOException {
+        Process ln = new ProcessBuilder("ln", "-sT", "--", target, p.toString()).redirectErrorStream(true).start();
+        try {
+            String out = new String(ln.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (ln.waitFor() != 0) {
+                throw new IOException("ln -s " + target + " " + p + ": " + out.trim());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("ln -s interrupted");
+        }
     }
 
     /** link(2): a new name for an existing file, both inside the replicated paths; never follows a link. */

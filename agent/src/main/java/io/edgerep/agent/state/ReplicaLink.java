@@ -85,8 +85,13 @@ public final class ReplicaLink implements AutoCloseable {
     private final AtomicLong sessions = new AtomicLong();
     private final AtomicLong skippedOps = new AtomicLong();
     private final AtomicLong verifyRepairs = new AtomicLong();
+    /** Verifications in a row that had to repair, and when the next may run: a replica that keeps differing backs off. */
+    private int repairRounds;
+    private long nextVerifyMs;
     /** Ops captured this long after a resync's last read are certainly after it (timestamps of several CPUs). */
     static final long SNAPSHOT_SLACK_NS = 1_000_000_000L;
+    /** Longest wait between verifications of a replica whose files keep differing after repairs. */
+    static final long MAX_VERIFY_BACKOFF_MS = 5_000;
 
     public ReplicaLink(String key, String pod, OpLog log, ConfinedRoot origin, Channel channel, Options opt) {
         this.key = key;
@@ -247,7 +252,8 @@ public final class ReplicaLink implements AutoCloseable {
                 }
                 if (ops.isEmpty()) {
                     if (verifyPending && ackedNow() >= cursor - 1
-                            && System.currentTimeMillis() - lastOpMs >= opt.quietMs()) {
+                            && System.currentTimeMillis() - lastOpMs >= opt.quietMs()
+                            && System.currentTimeMillis() >= nextVerifyMs) {
                         verify(out, cursor - 1);
                     }
                     log.awaitAfter(cursor - 1, 20);
@@ -292,6 +298,8 @@ public final class ReplicaLink implements AutoCloseable {
             replicaWantsResync = false;
         }
         verifyPending = true;
+        repairRounds = 0;
+        nextVerifyMs = 0;
         touched.clear();
         touchedOverflow = false;
         SnapshotTimes times = new SnapshotTimes(true);
@@ -333,6 +341,7 @@ public final class ReplicaLink implements AutoCloseable {
         if (scope != null) {
             if (scope.isEmpty()) {
                 verifyPending = false;
+                repairRounds = 0;
                 send(out, confirm(applied));
                 return;
             }
@@ -347,8 +356,12 @@ public final class ReplicaLink implements AutoCloseable {
         ResyncPlanner.Result r = sendPlan(out, sums, scope, batch(), times, applied);
         if (r.files() == 0 && r.removed() == 0) {
             verifyPending = false;
+            repairRounds = 0;
         } else {
             verifyRepairs.incrementAndGet();
+            repairRounds++;
+            nextVerifyMs = System.currentTimeMillis()
+                    + Math.min(MAX_VERIFY_BACKOFF_MS, 10L << Math.min(repairRounds, 10));
             LOG.infof("replica %s/%s: verification repaired %d files (%d bytes): %s", key, pod, r.files(), r.bytes(),
                     lastPlanPaths);
             if (scope != null) {

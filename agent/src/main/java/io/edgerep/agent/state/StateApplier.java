@@ -241,7 +241,7 @@ public final class StateApplier {
             LOG.warnf("replica %s/%s: refused op seq %d: %s", key, pod, op.getSeq(), e.getMessage());
         } catch (IOException | RuntimeException e) {
             failed.incrementAndGet();
-            LOG.debugf("replica %s/%s: op seq %d failed: %s", key, pod, op.getSeq(), e.toString());
+            LOG.warnf("replica %s/%s: op seq %d failed: %s", key, pod, op.getSeq(), e.toString());
         }
     }
 

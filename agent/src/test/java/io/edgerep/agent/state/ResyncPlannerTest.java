@@ -75,6 +75,9 @@ class ResyncPlannerTest {
         Files.createSymbolicLink(tmp.resolve("o/data/current"), Path.of("v2"));
         Files.createSymbolicLink(tmp.resolve("o/data/abs"), Path.of("/etc/passwd"));
         Files.createSymbolicLink(tmp.resolve("o/data/dangling"), Path.of("../nowhere"));
+        // a trailing slash, which a java.nio Path would normalize away
+        assertThat(new ProcessBuilder("ln", "-s", "../../", tmp.resolve("o/data/up").toString()).start().waitFor())
+                .isZero();
         Files.writeString(tmp.resolve("o/data/was-link"), "a file on the origin");
         Files.createDirectories(tmp.resolve("o/data/was-link-dir"));
         Files.writeString(tmp.resolve("o/data/was-link-dir/f"), "f");
@@ -92,6 +95,7 @@ class ResyncPlannerTest {
         assertThat(Files.readSymbolicLink(r.resolve("current"))).hasToString("v2");
         assertThat(Files.readSymbolicLink(r.resolve("abs"))).hasToString("/etc/passwd");
         assertThat(Files.readSymbolicLink(r.resolve("dangling"))).hasToString("../nowhere");
+        assertThat(Files.readSymbolicLink(r.resolve("up"))).hasToString("../../");
         assertThat(r.resolve("was-link")).isRegularFile().hasContent("a file on the origin");
         assertThat(r.resolve("was-link-dir")).isDirectory();
         assertThat(r.resolve("was-link-dir/f")).hasContent("f");

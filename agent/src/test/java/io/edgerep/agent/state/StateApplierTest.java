@@ -149,6 +149,8 @@ class StateApplierTest {
                         .setLink(FileLink.newBuilder().setFrom("/data/v2/cfg").setTo("/data/cfg-hard"))))
                 .addOps(op(++s, write("/data/file", "replaced by a link")))
                 .addOps(op(++s, symlink("/data/file", "v2/cfg")))
+                .addOps(op(++s, symlink("/data/up", "../../")))
+                .addOps(op(++s, symlink("/data/odd", "v2//cfg")))
                 .build());
         assertThat(ack.getAppliedSeq()).isEqualTo(s);
         assertThat(ack.getFailedOps()).isZero();
@@ -157,6 +159,9 @@ class StateApplierTest {
         assertThat(Files.readSymbolicLink(root.resolve("data/out"))).hasToString("../outside");
         assertThat(Files.readSymbolicLink(root.resolve("data/abs"))).hasToString("/outside/canary");
         assertThat(Files.readSymbolicLink(root.resolve("data/file"))).hasToString("v2/cfg");
+        // verbatim, also where a java.nio Path would normalize the contents
+        assertThat(Files.readSymbolicLink(root.resolve("data/up"))).hasToString("../../");
+        assertThat(Files.readSymbolicLink(root.resolve("data/odd"))).hasToString("v2//cfg");
         assertThat(root.resolve("data/v2/cfg")).hasContent("version 2, through the link");
         assertThat(root.resolve("data/moved")).doesNotExist();
         assertThat(outside).isDirectoryContaining(p -> p.getFileName().toString().equals("canary"));
