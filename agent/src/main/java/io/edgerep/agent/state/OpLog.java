@@ -1,9 +1,7 @@
 package io.edgerep.agent.state;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,6 +10,9 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.ExtensionRegistryLite;
 
 import io.edgerep.proto.v1.ReplicatedOp;
 
@@ -222,10 +223,14 @@ public final class OpLog implements AutoCloseable {
             return cachedOps;
         }
         List<ReplicatedOp> ops = new ArrayList<>();
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(s.file), 1 << 16)) {
-            ReplicatedOp o;
-            while ((o = ReplicatedOp.parseDelimitedFrom(in)) != null) {
-                ops.add(o);
+        try {
+            // one decoder over the whole segment: a delimited parse per op allocates a decoder and buffer per op
+            CodedInputStream in = CodedInputStream.newInstance(Files.readAllBytes(s.file));
+            ExtensionRegistryLite none = ExtensionRegistryLite.getEmptyRegistry();
+            while (!in.isAtEnd()) {
+                int limit = in.pushLimit(in.readRawVarint32());
+                ops.add(ReplicatedOp.parser().parseFrom(in, none));
+                in.popLimit(limit);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
