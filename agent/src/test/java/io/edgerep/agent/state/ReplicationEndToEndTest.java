@@ -296,11 +296,7 @@ class ReplicationEndToEndTest {
     void aConfirmationAfterTheCheckpointIsSavedWithIt() throws Exception {
         try (Wired w = wire(quietFor(1500), true)) { // no confirmation within 1.5 s of the last op
             OriginReplication origin = w.origin();
-            Runnable captured = capturingInto(origin);
-            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
-            captured.run();
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
-            StateApplier before = service.replicas().values().iterator().next().applier();
+            StateApplier before = writtenAndApplied(origin);
             assertThat(before.verified()).isFalse();
             before.checkpointIfIdle(0);
             awaitConfirmed(before);
@@ -321,11 +317,7 @@ class ReplicationEndToEndTest {
     void aReplicaResumedUnconfirmedIsVerifiedByAnOriginThatDidNotKnow() throws Exception {
         try (Wired w = wire(quietFor(60_000), true)) {
             OriginReplication origin = w.origin();
-            Runnable captured = capturingInto(origin);
-            Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
-            captured.run();
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
-            StateApplier before = service.replicas().values().iterator().next().applier();
+            StateApplier before = writtenAndApplied(origin);
             before.checkpointIfIdle(0);
             // the replica's agent stops, and the origin's link to it is replaced: the new one knows nothing pending
             w.link().close();
@@ -342,6 +334,14 @@ class ReplicationEndToEndTest {
             assertThat(link.resyncs()).as("verified, not resynced").isZero();
             assertThat(link.verifyRepairs()).isZero();
         }
+    }
+
+    /** The origin writes a file, its capture is pushed, and the replica's copy matches: returns the replica. */
+    StateApplier writtenAndApplied(OriginReplication origin) throws Exception {
+        Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
+        capturingInto(origin).run();
+        awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+        return service.replicas().values().iterator().next().applier();
     }
 
     /** Waits until the origin confirmed the replica's content (its progress is reported from then on). */
