@@ -32,6 +32,7 @@ public final class ConfinedRoot {
 
     private final Path root;
     private final List<List<String>> prefixes;
+    private final List<String> prefixStrings;
 
     public ConfinedRoot(Path root, List<String> prefixes) {
         this.root = root.toAbsolutePath().normalize();
@@ -51,6 +52,7 @@ public final class ConfinedRoot {
             throw new IllegalArgumentException("no replicated paths");
         }
         this.prefixes = List.copyOf(p);
+        this.prefixStrings = prefixes();
     }
 
     public Path root() {
@@ -130,11 +132,28 @@ public final class ConfinedRoot {
 
     /** Whether a container path lies under a replicated prefix (lexically). */
     public boolean isReplicated(String containerPath) {
+        if (plainlyUnder(containerPath)) {
+            return true; // the common case, without splitting the path
+        }
         try {
             return underPrefix(components(containerPath));
         } catch (PathRefusedException e) {
             return false;
         }
+    }
+
+    /** A path with no empty, "." or ".." component nor NUL, equal to a prefix or beneath one. */
+    private boolean plainlyUnder(String path) {
+        if (path == null || path.indexOf('\0') >= 0 || path.contains("//") || path.contains("/./")
+                || path.contains("/../") || path.endsWith("/.") || path.endsWith("/..") || path.endsWith("/")) {
+            return false;
+        }
+        for (String p : prefixStrings) {
+            if (path.startsWith(p) && (path.length() == p.length() || path.charAt(p.length()) == '/')) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Path join(List<String> comps) {

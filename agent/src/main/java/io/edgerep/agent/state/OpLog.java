@@ -1,6 +1,5 @@
 package io.edgerep.agent.state;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -12,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.ExtensionRegistryLite;
 
 import io.edgerep.proto.v1.ReplicatedOp;
@@ -118,7 +118,7 @@ public final class OpLog implements AutoCloseable {
         if (fromSeq < firstHeld) {
             throw new GoneException(fromSeq, firstHeld);
         }
-        List<ReplicatedOp> out = new ArrayList<>();
+        List<ReplicatedOp> out = new ArrayList<>(Math.min(maxOps, 1024));
         long bytes = 0;
         long next = fromSeq;
         for (Segment s : segments) {
@@ -182,28 +182,41 @@ public final class OpLog implements AutoCloseable {
     }
 
     private void spill() {
-        List<ReplicatedOp> out = new ArrayList<>();
+        int k = 0; // the oldest k ops in memory go to disk
         long bytes = 0;
-        while (memHead < mem.size() && memBytes > memLimit / 2) {
-            ReplicatedOp o = pollFirstInMem();
-            int n = o.getSerializedSize();
-            memBytes -= n;
-            bytes += n;
-            out.add(o);
+        while (memHead + k < mem.size() && memBytes - bytes > memLimit / 2) {
+            bytes += mem.get(memHead + k++).getSerializedSize();
         }
-        if (out.isEmpty()) {
+        if (k == 0) {
             return;
         }
-        long first = out.get(0).getSeq();
-        long last = out.get(out.size() - 1).getSeq();
+        long first = mem.get(memHead).getSeq();
+        long last = first + k - 1;
         Path f = spillDir.resolve(String.format("%020d-%020d.seg", first, last));
-        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(f), 1 << 16)) {
-            for (ReplicatedOp o : out) {
-                o.writeDelimitedTo(os);
+        boolean written = false;
+        try (OutputStream os = Files.newOutputStream(f)) {
+            CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16); // one encoder for the segment
+            for (int i = memHead; i < memHead + k; i++) {
+                ReplicatedOp o = mem.get(i);
+                out.writeUInt32NoTag(o.getSerializedSize());
+                o.writeTo(out);
             }
+            out.flush();
+            written = true;
         } catch (IOException e) {
-            // cannot spill: drop these ops; replicas that need them will resync
-            droppedOps += out.size();
+            // cannot spill: these ops are dropped below; replicas that need them will resync
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException gone) {
+                // removed at the next start
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            pollFirstInMem();
+        }
+        memBytes -= bytes;
+        if (!written) {
+            droppedOps += k;
             firstHeld = Math.max(firstHeld, last + 1);
             return;
         }

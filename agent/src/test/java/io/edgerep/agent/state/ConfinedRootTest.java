@@ -102,6 +102,20 @@ class ConfinedRootTest {
         }
     }
 
+    /** Lexical membership, as the origin checks every captured path: the plain fast path and the rest agree. */
+    @Test
+    void isReplicatedIsLexical() {
+        ConfinedRoot two = new ConfinedRoot(root, List.of("/data", "/srv/www/"));
+        for (String yes : List.of("/data", "/data/f", "/data/a/b/c", "/srv/www", "/srv/www/index.html", "/data//f",
+                "/data/./f", "//data/f", "/data/f/", "/data/.")) {
+            assertThat(two.isReplicated(yes)).as(yes).isTrue();
+        }
+        for (String no : List.of("/", "/dat", "/data2/f", "/datax", "/srv", "/srv/wwwx/f", "data/f", "", "/data/../etc",
+                "/data/..", "/data/f\0", "/etc/passwd", "/srv/www/../x")) {
+            assertThat(two.isReplicated(no)).as(no).isFalse();
+        }
+    }
+
     @Test
     void resolvesLinksThatStayInside() throws Exception {
         assertThat(confined.resolve("/data/inside/f", true)).isEqualTo(root.resolve("data/sub/f"));
