@@ -3,6 +3,13 @@
 The servicer is thin: it validates nothing itself and delegates each call to
 the service object of the program family that owns it (stream replication or
 state capture), so each family can be tested on its own.
+
+Start-up, for a restarted loader: the stream programs are compiled and
+loaded before the socket exists (a stream call never waits). When the last
+loader left traces, the state program is built in the background
+(StateService.warm_up) from the moment the stream compile ends: it compiles
+while the stream programs load and while the agent dials, lists and re-sends
+its traces; its SetTrace waits only for what is left of that build.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import grpc
 
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
 from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__
+from edgerep_loader.bcc_compile import COMPILE_LOCK
 from edgerep_loader.capabilities import kernel_capabilities
 
 log = logging.getLogger("edgerep.loader")
@@ -69,14 +77,20 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
 
 def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=None) -> grpc.Server:
     """Start the server on ``socket_path`` (mode 0600) and return it."""
-    if stream_service is None:
-        from edgerep_loader.stream_service import StreamService
-
-        stream_service = StreamService(pin_dir)
+    warm_up = None
     if state_service is None:
         from edgerep_loader.state_service import StateService
 
         state_service = StateService(pin_dir)
+        warm_up = state_service.warm_up
+    if stream_service is None:
+        from edgerep_loader.stream_service import StreamService
+
+        if warm_up is not None:
+            # the state program compiles while the stream programs load (one compile at a time)
+            COMPILE_LOCK.after_next("state-warm-up", warm_up)
+            warm_up = None
+        stream_service = StreamService(pin_dir)
     os.makedirs(os.path.dirname(socket_path) or ".", mode=0o700, exist_ok=True)
     if os.path.exists(socket_path):
         os.unlink(socket_path)
@@ -90,6 +104,8 @@ def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=Non
         os.umask(old_umask)
     os.chmod(socket_path, 0o600)
     log.info("loader %s serving on %s, pins under %s", __version__, socket_path, pin_dir)
+    if warm_up is not None:
+        threading.Thread(target=warm_up, name="state-warm-up", daemon=True).start()
     return server
 
 

@@ -1,7 +1,8 @@
 """State half of the Loader service: traced cgroups and prefixes, event stream.
 
 One state-capture program (state_capture.c) serves every replication id; it is
-compiled on the first SetTrace or StreamStateEvents. SetTrace adopts the files
+attached on the first SetTrace, never before: a node that does not trace pays
+nothing per syscall, and StreamStateEvents only subscribes. SetTrace adopts the files
 the traced processes already hold open for writing (state_adopt). A reader thread drains its
 ring buffer, turns records into StateEvents (state_tracker) in ring order, so
 events are ordered per replication id, and hands them to each subscriber's
@@ -10,7 +11,11 @@ as ``lost_records`` plus a FileDirty(reason "lost") per affected file.
 
 Not pinned: the tracepoint attachments live as long as the loader; a restarted
 loader re-creates the program when the agent re-sends its traces (capture
-pauses meanwhile and the agent resyncs, as the architecture allows).
+pauses meanwhile and the agent resyncs, as the architecture allows). To keep
+that pause short, a marker in the pin dir (TRACED_MARKER) says that traces
+exist; it outlives the loader as the pins do, and a loader that finds it at
+start builds the program ahead (warm_up: compile and verifier, not attached),
+so the agent's SetTrace only waits for what is left of the build.
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ LOSS_POLL_S = 0.05
 #: How often descriptions no fd holds are looked for; one is freed when found
 #: twice in a row (an open installs its description just before its fd entry).
 ORPHAN_POLL_S = 1.0
+#: Directory in the pin dir while any replication id is traced (bpffs holds
+#: directories and pins, no plain files).
+TRACED_MARKER = "state-traced"
+#: A program built ahead that no SetTrace took within this time is dropped,
+#: and the marker with it: the node no longer traces (or its agent is long
+#: gone), and the ring's memory (64 MiB) is given back.
+WARM_TTL_S = 120.0
 
 
 class _Invalid(Exception):
@@ -93,6 +105,15 @@ def check_prefix(prefix: str) -> str:
     return norm
 
 
+class _BuiltAhead:
+    """The program warm_up builds before any SetTrace asks for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.prog = None
+        self.timer: Optional[threading.Timer] = None
+
+
 class _ProgramFds(KernelFds):
     """The tracker's view of the kernel maps."""
 
@@ -110,9 +131,16 @@ class StateService:
     """Implements SetTrace, RemoveTrace, ListTraces and StreamStateEvents."""
 
     def __init__(
-        self, pin_dir: str, ring_pages: int = DEFAULT_RING_PAGES, cgroup_mount: Optional[str] = None
+        self,
+        pin_dir: str,
+        ring_pages: int = DEFAULT_RING_PAGES,
+        cgroup_mount: Optional[str] = None,
+        warm_ttl_s: float = WARM_TTL_S,
     ):
         self.pin_dir = pin_dir
+        self.marker = os.path.join(pin_dir, TRACED_MARKER)
+        self.warm_ttl_s = warm_ttl_s
+        self._warm: Optional[_BuiltAhead] = None
         self.ring_pages = ring_pages
         self.cgroup_mount = cgroup_mount if cgroup_mount is not None else cgroup2_mount()
         self._lock = threading.RLock()  # configuration and program life cycle
@@ -140,21 +168,98 @@ class StateService:
 
     # --- program life cycle ---
 
+    def _build(self, attach: bool):
+        from edgerep_loader.state_program import StateProgram
+
+        return StateProgram(ring_pages=self.ring_pages, attach=attach)
+
     def _ensure_program(self) -> None:
+        """Attach the program (the one built ahead, else a new one) and start the reader."""
         with self._lock:
             if self._prog is not None:
                 return
-            from edgerep_loader.state_program import StateProgram
-
-            self._prog = StateProgram(ring_pages=self.ring_pages)
+            prog = None
+            ahead, self._warm = self._warm, None
+            if ahead is not None:
+                ahead.done.wait()
+                if ahead.timer is not None:
+                    ahead.timer.cancel()
+                prog = ahead.prog
+            if prog is None:
+                prog = self._build(attach=False)
+            try:
+                prog.attach()
+            except Exception:
+                prog.cleanup()
+                raise
+            self._prog = prog
             self._tracker = Tracker(_ProgramFds(self._prog))
             self._pending: List[loader_pb2.StateEvent] = []
             self._stop.clear()
             self._reader = threading.Thread(target=self._read_loop, name="state-reader", daemon=True)
             self._reader.start()
 
+    # --- building ahead ---
+
+    def traced_before(self) -> bool:
+        """Did a loader on this pin dir have traces when it ended?"""
+        return os.path.isdir(self.marker)
+
+    def warm_up(self) -> bool:
+        """Build the program, not attached, if a loader on this pin dir left traces; return whether it did.
+
+        Runs in a background thread at start (it takes seconds); a SetTrace
+        meanwhile waits for it rather than building a second program. A
+        program no SetTrace took within ``warm_ttl_s`` is dropped.
+        """
+        with self._lock:
+            if self._prog is not None or self._warm is not None or not self.traced_before():
+                return False
+            ahead = self._warm = _BuiltAhead()
+        log.info("traces were left in %s: building the state program ahead", self.pin_dir)
+        try:
+            ahead.prog = self._build(attach=False)
+        except Exception:  # SetTrace builds it again and reports what fails
+            log.exception("building the state program ahead failed")
+        finally:
+            ahead.done.set()
+        if ahead.prog is None:
+            return False
+        ahead.timer = threading.Timer(self.warm_ttl_s, self._expire, args=(ahead,))
+        ahead.timer.daemon = True
+        ahead.timer.start()
+        return True
+
+    def _expire(self, ahead: _BuiltAhead) -> None:
+        with self._lock:
+            if self._warm is not ahead:
+                return  # taken by SetTrace, or closed
+            self._warm = None
+            if not self._traces:
+                self._mark(False)
+        log.info("no SetTrace within %.0fs: dropping the state program built ahead", self.warm_ttl_s)
+        ahead.prog.cleanup()
+
+    def _mark(self, traced: bool) -> None:
+        """Create or remove the marker; failing costs the next loader its head start, nothing else."""
+        try:
+            if traced:
+                os.makedirs(self.marker, exist_ok=True)
+            elif os.path.isdir(self.marker):
+                os.rmdir(self.marker)
+        except OSError as e:
+            log.warning("state marker %s: %s", self.marker, e)
+
     def close(self) -> None:
-        """Stop the reader, detach the program, end every stream."""
+        """Stop the reader, detach the program, end every stream (the marker stays)."""
+        with self._lock:
+            ahead, self._warm = self._warm, None
+        if ahead is not None:
+            ahead.done.wait()
+            if ahead.timer is not None:
+                ahead.timer.cancel()
+            if ahead.prog is not None:
+                ahead.prog.cleanup()
         self._stop.set()
         if self._reader:
             self._reader.join(timeout=5)
@@ -295,6 +400,7 @@ class StateService:
                 root=request.root,
                 coalesce_writes=request.coalesce_writes,
             )
+            self._mark(True)
         log.info("replication %d: tracing cgroups %s under %s", rep, [c for c, _ in cgroups], prefixes)
         return loader_pb2.SetTraceResponse()
 
@@ -339,6 +445,8 @@ class StateService:
                 for p in t.prefixes:
                     self._prog.del_prefix(rep, p)
                 self._tracker.remove_trace(rep)
+            if not self._traces:
+                self._mark(False)
         if t is not None:
             log.info("replication %d: tracing stopped", rep)
         return loader_pb2.RemoveTraceResponse()
@@ -359,7 +467,7 @@ class StateService:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"max_batch_age_ms {age_ms} exceeds {MAX_BATCH_AGE_MS}"
             )
-        self._ensure_program()
+        # no program yet is fine: the reader, started by the first SetTrace, delivers to every queue
         q = EventQueue(set(request.replication_ids), max_events=max(4 * max_events, 65536))
         with self._subs_lock:
             self._subs.append(q)

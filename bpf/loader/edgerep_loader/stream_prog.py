@@ -7,6 +7,8 @@ import os
 
 from bcc import BPF
 
+from edgerep_loader.bcc_compile import COMPILE_LOCK
+
 log = logging.getLogger("edgerep.loader.stream")
 
 #: Directory of the C sources (bpf/progs next to bpf/loader).
@@ -51,4 +53,5 @@ def compile_stream(
         cflags.append("-DEDGEREP_TRACE_CLASSES")
     cflags += extra or []
     log.debug("compiling %s with pins in %s", files, pin_dir)
-    return BPF(text=text.encode(), cflags=cflags)
+    with COMPILE_LOCK:
+        return BPF(text=text.encode(), cflags=cflags)

@@ -25,6 +25,7 @@ from edgerep_loader.capabilities import cgroup2_mount
 #: Our own sub-prefix of the project-wide "edgerep-t": leftovers cleanup never
 #: touches other suites' cgroups or temp dirs on a shared machine.
 PREFIX = "edgerep-t-state"
+BPFFS = "/sys/fs/bpf"
 PYTHON = "/usr/bin/python3"
 WORKLOAD = os.path.join(os.path.dirname(__file__), "workload.py")
 ANCHOR = os.path.join(os.path.dirname(__file__), "anchor.py")
@@ -54,12 +55,18 @@ def _kill_cgroup(path: str) -> None:
 
 
 def remove_leftovers() -> None:
-    """Remove cgroups and temp dirs of earlier (killed) runs, by our prefix only."""
+    """Remove cgroups, temp dirs and pin dirs of earlier (killed) runs, by our prefix only.
+
+    Pin dirs: a StateService keeps its marker (state_service.TRACED_MARKER) in
+    its pin dir while it traces.
+    """
     mount = cgroup2_mount()
     if mount:
         for path in glob.glob(os.path.join(mount, PREFIX + "-*")):
             _kill_cgroup(path)
     for path in glob.glob(os.path.join(tempfile.gettempdir(), PREFIX + "-*")):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in glob.glob(os.path.join(BPFFS, PREFIX)) + glob.glob(os.path.join(BPFFS, PREFIX + "-*")):
         shutil.rmtree(path, ignore_errors=True)
 
 
