@@ -13,9 +13,9 @@
  * cost a reader wake-up per syscall. */
 #define ST_SUBMIT_FLAGS 1
 /* Data bytes of the write-record reservation classes (tiny, small, mid, chunk). */
-#define ST_TINY_DATA 64
+#define ST_TINY_DATA  64
 #define ST_SMALL_DATA 512
-#define ST_MID_DATA 4096
+#define ST_MID_DATA   4096
 /* Data bytes of a full chunk record. */
 #define ST_CHUNK_DATA 16384
 /* Ring-buffer records one write call may produce (a tail-call chain; the kernel allows 33). */
@@ -36,12 +36,12 @@
 #define ST_DESC_CPU_SHIFT 48
 
 /* Open flags (asm-generic values, shared by x86_64 and arm64). */
-#define ST_O_ACCMODE 03
-#define ST_O_CREAT 0100
-#define ST_O_TRUNC 01000
-#define ST_O_APPEND 02000
+#define ST_O_ACCMODE   03
+#define ST_O_CREAT     0100
+#define ST_O_TRUNC     01000
+#define ST_O_APPEND    02000
 #define ST_O_DIRECTORY 0200000
-#define ST_O_PATH 010000000
+#define ST_O_PATH      010000000
 /* RWF_APPEND of pwritev2. */
 #define ST_RWF_APPEND 0x10
 /* unlinkat flag: remove a directory. */
@@ -49,26 +49,26 @@
 /* AT_FDCWD. */
 #define ST_AT_FDCWD -100
 /* fcntl commands. */
-#define ST_F_DUPFD 0
-#define ST_F_SETFL 4
+#define ST_F_DUPFD	   0
+#define ST_F_SETFL	   4
 #define ST_F_DUPFD_CLOEXEC 1030
 /* mmap protection / flags. */
-#define ST_PROT_WRITE 0x2
-#define ST_MAP_SHARED 0x1
+#define ST_PROT_WRITE	       0x2
+#define ST_MAP_SHARED	       0x1
 #define ST_MAP_SHARED_VALIDATE 0x3
 /* Largest errno a syscall returns as -errno (mmap returns addresses). */
 #define ST_MAX_ERRNO 4095
 
 /* Pending-only operation codes (never in events). */
 #define ST_OP_OPEN_RO 100 /* open not followed: only drops a stale fd entry */
-#define ST_OP_WRITE 101   /* write(fd, buf, count) */
-#define ST_OP_PWRITE 102  /* pwrite64(fd, buf, count, pos) */
-#define ST_OP_WRITEV 103  /* writev(fd, vec, vlen) */
+#define ST_OP_WRITE   101 /* write(fd, buf, count) */
+#define ST_OP_PWRITE  102 /* pwrite64(fd, buf, count, pos) */
+#define ST_OP_WRITEV  103 /* writev(fd, vec, vlen) */
 #define ST_OP_PWRITEV 104 /* pwritev/pwritev2(fd, vec, vlen, pos) */
-#define ST_OP_LSEEK 105   /* lseek(fd) */
-#define ST_OP_DUP 106     /* dup/dup2/dup3/fcntl(F_DUPFD*) */
-#define ST_OP_SETFL 107   /* fcntl(F_SETFL): O_APPEND may change */
-#define ST_OP_SPLICE 108  /* splice/sendfile/copy_file_range into a file */
+#define ST_OP_LSEEK   105 /* lseek(fd) */
+#define ST_OP_DUP     106 /* dup/dup2/dup3/fcntl(F_DUPFD*) */
+#define ST_OP_SETFL   107 /* fcntl(F_SETFL): O_APPEND may change */
+#define ST_OP_SPLICE  108 /* splice/sendfile/copy_file_range into a file */
 
 /* cgroup v2 id -> replication id: the processes that are traced. */
 BPF_HASH(st_cgroups, u64, u32, 1024);
