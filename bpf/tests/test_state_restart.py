@@ -60,14 +60,16 @@ def loader(workdir):
         lp.stop()
 
 
-def _trace(cg, origin: str) -> loader_pb2.SetTraceRequest:
-    return loader_pb2.SetTraceRequest(replication_id=new_rep_id(), cgroup_ids=[cg.id], prefixes=[origin])
+def _traced_origin(cg, workdir):
+    """A fresh origin directory under workdir and the trace of it for cgroup cg."""
+    origin = os.path.join(workdir, "origin")
+    os.mkdir(origin)
+    trace = loader_pb2.SetTraceRequest(replication_id=new_rep_id(), cgroup_ids=[cg.id], prefixes=[origin])
+    return origin, trace
 
 
 def test_capture_is_back_soon_after_the_loader_is_killed(loader, cgroup, workdir, record_property):
-    origin = os.path.join(workdir, "origin")
-    os.mkdir(origin)
-    trace = _trace(cgroup, origin)
+    origin, trace = _traced_origin(cgroup, workdir)
     loader.start()
     agent = Agent(loader)
     try:
@@ -107,9 +109,7 @@ def test_capture_is_back_soon_after_the_loader_is_killed(loader, cgroup, workdir
 
 
 def test_a_loader_without_traces_builds_and_attaches_nothing(loader, cgroup, workdir):
-    origin = os.path.join(workdir, "origin")
-    os.mkdir(origin)
-    trace = _trace(cgroup, origin)
+    _, trace = _traced_origin(cgroup, workdir)
     loader.start()
     agent = Agent(loader)
     try:
