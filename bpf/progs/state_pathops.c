@@ -209,7 +209,8 @@ TRACEPOINT_PROBE(syscalls, sys_exit_symlinkat)
 
 /* --- working directory and process lifecycle: user space resolves relative paths --- */
 
-TRACEPOINT_PROBE(syscalls, sys_enter_chdir)
+/* chdir(path) or fchdir(fd): saved until the exit tells whether it worked. */
+static __always_inline int st_chdir_enter(const char *path, s32 fd)
 {
 	u32 rep = st_rep_of_current();
 	if (!rep)
@@ -217,24 +218,20 @@ TRACEPOINT_PROBE(syscalls, sys_enter_chdir)
 	struct st_pending p = {};
 	p.op = ST_EV_CHDIR;
 	p.rep_id = rep;
-	p.a0 = (u64)args->filename;
-	p.fd = -1;
+	p.a0 = (u64)path;
+	p.fd = fd;
 	st_save(&p);
 	return 0;
 }
 
+TRACEPOINT_PROBE(syscalls, sys_enter_chdir)
+{
+	return st_chdir_enter(args->filename, -1);
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_fchdir)
 {
-	u32 rep = st_rep_of_current();
-	if (!rep)
-		return 0;
-	struct st_pending p = {};
-	p.op = ST_EV_CHDIR;
-	p.rep_id = rep;
-	p.a0 = 0;
-	p.fd = args->fd;
-	st_save(&p);
-	return 0;
+	return st_chdir_enter(0, args->fd);
 }
 
 static __always_inline int st_chdir_exit(long ret)
