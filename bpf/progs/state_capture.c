@@ -236,8 +236,8 @@ TRACEPOINT_PROBE(syscalls, sys_exit_creat)
 
 /* ----------------------------------------------------------------- writes */
 
-/* Save a write-family call on a followed fd. */
-static __always_inline int st_write_enter(u32 op, s32 fd, u64 buf, u64 count, u64 pos, u32 flags)
+/* Save a call on a followed fd (op = ST_EV_* / ST_OP_*), a0..a2 and flags its arguments. */
+static __always_inline int st_fd_save(u32 op, s32 fd, u64 a0, u64 a1, u64 a2, u32 flags)
 {
 	struct st_fd_key fk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
 	if (!st_maybe_followed(fk.tgid))
@@ -249,12 +249,18 @@ static __always_inline int st_write_enter(u32 op, s32 fd, u64 buf, u64 count, u6
 	p.op = op;
 	p.fd = fd;
 	p.desc_id = *desc_id;
-	p.a0 = buf;
-	p.a1 = count;
-	p.a2 = pos;
+	p.a0 = a0;
+	p.a1 = a1;
+	p.a2 = a2;
 	p.flags = flags;
 	st_save(&p);
 	return 0;
+}
+
+/* Save a write-family call on a followed fd. */
+static __always_inline int st_write_enter(u32 op, s32 fd, u64 buf, u64 count, u64 pos, u32 flags)
+{
+	return st_fd_save(op, fd, buf, count, pos, flags);
 }
 
 /* One write record with room for cap data bytes (cap: a constant after

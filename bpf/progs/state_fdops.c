@@ -3,20 +3,7 @@
 /* Save a call on a followed fd (op = ST_EV_* / ST_OP_*), a0..a1 extra arguments. */
 static __always_inline int st_fd_enter(u32 op, s32 fd, u64 a0, u64 a1)
 {
-	struct st_fd_key fk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
-	if (!st_maybe_followed(fk.tgid))
-		return 0;
-	u64 *desc_id = st_fds.lookup(&fk);
-	if (!desc_id)
-		return 0;
-	struct st_pending p = {};
-	p.op = op;
-	p.fd = fd;
-	p.desc_id = *desc_id;
-	p.a0 = a0;
-	p.a1 = a1;
-	st_save(&p);
-	return 0;
+	return st_fd_save(op, fd, a0, a1, 0, 0);
 }
 
 /* Exit of a simple fd op: on success emit type with offset/len taken from a0/a1. */
