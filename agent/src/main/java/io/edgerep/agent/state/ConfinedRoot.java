@@ -52,20 +52,20 @@ public final class ConfinedRoot {
             throw new IllegalArgumentException("no replicated paths");
         }
         this.prefixes = List.copyOf(p);
-        this.prefixStrings = prefixes();
+        List<String> strings = new ArrayList<>();
+        for (List<String> c : p) {
+            strings.add("/" + String.join("/", c));
+        }
+        this.prefixStrings = List.copyOf(strings);
     }
 
     public Path root() {
         return root;
     }
 
-    /** The replicated prefixes as container-absolute strings. */
+    /** The replicated prefixes as container-absolute strings (unmodifiable). */
     public List<String> prefixes() {
-        List<String> out = new ArrayList<>();
-        for (List<String> p : prefixes) {
-            out.add("/" + String.join("/", p));
-        }
-        return out;
+        return prefixStrings;
     }
 
     /**
