@@ -69,6 +69,10 @@ public final class ReplicaLink implements AutoCloseable {
     private Throwable streamError;
     private boolean streamDone;
     private Ack lastAck;
+    /** Index of the last confirmation sent in this session (-1: none). */
+    private long confirmIndex = -1;
+    /** An ack of the last confirmation or after it still said unconfirmed: the replica disagrees. */
+    private boolean replicaDisagrees;
 
     private volatile boolean fullResyncRequested;
     private final Set<String> partialRequested = new HashSet<>();
@@ -166,6 +170,8 @@ public final class ReplicaLink implements AutoCloseable {
             streamError = null;
             streamDone = false;
             lastAck = null;
+            confirmIndex = -1;
+            replicaDisagrees = false;
         }
         StreamObserver<StateBatch> out = async.push(new StreamObserver<>() {
             @Override
@@ -178,6 +184,9 @@ public final class ReplicaLink implements AutoCloseable {
                     }
                     if (a.getNeedsResync() && index >= resyncBatchIndex) {
                         replicaWantsResync = true;
+                    }
+                    if (confirmIndex >= 0 && index >= confirmIndex) {
+                        replicaDisagrees = a.getUnconfirmed();
                     }
                     lock.notifyAll();
                 }
@@ -251,6 +260,12 @@ public final class ReplicaLink implements AutoCloseable {
                     continue;
                 }
                 if (ops.isEmpty()) {
+                    if (takeDisagreement() && !verifyPending) {
+                        // it never took the confirmation (which should not happen): compare it all again
+                        LOG.infof("replica %s/%s: still unconfirmed after the confirmation; verifying all", key, pod);
+                        verifyPending = true;
+                        touchedOverflow = true;
+                    }
                     if (verifyPending && ackedNow() >= cursor - 1
                             && System.currentTimeMillis() - lastOpMs >= opt.quietMs()
                             && System.currentTimeMillis() >= nextVerifyMs) {
@@ -290,9 +305,8 @@ public final class ReplicaLink implements AutoCloseable {
         synchronized (lock) {
             partialRequested.clear();
         }
-        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS)
-                .checksums(ChecksumsRequest.newBuilder()
-                        .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).build());
+        ChecksumsResponse sums = checksums(ChecksumsRequest.newBuilder()
+                .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).build());
         synchronized (lock) {
             resyncBatchIndex = batchesSent;
             replicaWantsResync = false;
@@ -317,9 +331,8 @@ public final class ReplicaLink implements AutoCloseable {
     }
 
     private void partialResync(StreamObserver<StateBatch> out, Set<String> paths) throws Exception {
-        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS)
-                .checksums(ChecksumsRequest.newBuilder()
-                        .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).addAllPaths(paths).build());
+        ChecksumsResponse sums = checksums(ChecksumsRequest.newBuilder()
+                .setKey(key).setReplicaPod(pod).setBlockSize(opt.blockSize()).addAllPaths(paths).build());
         verifyPending = true;
         SnapshotTimes times = new SnapshotTimes(false);
         snapshots.addFirst(times);
@@ -347,7 +360,7 @@ public final class ReplicaLink implements AutoCloseable {
             }
             req.addAllPaths(scope);
         }
-        ChecksumsResponse sums = blocking.withDeadlineAfter(60, TimeUnit.SECONDS).checksums(req.build());
+        ChecksumsResponse sums = checksums(req.build());
         SnapshotTimes times = new SnapshotTimes(scope == null);
         if (scope == null) {
             snapshots.clear();
@@ -378,6 +391,10 @@ public final class ReplicaLink implements AutoCloseable {
      * 0, which every other batch without {@code resync_start} carries).
      */
     private StateBatch.Builder confirm(long applied) {
+        synchronized (lock) {
+            confirmIndex = batchesSent; // the next batch sent; acks before it may still say unconfirmed
+            replicaDisagrees = false;
+        }
         return batch().setResyncComplete(true).setBaseSeq(applied + 1);
     }
 
@@ -547,6 +564,19 @@ public final class ReplicaLink implements AutoCloseable {
         }
     }
 
+    /**
+     * The replica's checksums, taken once it applied every batch sent before: a resync planned against a tree that
+     * batches still in flight will change (an earlier resync's content, say) would miss what they add.
+     */
+    private ChecksumsResponse checksums(ChecksumsRequest req) throws Exception {
+        long sent;
+        synchronized (lock) {
+            sent = batchesSent;
+        }
+        awaitAck(sent, 60_000);
+        return blocking.withDeadlineAfter(60, TimeUnit.SECONDS).checksums(req);
+    }
+
     private Ack awaitAck(long n, long timeoutMs) throws Exception {
         long end = System.currentTimeMillis() + timeoutMs;
         synchronized (lock) {
@@ -583,10 +613,27 @@ public final class ReplicaLink implements AutoCloseable {
         return ackedNow();
     }
 
-    /** Whether the replica acked everything the log holds and no verification is outstanding. */
+    /**
+     * Whether the replica acked everything the log holds, no verification is outstanding and the replica took the
+     * origin's confirmation of its content (its last ack says confirmed).
+     */
     public boolean inSync() {
         return synced && capturing.getAsBoolean() && ackedNow() >= log.lastSeq() && !verifyPending
-                && !fullResyncRequested;
+                && !fullResyncRequested && replicaConfirmed();
+    }
+
+    private boolean replicaConfirmed() {
+        synchronized (lock) {
+            return lastAck != null && !lastAck.getUnconfirmed();
+        }
+    }
+
+    private boolean takeDisagreement() {
+        synchronized (lock) {
+            boolean d = replicaDisagrees;
+            replicaDisagrees = false;
+            return d;
+        }
     }
 
     public Ack lastAck() {

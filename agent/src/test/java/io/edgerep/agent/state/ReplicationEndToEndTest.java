@@ -30,8 +30,13 @@ import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.agent.tls.TestCa;
 import io.edgerep.proto.v1.ChecksumsRequest;
 import io.edgerep.proto.v1.ReplicationGrpc;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -56,6 +61,8 @@ class ReplicationEndToEndTest {
     Server replicaServer;
     ReplicationService service;
     int port;
+    /** How long the replica holds each pushed batch before applying it (0: not at all). */
+    long pushDelayMs;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -80,8 +87,33 @@ class ReplicationEndToEndTest {
                 new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
                         tmp.resolve("replica-state/position")),
                 "node-a"));
-        replicaServer = serveReplication(service, nodeB, fixedPort);
+        replicaServer = serveReplication(service, nodeB, fixedPort, slowPush(pushDelayMs));
         port = replicaServer.getPort();
+    }
+
+    /** Holds every batch pushed to the replica for delayMs before it is applied; checksum calls are not held. */
+    static ServerInterceptor slowPush(long delayMs) {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                    ServerCallHandler<Q, A> next) {
+                ServerCall.Listener<Q> l = next.startCall(call, headers);
+                if (delayMs == 0 || !call.getMethodDescriptor().getBareMethodName().equals("Push")) {
+                    return l;
+                }
+                return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(l) {
+                    @Override
+                    public void onMessage(Q message) {
+                        try {
+                            Thread.sleep(delayMs);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        super.onMessage(message);
+                    }
+                };
+            }
+        };
     }
 
     /** An origin whose link pushes to the replica started by {@link #startReplica}, for ops fed by hand. */
@@ -108,13 +140,16 @@ class ReplicationEndToEndTest {
     }
 
     /** The replication service behind mTLS as node, on port (0: any); retried while a killed server's port frees. */
-    static Server serveReplication(ReplicationService svc, NodeTls node, int port) throws Exception {
+    static Server serveReplication(ReplicationService svc, NodeTls node, int port, ServerInterceptor... more)
+            throws Exception {
+        ServerInterceptor[] all = java.util.Arrays.copyOf(more, more.length + 1);
+        all[more.length] = new NodeIdentity(); // the last runs first
         long end = System.currentTimeMillis() + 5000;
         while (true) {
             try {
                 return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
                         .sslContext(node.serverContext()).maxInboundMessageSize(64 << 20)
-                        .addService(ServerInterceptors.intercept(svc, new NodeIdentity())).build().start();
+                        .addService(ServerInterceptors.intercept(svc, all)).build().start();
             } catch (IOException e) {
                 if (System.currentTimeMillis() > end) {
                     throw e;
@@ -333,6 +368,47 @@ class ReplicationEndToEndTest {
             assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq()).isPositive();
             assertThat(link.resyncs()).as("verified, not resynced").isZero();
             assertThat(link.verifyRepairs()).isZero();
+        }
+    }
+
+    /**
+     * A resync asked for while an earlier one's content is still on its way to the replica is planned against the
+     * replica's tree with that content in: planned against the tree before it, a file the earlier resync brings and the
+     * origin removed since would stay on the replica, confirmed as the origin's.
+     */
+    @Test
+    void aResyncAskedWhileAnEarlierOneIsInFlightIsPlannedAfterIt() throws Exception {
+        Files.writeString(tmp.resolve("o/data/gone"), "removed while the first resync is on its way\n");
+        pushDelayMs = 300;
+        try (Wired w = wire(quietFor(100), true)) {
+            long end = System.currentTimeMillis() + 10_000;
+            while (w.link().resyncs() == 0 && System.currentTimeMillis() < end) {
+                Thread.sleep(1);
+            }
+            assertThat(w.link().resyncs()).as("first resync sent").isEqualTo(1);
+            Files.delete(tmp.resolve("o/data/gone"));
+            w.link().requestFullResync(); // e.g. records lost in the kernel
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 10_000);
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            awaitConfirmed(applier);
+            assertThat(tree(tmp.resolve("r/data"))).isEqualTo(tree(tmp.resolve("o/data")));
+            assertThat(w.link().resyncs()).isEqualTo(2);
+        }
+    }
+
+    /** The origin reports a replica in sync only once the replica took its confirmation, not when it sent it. */
+    @Test
+    void inSyncOnlyOnceTheReplicaTookTheConfirmation() throws Exception {
+        pushDelayMs = 200;
+        try (Wired w = wire(quietFor(100), true)) {
+            StateApplier applier = writtenAndApplied(w.origin());
+            long end = System.currentTimeMillis() + 15_000;
+            while (!w.link().inSync() && System.currentTimeMillis() < end) {
+                Thread.sleep(1);
+            }
+            assertThat(w.link().inSync()).isTrue();
+            assertThat(applier.verified()).as("confirmed on the replica when the origin says in sync").isTrue();
+            assertThat(applier.reportedSeq()).isEqualTo(w.origin().log().lastSeq()).isPositive();
         }
     }
 
