@@ -35,6 +35,7 @@
 #define ST_EV_CLOSERANGE 21 /* st_proc: fd..child closed (close_range) */
 #define ST_EV_LINK	 22 /* st_path: link / linkat path -> path2 */
 #define ST_EV_SYMLINK	 23 /* st_path: symlink: path2 names a link holding path */
+#define ST_EV_UMASK	 24 /* st_proc: child = the process's new umask */
 
 /* --- st_hdr.flags --- */
 #define ST_F_RELATIVE  0x1 /* path relative or *at with a dir fd: user space resolves */
@@ -91,10 +92,10 @@ struct st_path {
 	char path2[ST_PATH_LEN]; /* rename target as passed */
 };
 
-/* Process ops: ST_EV_FORK, EXIT, DUP, CLOSERANGE */
+/* Process ops: ST_EV_FORK, EXIT, DUP, CLOSERANGE, UMASK */
 struct st_proc {
 	struct st_hdr hdr; /* common head */
-	u32 child;	   /* FORK: child pid; CLOSERANGE: last fd */
+	u32 child;	   /* FORK: child pid; CLOSERANGE: last fd; UMASK: the mask */
 	s32 fd;		   /* DUP: the new fd; CLOSERANGE: first fd */
 };
 

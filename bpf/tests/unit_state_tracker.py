@@ -35,9 +35,10 @@ def rec(type_, **kw):
     return r
 
 
-def tracker(links=None):
+def tracker(links=None, umasks=None):
     links = links or {}
-    t = Tracker(FakeKernel(), proc_link=lambda pid, what: links.get((pid, what)))
+    umasks = umasks or {}
+    t = Tracker(FakeKernel(), proc_link=lambda pid, what: links.get((pid, what)), proc_umask=umasks.get)
     t.set_trace(1, ["/data"], "")
     return t
 
@@ -130,6 +131,24 @@ def test_fork_inherits_cwd_and_fds():
     assert ops(ev) == [("create", "/data/x")]
     t.handle(rec(sp.EV_EXIT, tgid=11))
     assert (11, 3) in t.kernel.dropped
+
+
+def test_created_modes_are_masked_by_the_umask_from_proc_forks_and_calls():
+    t = tracker(umasks={10: 0o077})
+
+    def created(tgid, mode, type_=sp.EV_OPEN, path=b"/data/f"):
+        (e,) = t.handle(rec(type_, tgid=tgid, desc_id=tgid, fd=3, path=path, oflags=0o101, mode=mode))
+        return (e.create if type_ == sp.EV_OPEN else e.mkdir).mode
+
+    assert created(10, 0o666) == 0o600  # first seen: /proc
+    t.handle(rec(sp.EV_FORK, child=11))
+    t.handle(rec(sp.EV_UMASK, child=0o002))
+    assert created(10, 0o666) == 0o664  # its umask(2) call
+    assert created(11, 0o666) == 0o600  # the child inherited the mask of fork time
+    assert created(11, 0o1777, sp.EV_MKDIR, b"/data/d") == 0o1700  # sticky kept
+    assert created(12, 0o4777) == 0o4755  # gone before /proc was read: the usual 022
+    t.handle(rec(sp.EV_EXIT, tgid=10))
+    assert 10 not in t.umasks
 
 
 def test_lost_open_falls_back_to_the_kernel_path():

@@ -35,6 +35,9 @@ COALESCE_MAX = 64 * 1024
 FORK_FDS = 64
 #: Closed descriptions whose path is remembered for late loss reports.
 CLOSED_MEMORY = 4096
+#: Umask assumed for a process gone before its first create was seen (the usual default).
+DEFAULT_UMASK = 0o022
+S_ISVTX = 0o1000
 
 
 def inside(prefixes: Iterable[str], path: str) -> bool:
@@ -60,16 +63,35 @@ def _proc_link(pid: int, what: str) -> Optional[str]:
         return None
 
 
+def _proc_umask(pid: int) -> Optional[int]:
+    """The process's umask as /proc/<pid>/status shows it (Linux 4.7 and later)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 class Tracker:
     """Stateful translator from kernel records to StateEvents (one per loader)."""
 
-    def __init__(self, kernel: KernelFds, proc_link: Callable[[int, str], Optional[str]] = _proc_link):
+    def __init__(
+        self,
+        kernel: KernelFds,
+        proc_link: Callable[[int, str], Optional[str]] = _proc_link,
+        proc_umask: Callable[[int], Optional[int]] = _proc_umask,
+    ):
         self.kernel = kernel
         self.proc_link = proc_link
+        self.proc_umask = proc_umask
         self.prefixes: Dict[int, List[str]] = {}  # rep id -> normalized prefixes
         self.roots: Dict[int, str] = {}  # rep id -> root as the loader reaches it ("" = "/")
         self.seq: Dict[int, int] = {}  # rep id -> last StateEvent.seq
         self.cwd: Dict[int, str] = {}  # tgid -> working directory
+        self.umasks: Dict[int, int] = {}  # tgid -> umask (from /proc, forks and umask calls)
         self.dirfds: Dict[Tuple[int, int], str] = {}  # (tgid, fd) -> directory path
         self.descs: Dict[int, Optional[str]] = {}  # desc id -> path, None = outside prefixes
         self.closed: "OrderedDict[int, Optional[str]]" = OrderedDict()
@@ -349,7 +371,9 @@ class Tracker:
             self._event(
                 rec,
                 create=loader_pb2.FileCreate(
-                    path=path, mode=rec.mode & 0o7777, truncate=bool(rec.oflags & O_TRUNC)
+                    path=path,
+                    mode=rec.mode & ~self._umask(rec.tgid) & 0o7777,
+                    truncate=bool(rec.oflags & O_TRUNC),
                 ),
             )
         ]
@@ -371,6 +395,20 @@ class Tracker:
             self.cwd.pop(rec.tgid, None)
         return []
 
+    def _umask(self, tgid: int) -> int:
+        """The umask a create or mkdir of the process is masked by (the kernel side only sees the mode asked)."""
+        mask = self.umasks.get(tgid)
+        if mask is None:
+            mask = self.proc_umask(tgid)
+            if mask is None:
+                mask = DEFAULT_UMASK
+            self.umasks[tgid] = mask
+        return mask
+
+    def _set_umask(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
+        self.umasks[rec.tgid] = rec.child & 0o777
+        return []
+
     def _fork(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         child = rec.child
         if self.proc_link(rec.tgid, f"task/{child}/exe") is not None:
@@ -381,6 +419,7 @@ class Tracker:
         cwd = self._cwd(rec.tgid, rec.rep_id)
         if cwd is not None:
             self.cwd[child] = cwd
+        self.umasks[child] = self._umask(rec.tgid)
         for (tgid, fd), p in list(self.dirfds.items()):
             if tgid == rec.tgid:
                 self.dirfds[(child, fd)] = p
@@ -399,6 +438,7 @@ class Tracker:
         for fd in list(self.fds.pop(tgid, {})):
             self.kernel.drop_fd(tgid, fd)
         self.cwd.pop(tgid, None)
+        self.umasks.pop(tgid, None)
         for key in [k for k in self.dirfds if k[0] == tgid]:
             del self.dirfds[key]
         return out
@@ -462,7 +502,8 @@ class Tracker:
         elif t == sp.EV_UNLINK:
             op = {"unlink": loader_pb2.FileUnlink(path=path)}
         elif t == sp.EV_MKDIR:
-            op = {"mkdir": loader_pb2.DirCreate(path=path, mode=rec.mode & 0o7777)}
+            mode = rec.mode & ~self._umask(rec.tgid) & (0o777 | S_ISVTX)
+            op = {"mkdir": loader_pb2.DirCreate(path=path, mode=mode)}
         elif t == sp.EV_RMDIR:
             op = {"rmdir": loader_pb2.DirRemove(path=path)}
         else:
@@ -533,6 +574,7 @@ class Tracker:
         sp.EV_EXIT: _exit,
         sp.EV_DUP: _dup,
         sp.EV_CLOSERANGE: _close_range,
+        sp.EV_UMASK: _set_umask,
         sp.EV_CLOSE: _close,
         sp.EV_MMAP: _mmap,
         sp.EV_MSYNC: _msync,

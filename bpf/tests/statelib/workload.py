@@ -17,6 +17,7 @@ HUGE = bytes(1024 * 1024)  # 1 MiB: beyond the capture cap
 
 
 def basic(d: str, outside: str) -> None:
+    os.umask(0o022)
     a = os.path.join(d, "a.txt")
     fd = os.open(a, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.write(fd, b"hello world\n")  # 0..12
@@ -78,6 +79,7 @@ def basic(d: str, outside: str) -> None:
     os.fchmod(fd, 0o640)
     os.close(fd)
     os.unlink(log)
+    os.umask(0o027)  # seen by the loader only through the call: it read 022 from /proc already
     os.mkdir(os.path.join(d, "empty"))
     os.rmdir(os.path.join(d, "empty"))
     # nothing of this may be captured: outside the prefix, a sibling with the
