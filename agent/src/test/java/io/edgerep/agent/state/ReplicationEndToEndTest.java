@@ -609,7 +609,7 @@ class ReplicationEndToEndTest {
         return out;
     }
 
-    /** Waits until both trees hold the same files, directories and bytes; returns when (or fails at the deadline). */
+    /** Waits until both trees hold the same files, directories, modes and bytes; returns when (or fails at the deadline). */
     static long awaitIdentical(Path a, Path b, long deadline) throws Exception {
         Map<String, String> ta = tree(a);
         Map<String, String> tb = Map.of();
@@ -637,11 +637,12 @@ class ReplicationEndToEndTest {
         try (var s = Files.walk(root)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 String rel = root.relativize(p).toString();
+                String mode = Integer.toOctalString(OpExecutor.mode(p));
                 if (Files.isDirectory(p)) {
-                    out.put(rel + "/", "dir");
+                    out.put(rel + "/", "dir " + mode);
                 } else if (Files.isRegularFile(p)) {
                     MessageDigest md = MessageDigest.getInstance("SHA-256");
-                    out.put(rel, HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
+                    out.put(rel, mode + " " + HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
                 }
             }
         }
