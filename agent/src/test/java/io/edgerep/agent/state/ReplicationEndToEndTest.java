@@ -412,6 +412,65 @@ class ReplicationEndToEndTest {
         }
     }
 
+    /**
+     * An origin that writes without pause (never quiet for the link's quiet period) and changes a file where capture
+     * does not see (as SQLite changes its -shm through a shared mapping) still has its replica confirmed after a
+     * resync: the verification holds the stream instead of waiting for quiet forever, and a file that differs again
+     * with no op on it since its last repair is copied but not awaited.
+     */
+    @Test
+    void aBusyOriginWithUnseenChangesStillGetsItsReplicaConfirmed() throws Exception {
+        try (Wired w = wire(quietFor(100), true)) {
+            OriginReplication origin = w.origin();
+            StateApplier applier = writtenAndApplied(origin);
+            awaitConfirmed(applier);
+            java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicBoolean touchShm = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread writer = new Thread(() -> {
+                long seq = 1000;
+                long off = 0;
+                try {
+                    while (writing.get()) {
+                        byte[] line = ("entry " + seq + "\n").getBytes(StandardCharsets.UTF_8);
+                        Files.write(tmp.resolve("o/data/log"), line, java.nio.file.StandardOpenOption.CREATE,
+                                java.nio.file.StandardOpenOption.APPEND);
+                        origin.accept(List.of(event(7, seq++).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
+                                .setPath("/data/log").setOffset(off)
+                                .setData(com.google.protobuf.ByteString.copyFrom(line))).build()), 0);
+                        off += line.length;
+                        Files.writeString(tmp.resolve("o/data/shm"), "index " + seq); // no event: a mapping
+                        if (touchShm.getAndSet(false)) { // once, as SQLite sizes its -shm with a call
+                            origin.accept(List.of(event(7, seq++).setTruncate(io.edgerep.proto.v1.FileTruncate
+                                    .newBuilder().setPath("/data/shm").setLength(Files.size(tmp.resolve("o/data/shm"))))
+                                    .build()), 0);
+                        }
+                        Thread.sleep(20);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            writer.start();
+            try {
+                Thread.sleep(300);
+                long resyncs = w.link().resyncs();
+                w.link().requestFullResync(); // e.g. records lost in the kernel
+                long end = System.currentTimeMillis() + 2000;
+                while ((applier.verified() || w.link().resyncs() == resyncs) && System.currentTimeMillis() < end) {
+                    Thread.sleep(1);
+                }
+                assertThat(applier.verified()).as("unconfirmed by the resync").isFalse();
+                touchShm.set(true);
+                awaitConfirmed(applier);
+                assertThat(writer.isAlive()).as("confirmed while the origin kept writing").isTrue();
+            } finally {
+                writing.set(false);
+                writer.join();
+            }
+            assertThat(w.link().unseenChanges()).containsExactly("/data/shm");
+        }
+    }
+
     /** The origin writes a file, its capture is pushed, and the replica's copy matches: returns the replica. */
     StateApplier writtenAndApplied(OriginReplication origin) throws Exception {
         Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
