@@ -44,10 +44,7 @@ int stream_tc_ts(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (dpi_step(d))
 		tc_jmp.call(skb, JMP_SCAN);
-	d->i++;
-	/* the packets after a unit start mostly continue it: the fast path takes them */
-	if (d->i < d->n && dpi_fast(d, (void *)(long)skb->data + (d->off & SCRATCH_MASK),
-				    (void *)(long)skb->data_end))
+	if (dpi_next(d, (void *)(long)skb->data, (void *)(long)skb->data_end))
 		tc_jmp.call(skb, JMP_TS);
 	tc_jmp.call(skb, JMP_FANOUT);
 	return TC_ACT_OK;
@@ -61,10 +58,7 @@ int stream_tc_scan(struct __sk_buff *skb)
 	if (!d)
 		return TC_ACT_OK;
 	dpi_scan(d);
-	d->i++;
-	/* the packets after a unit start mostly continue it: the fast path takes them */
-	if (d->i < d->n && dpi_fast(d, (void *)(long)skb->data + (d->off & SCRATCH_MASK),
-				    (void *)(long)skb->data_end))
+	if (dpi_next(d, (void *)(long)skb->data, (void *)(long)skb->data_end))
 		tc_jmp.call(skb, JMP_TS);
 	tc_jmp.call(skb, JMP_FANOUT);
 	return TC_ACT_OK;

@@ -89,10 +89,7 @@ int stream_xdp_ts(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (dpi_step(d))
 		xdp_jmp.call(ctx, JMP_SCAN);
-	d->i++;
-	/* the packets after a unit start mostly continue it: the fast path takes them */
-	if (d->i < d->n && dpi_fast(d, (void *)(long)ctx->data + (d->off & SCRATCH_MASK),
-				    (void *)(long)ctx->data_end))
+	if (dpi_next(d, (void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		xdp_jmp.call(ctx, JMP_TS);
 	xdp_jmp.call(ctx, JMP_FANOUT);
 	return XDP_PASS;
@@ -106,10 +103,7 @@ int stream_xdp_scan(struct xdp_md *ctx)
 	if (!d)
 		return XDP_PASS;
 	dpi_scan(d);
-	d->i++;
-	/* the packets after a unit start mostly continue it: the fast path takes them */
-	if (d->i < d->n && dpi_fast(d, (void *)(long)ctx->data + (d->off & SCRATCH_MASK),
-				    (void *)(long)ctx->data_end))
+	if (dpi_next(d, (void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		xdp_jmp.call(ctx, JMP_TS);
 	xdp_jmp.call(ctx, JMP_FANOUT);
 	return XDP_PASS;
