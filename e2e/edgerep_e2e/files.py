@@ -10,10 +10,15 @@ from pathlib import Path
 from .proc import wait_for
 
 
+def file_digest(p: Path) -> str:
+    """Permission bits and sha256 of a regular file: what a replica must hold the same."""
+    return f"{p.stat().st_mode & 0o7777:04o} {hashlib.sha256(p.read_bytes()).hexdigest()}"
+
+
 def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every regular file under root, by relative path (SQLite's -shm is memory, not state)."""
+    """file_digest of every regular file under root, by relative path (SQLite's -shm is memory, not state)."""
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(root)): file_digest(p)
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.name.endswith("-shm")
     }

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ import pytest
 
 from conftest import running_edge
 from edgerep_e2e import manifests
+from edgerep_e2e.files import file_digest
 from edgerep_e2e.proc import wait_for
 
 log = logging.getLogger("edgerep.e2e")
@@ -336,7 +336,7 @@ print("done")
 
 
 def files_and_dirs(root: Path) -> dict[str, str]:
-    """Regular files (sha256) and directories under root, never following a link; links listed apart."""
+    """Regular files (mode, sha256) and directories under root, never following a link; links listed apart."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in dirnames + filenames:
@@ -347,7 +347,7 @@ def files_and_dirs(root: Path) -> dict[str, str]:
             elif p.is_dir():
                 out[rel] = "dir"
             elif p.is_file() and not name.endswith("-shm"):
-                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+                out[rel] = file_digest(p)
     return out
 
 
