@@ -363,10 +363,6 @@ public final class ReplicaLink implements AutoCloseable {
     }
 
     /**
-     * Compares the files touched since the last resync; repairs and keeps verifying until they match. When they do,
-     * the replica is told that its content at seq {@code applied} is the origin's (see {@link #confirm}).
-     */
-    /**
      * Whether a pending verification may run now: the origin is quiet, or it has been busy for
      * {@link #BUSY_VERIFY_QUIETS} quiet periods (steady writes must not put confirmation off forever).
      */
@@ -385,6 +381,10 @@ public final class ReplicaLink implements AutoCloseable {
         return now - lastOpMs >= opt.quietMs() || now - verifyWaitFromMs >= BUSY_VERIFY_QUIETS * opt.quietMs();
     }
 
+    /**
+     * Compares the files touched since the last resync; repairs and keeps verifying until they match. When they do,
+     * the replica is told that its content at seq {@code applied} is the origin's (see {@link #confirm}).
+     */
     private void verify(StreamObserver<StateBatch> out, long applied) throws Exception {
         verifyWaitFromMs = 0;
         Set<String> scope = touchedOverflow ? null : new HashSet<>(touched);
@@ -808,12 +808,12 @@ public final class ReplicaLink implements AutoCloseable {
         return skippedOps.get();
     }
 
-    /** Verifications that found the replica different and repaired it. */
     /** Paths found changing where capture does not see (copied at each verification, never awaited). */
     public Set<String> unseenChanges() {
         return Set.copyOf(unseenChanges);
     }
 
+    /** Verifications that found the replica different and repaired it (repairs not accounted for). */
     public long verifyRepairs() {
         return verifyRepairs.get();
     }
