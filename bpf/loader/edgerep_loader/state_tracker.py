@@ -1,10 +1,11 @@
 """Turns state-capture records into ``StateEvent`` messages.
 
 Pure user-space logic, testable without a kernel: it keeps what the kernel
-program does not (working directories, directory fds, the path of each followed
-description, shared mappings), resolves relative paths and ``*at`` directory
-fds, applies the prefix filter to what the kernel could not filter, and numbers
-events per replication id.
+program does not (working directories, directory fds, umasks, the path of each
+followed description, shared mappings), resolves relative paths and ``*at``
+directory fds, masks created modes by the creator's umask, applies the prefix
+filter to what the kernel could not filter, and numbers events per replication
+id.
 
 Resolution is lexical (``..`` is folded without following symlinks); a path
 that cannot be resolved (the process and its /proc entry are gone and its
