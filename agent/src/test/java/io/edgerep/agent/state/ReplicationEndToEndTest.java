@@ -63,6 +63,8 @@ class ReplicationEndToEndTest {
     int port;
     /** How long the replica holds each pushed batch before applying it (0: not at all). */
     long pushDelayMs;
+    /** Confirmations to turn, on their way to the replica, into resync ends that confirm nothing. */
+    final java.util.concurrent.atomic.AtomicInteger confirmationsToSpoil = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -87,8 +89,31 @@ class ReplicationEndToEndTest {
                 new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
                         tmp.resolve("replica-state/position")),
                 "node-a"));
-        replicaServer = serveReplication(service, nodeB, fixedPort, slowPush(pushDelayMs));
+        replicaServer = serveReplication(service, nodeB, fixedPort, slowPush(pushDelayMs),
+                spoilConfirmations(confirmationsToSpoil));
         port = replicaServer.getPort();
+    }
+
+    /** Takes the base off pushed confirmations while count is positive, counting it down. */
+    static ServerInterceptor spoilConfirmations(java.util.concurrent.atomic.AtomicInteger count) {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                    ServerCallHandler<Q, A> next) {
+                return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(
+                        next.startCall(call, headers)) {
+                    @Override
+                    @SuppressWarnings("unchecked")
+                    public void onMessage(Q message) {
+                        if (message instanceof io.edgerep.proto.v1.StateBatch b && StateApplier.isConfirmation(b)
+                                && count.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                            message = (Q) b.toBuilder().setBaseSeq(0).build();
+                        }
+                        super.onMessage(message);
+                    }
+                };
+            }
+        };
     }
 
     /** Holds every batch pushed to the replica for delayMs before it is applied; checksum calls are not held. */
@@ -393,6 +418,19 @@ class ReplicationEndToEndTest {
             awaitConfirmed(applier);
             assertThat(tree(tmp.resolve("r/data"))).isEqualTo(tree(tmp.resolve("o/data")));
             assertThat(w.link().resyncs()).isEqualTo(2);
+        }
+    }
+
+    /** A replica still unconfirmed after the origin's confirmation (it never took it) is verified all over again. */
+    @Test
+    void aConfirmationTheReplicaDidNotTakeIsFollowedByAWholeVerification() throws Exception {
+        confirmationsToSpoil.set(1);
+        try (Wired w = wire(quietFor(100), true)) {
+            StateApplier applier = writtenAndApplied(w.origin());
+            awaitConfirmed(applier);
+            assertThat(confirmationsToSpoil.get()).as("the first confirmation was spoilt").isZero();
+            awaitInSync(w.link());
+            assertThat(applier.reportedSeq()).isEqualTo(w.origin().log().lastSeq()).isPositive();
         }
     }
 
