@@ -96,6 +96,13 @@ public final class ReplicaLink implements AutoCloseable {
     private final Set<String> unseenChanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** When the link began waiting for a quiet origin to verify (0: not waiting). */
     private long verifyWaitFromMs;
+    /** Whether the verification running now did not wait for a quiet origin. */
+    private boolean verifyingBusy;
+    /**
+     * Busy verifications in a row that could not tell what ops did to the paths they repaired (ops without a usable
+     * timestamp): past {@link #BUSY_VERIFY_GIVE_UP}, verifications wait for a quiet origin again.
+     */
+    private int busyRoundsUnknown;
     private boolean touchedOverflow;
 
     private final AtomicLong resyncedBytes = new AtomicLong();
@@ -113,6 +120,7 @@ public final class ReplicaLink implements AutoCloseable {
     static final long MAX_VERIFY_BACKOFF_MS = 5_000;
     /** Quiet periods a verification waits for a quiet origin before it holds the stream and verifies anyway. */
     static final int BUSY_VERIFY_QUIETS = 5;
+    static final int BUSY_VERIFY_GIVE_UP = 3;
 
     public ReplicaLink(String key, String pod, OpLog log, ConfinedRoot origin, Channel channel, Options opt) {
         this.key = key;
@@ -334,6 +342,7 @@ public final class ReplicaLink implements AutoCloseable {
         repairRounds = 0;
         nextVerifyMs = 0;
         repairedLast = null;
+        busyRoundsUnknown = 0;
         touchedByOps.clear();
         touched.clear();
         touchedOverflow = false;
@@ -378,7 +387,9 @@ public final class ReplicaLink implements AutoCloseable {
         if (verifyWaitFromMs == 0) {
             verifyWaitFromMs = now;
         }
-        return now - lastOpMs >= opt.quietMs() || now - verifyWaitFromMs >= BUSY_VERIFY_QUIETS * opt.quietMs();
+        verifyingBusy = now - lastOpMs < opt.quietMs();
+        return !verifyingBusy || (now - verifyWaitFromMs >= BUSY_VERIFY_QUIETS * opt.quietMs()
+                && busyRoundsUnknown < BUSY_VERIFY_GIVE_UP);
     }
 
     /**
@@ -430,6 +441,7 @@ public final class ReplicaLink implements AutoCloseable {
         verifyPending = false;
         repairRounds = 0;
         repairedLast = null;
+        busyRoundsUnknown = 0;
         if (!confirmSent) {
             send(out, confirm(applied));
         }
@@ -445,6 +457,9 @@ public final class ReplicaLink implements AutoCloseable {
         Set<String> repaired = planPaths;
         Set<String> explained = repaired == null ? null : changedBeforeRead(repaired, times, applied);
         boolean accounted = explained != null;
+        if (verifyingBusy) {
+            busyRoundsUnknown = explained == null ? busyRoundsUnknown + 1 : 0;
+        }
         if (repaired != null) {
             for (String p : repaired) {
                 if (explained != null && explained.contains(p)) {
