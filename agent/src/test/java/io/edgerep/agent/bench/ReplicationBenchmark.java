@@ -105,9 +105,11 @@ class ReplicationBenchmark {
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
             }
             originFiles[f].write(java.nio.ByteBuffer.wrap(data), (i / FILES) * OP_BYTES);
-            return StateEvent.newBuilder().setReplicationId(1).setSeq(++loaderSeq).setWrite(FileWrite.newBuilder()
-                    .setPath("/data/f" + (i % FILES)).setOffset((i / FILES) * OP_BYTES)
-                    .setData(ByteString.copyFrom(data)))
+            // stamped at the write's end on CLOCK_MONOTONIC, as the loader stamps a syscall's exit
+            return StateEvent.newBuilder().setReplicationId(1).setSeq(++loaderSeq).setTimestampNs(System.nanoTime())
+                    .setWrite(FileWrite.newBuilder()
+                            .setPath("/data/f" + (i % FILES)).setOffset((i / FILES) * OP_BYTES)
+                            .setData(ByteString.copyFrom(data)))
                     .build();
         }
 
