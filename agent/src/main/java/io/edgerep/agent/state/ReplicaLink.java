@@ -480,7 +480,8 @@ public final class ReplicaLink implements AutoCloseable {
 
     /**
      * Of paths, those an op sequenced after {@code applied} changed before the plan read them (so the replica at
-     * {@code applied} could not have matched); null when one may have changed while it was read.
+     * {@code applied} could not have matched); null when one may have changed while it was read, or an op on one also
+     * touched a path the plan did not read (the replica will replay it as it stands).
      */
     private Set<String> changedBeforeRead(Set<String> paths, SnapshotTimes times, long applied) throws Exception {
         Set<String> out = new HashSet<>();
@@ -500,17 +501,19 @@ public final class ReplicaLink implements AutoCloseable {
                 if (!op.hasEvent()) {
                     continue;
                 }
-                for (String p : pathsOf(op.getEvent())) {
-                    if (!paths.contains(p)) {
-                        continue;
+                List<String> touches = pathsOf(op.getEvent());
+                if (java.util.Collections.disjoint(touches, paths)) {
+                    continue;
+                }
+                if (!times.covers(touches)) {
+                    return null; // e.g. a rename to a path this plan did not read: replayed as it stands, it may fail
+                }
+                switch (times.classify(op.getEvent().getTimestampNs(), touches)) {
+                    case INCLUDED -> touches.stream().filter(paths::contains).forEach(out::add);
+                    case UNKNOWN -> {
+                        return null;
                     }
-                    switch (times.classify(op.getEvent().getTimestampNs(), List.of(p))) {
-                        case INCLUDED -> out.add(p);
-                        case UNKNOWN -> {
-                            return null;
-                        }
-                        default -> {
-                        }
+                    default -> {
                     }
                 }
             }
