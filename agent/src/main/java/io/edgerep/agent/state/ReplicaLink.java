@@ -75,6 +75,10 @@ public final class ReplicaLink implements AutoCloseable {
     private long confirmIndex = -1;
     /** An ack of the last confirmation or after it still said unconfirmed: the replica disagrees. */
     private boolean replicaDisagrees;
+    /** The replica's count of ops it failed to apply, as its acks of this session said (-1: no ack yet). */
+    private long replicaFailedOps = -1;
+    /** That count grew: an op the origin applied did not apply on the replica, so their files may differ. */
+    private boolean replicaFailed;
 
     private volatile boolean fullResyncRequested;
     private final Set<String> partialRequested = new HashSet<>();
@@ -197,6 +201,8 @@ public final class ReplicaLink implements AutoCloseable {
             lastAck = null;
             confirmIndex = -1;
             replicaDisagrees = false;
+            replicaFailedOps = -1;
+            replicaFailed = false;
         }
         StreamObserver<StateBatch> out = async.push(new StreamObserver<>() {
             @Override
@@ -213,6 +219,10 @@ public final class ReplicaLink implements AutoCloseable {
                     if (confirmIndex >= 0 && index >= confirmIndex) {
                         replicaDisagrees = a.getUnconfirmed();
                     }
+                    if (replicaFailedOps >= 0 && a.getFailedOps() > replicaFailedOps) {
+                        replicaFailed = true;
+                    }
+                    replicaFailedOps = a.getFailedOps();
                     lock.notifyAll();
                 }
             }
@@ -292,9 +302,9 @@ public final class ReplicaLink implements AutoCloseable {
                     continue;
                 }
                 if (ops.isEmpty()) {
-                    if (takeDisagreement() && !verifyPending) {
-                        // it never took the confirmation (which should not happen): compare it all again
-                        LOG.infof("replica %s/%s: still unconfirmed after the confirmation; verifying all", key, pod);
+                    String doubt = takeDoubt();
+                    if (doubt != null) {
+                        LOG.infof("replica %s/%s: %s; verifying all", key, pod, doubt);
                         verifyPending = true;
                         touchedOverflow = true;
                     }
@@ -783,11 +793,17 @@ public final class ReplicaLink implements AutoCloseable {
         }
     }
 
-    private boolean takeDisagreement() {
+    /** Why the replica's content may differ although no verification is pending (null: no reason); clears it. */
+    private String takeDoubt() {
         synchronized (lock) {
-            boolean d = replicaDisagrees;
+            String why = replicaFailed
+                    ? "it failed to apply an op"
+                    : replicaDisagrees && !verifyPending
+                            ? "still unconfirmed after the confirmation" // it never took it (which should not happen)
+                            : null;
+            replicaFailed = false;
             replicaDisagrees = false;
-            return d;
+            return why;
         }
     }
 

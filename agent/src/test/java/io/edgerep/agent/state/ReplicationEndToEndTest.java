@@ -434,6 +434,26 @@ class ReplicationEndToEndTest {
         }
     }
 
+    /**
+     * An op that applied on the origin but fails on the replica (here a rename whose source the replica never got)
+     * leaves their files different: the replica's ack says it failed one, and the origin verifies the whole tree.
+     */
+    @Test
+    void anOpTheReplicaFailedToApplyMakesTheOriginVerifyItAll() throws Exception {
+        try (Wired w = wire(quietFor(100), true)) {
+            OriginReplication origin = w.origin();
+            StateApplier applier = writtenAndApplied(origin);
+            awaitConfirmed(applier);
+            Files.writeString(tmp.resolve("o/data/b"), "renamed into place\n"); // its create and write were lost
+            origin.accept(List.of(event(7, 0).setRename(io.edgerep.proto.v1.FileRename.newBuilder()
+                    .setFrom("/data/b.tmp").setTo("/data/b")).build()), 0);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            assertThat(applier.ack().getFailedOps()).isEqualTo(1);
+            awaitConfirmed(applier);
+            awaitInSync(w.link());
+        }
+    }
+
     /** The origin reports a replica in sync only once the replica took its confirmation, not when it sent it. */
     @Test
     void inSyncOnlyOnceTheReplicaTookTheConfirmation() throws Exception {
