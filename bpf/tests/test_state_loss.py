@@ -8,7 +8,7 @@ import pytest
 
 from edgerep.v1 import loader_pb2
 from statelib import harness
-from statelib.fixtures import cgroup, workdir  # noqa: F401 (fixtures)
+from statelib.fixtures import cgroup, state_service, workdir  # noqa: F401 (fixtures)
 from statelib.replay import replay, tree_digest
 
 
@@ -58,3 +58,31 @@ def test_overflow_counts_every_lost_record_and_names_the_files(tiny_ring_service
     finally:
         col.stop()
         tiny_ring_service.remove_trace(loader_pb2.RemoveTraceRequest(replication_id=rep), ctx)
+
+
+def test_a_path_that_cannot_be_resolved_is_reported_lost(state_service, cgroup, workdir):
+    """Short-lived processes that join the traced cgroup from outside (as `kubectl exec` and `kubectl cp` do) and
+    write through a relative path: each write either arrives with its path or is counted as lost, never dropped
+    silently — the loader cannot read the working directory of a process that is already gone."""
+    origin = os.path.join(workdir, "origin")
+    os.mkdir(origin)
+    rep = 4243
+    ctx = harness.FakeContext()
+    state_service.set_trace(
+        loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[origin]), ctx
+    )
+    col = harness.Collector(state_service, rep_ids=[rep])
+    writers = 40
+    try:
+        for i in range(writers):
+            assert cgroup.popen(["sh", "-c", f"echo {i} > f{i}"], cwd=origin).wait(timeout=60) == 0
+        fence = origin + "/.fence"
+        assert cgroup.popen(["mkdir", fence]).wait(timeout=60) == 0
+        col.wait_fence(fence)
+        created = {e.create.path for e in col.events if e.WhichOneof("op") == "create"}
+        captured = sum(1 for i in range(writers) if f"{origin}/f{i}" in created)
+        lost = col.lost().get(rep, 0)
+        assert captured + lost >= writers, f"{captured} captured and {lost} lost of {writers} writes"
+    finally:
+        col.stop()
+        state_service.remove_trace(loader_pb2.RemoveTraceRequest(replication_id=rep), ctx)

@@ -293,6 +293,7 @@ class StateService:
                     if prog is None:
                         return
                     prog.consume(self._on_record, self._on_write)
+                    self._report_unresolved()
                     self._pending.extend(self._tracker.flush())
                     events, self._pending = self._pending, []
                     now = time.monotonic()
@@ -315,6 +316,17 @@ class StateService:
             self._prog.free_desc(desc_id)
             self._tracker.released(desc_id)
         self._orphans = orphans - self._orphans
+
+    def _report_unresolved(self) -> None:
+        """Records whose path could not be resolved are lost to the agent: it resyncs those replications."""
+        unresolved = self._tracker.take_unresolved()
+        if not unresolved:
+            return
+        with self._subs_lock:
+            for rep, n in unresolved.items():
+                log.warning("replication %d: %d records with a path that could not be resolved", rep, n)
+                for q in self._subs:
+                    q.add_lost(rep, n)
 
     def _collect_losses(self) -> List[loader_pb2.StateEvent]:
         """New kernel losses: counters to subscribers, FileDirty events for the files."""

@@ -9,7 +9,11 @@ id.
 
 Resolution is lexical (``..`` is folded without following symlinks); a path
 that cannot be resolved (the process and its /proc entry are gone and its
-directory was never seen) is dropped and counted in ``unresolved``.
+directory was never seen: a short-lived process that joined a traced cgroup
+from outside and exited before its working directory could be read) is
+dropped and counted in ``unresolved``, and per replication id until
+:meth:`StateTracker.take_unresolved`: the caller reports those as lost
+records, since the call may have changed a replicated file.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ class Tracker:
         self.cpu_seq: Dict[int, int] = {}  # cpu -> last record seq seen
         self.seq_gaps = 0  # records missing from the per-CPU sequences
         self.unresolved = 0  # records dropped because a path could not be resolved
+        self._unresolved_by_rep: Dict[int, int] = {}  # rep id -> of those, not yet taken
 
     # --- configuration ---
 
@@ -206,12 +211,18 @@ class Tracker:
                 base = self.dirfds.get((tgid, dfd)) or self._proc_path(tgid, f"fd/{dfd}", rep_id)
             if base is None:
                 self.unresolved += 1
+                self._unresolved_by_rep[rep_id] = self._unresolved_by_rep.get(rep_id, 0) + 1
                 return None
             path = base.rstrip("/") + "/" + path
         path = posixpath.normpath(path)
         if path.startswith("//"):
             path = "/" + path.lstrip("/")
         return path
+
+    def take_unresolved(self) -> Dict[int, int]:
+        """Records dropped per replication id for an unresolvable path since the last call."""
+        out, self._unresolved_by_rep = self._unresolved_by_rep, {}
+        return out
 
     def _wanted(self, rep_id: int, path: Optional[str]) -> bool:
         return path is not None and inside(self.prefixes.get(rep_id, ()), path)
