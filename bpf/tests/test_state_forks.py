@@ -13,10 +13,13 @@ from edgerep.v1 import loader_pb2
 from statelib import harness
 from statelib.fixtures import cgroup, new_rep_id, state_service, workdir  # noqa: F401 (fixtures)
 
-WRITER = """
+#: Lines the writer writes, each followed by a fork (the sleep).
+LINES = 400
+
+WRITER = f"""
 exec 3>>app.log
 i=0
-while [ ! -e STOP ]; do
+while [ $i -lt {LINES} ]; do
   i=$((i + 1))
   echo "line $i" >&3
   sleep 0.005
@@ -27,29 +30,29 @@ done
 def test_writes_through_a_file_kept_open_across_many_forks_are_all_captured(state_service, cgroup, workdir):
     data = os.path.join(workdir, "data")
     os.mkdir(data)
-    stop = os.path.join(workdir, "stop")
     rep = new_rep_id()
     state_service.set_trace(
         loader_pb2.SetTraceRequest(replication_id=rep, cgroup_ids=[cgroup.id], prefixes=[data]),
         harness.FakeContext(),
     )
     collector = harness.Collector(state_service, rep_ids=[rep])
-    proc = cgroup.popen(["bash", "-c", WRITER.replace("STOP", stop)], cwd=data)
+    proc = cgroup.popen(["bash", "-c", WRITER], cwd=data)
     try:
-        time.sleep(4)
-        with open(stop, "w"):
-            pass
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=300) == 0
         lines = len(open(os.path.join(data, "app.log")).read().splitlines())
-        assert lines > 200
+        assert lines == LINES
         collector.wait_for(lambda e: e.WhichOneof("op") == "write" and e.write.data == b"line %d\n" % lines)
         writes = [e for e in collector.events if e.WhichOneof("op") == "write"]
         assert len(writes) == lines
-        # the writer is gone: its description is freed within two orphan polls
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and state_service._prog.orphan_descs():
+        # the writer is gone: its description is freed once it stayed an orphan for two polls (ORPHAN_POLL_S)
+        deadline = time.monotonic() + 60
+
+        def known_orphans():
+            return [d for d in state_service._prog.orphan_descs() if state_service._tracker.descs.get(d)]
+
+        while known_orphans():
+            assert time.monotonic() < deadline, f"descriptions never freed: {known_orphans()}"
             time.sleep(0.2)
-        assert not [d for d in state_service._prog.orphan_descs() if state_service._tracker.descs.get(d)]
     finally:
         collector.stop()
         state_service.remove_trace(loader_pb2.RemoveTraceRequest(replication_id=rep), harness.FakeContext())

@@ -158,10 +158,15 @@ class Collector:
             max_batch_events=max_batch_events,
             max_batch_age_ms=max_batch_age_ms,
         )
+        before = len(service._subs)
         self._gen = service.stream_events(req, self.ctx)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-        time.sleep(0.05)
+        # subscribed once the service holds the queue: events before that would count as undelivered
+        deadline = time.monotonic() + 30
+        while len(service._subs) <= before:
+            assert time.monotonic() < deadline, "the event stream never subscribed"
+            time.sleep(0.005)
 
     def _run(self) -> None:
         for batch in self._gen:
