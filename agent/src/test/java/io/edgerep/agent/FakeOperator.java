@@ -60,6 +60,8 @@ public final class FakeOperator implements AutoCloseable {
     public final List<Hello> hellos = new CopyOnWriteArrayList<>();
     public final List<Long> connectAttemptsMs = Collections.synchronizedList(new ArrayList<>());
     public final List<String> refusals = new CopyOnWriteArrayList<>();
+    /** When each bootstrap was refused (System.nanoTime()), in order. */
+    public final List<Long> bootstrapRefusalNanos = new CopyOnWriteArrayList<>();
     public volatile Duration certLifetime = Duration.ofHours(1);
     private Server server;
 
@@ -133,6 +135,7 @@ public final class FakeOperator implements AutoCloseable {
         @Override
         public void bootstrap(BootstrapRequest r, StreamObserver<BootstrapResponse> o) {
             if (!r.getToken().equals(tokens.get(r.getNodeName()))) {
+                bootstrapRefusalNanos.add(System.nanoTime());
                 refusals.add("bootstrap " + r.getNodeName());
                 o.onError(Status.UNAUTHENTICATED.withDescription("token not valid for node " + r.getNodeName())
                         .asRuntimeException());

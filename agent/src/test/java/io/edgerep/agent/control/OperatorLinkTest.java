@@ -33,6 +33,8 @@ class OperatorLinkTest {
     ManagedChannel loaderCh;
     NodeReconciler reconciler;
     final AtomicLong progress = new AtomicLong();
+    /** Times the link asked for counters (once per interval). */
+    final AtomicLong countersAsked = new AtomicLong();
     final List<OperatorLink> links = new ArrayList<>();
 
     @BeforeEach
@@ -74,6 +76,7 @@ class OperatorLinkTest {
 
             @Override
             public Counters counters() {
+                countersAsked.incrementAndGet();
                 return Counters.newBuilder().setTimestampMs(System.currentTimeMillis())
                         .addReplicas(ReplicaProgress.newBuilder().setKey("shop/web").setAppliedSeq(progress.get()))
                         .build();
@@ -102,9 +105,11 @@ class OperatorLinkTest {
         progress.set(5);
         await().atMost(Duration.ofSeconds(3)).until(() -> operator.counters.stream()
                 .anyMatch(c -> c.getReplicas(0).getAppliedSeq() == 5));
-        int n = operator.counters.size();
-        Thread.sleep(1000); // 3 intervals without change
-        assertThat(operator.counters.size()).isEqualTo(n);
+        long sent = l.countersSent();
+        long asked = countersAsked.get();
+        // three more intervals without change (the link decides on the fourth ask's values after sending none)
+        await().atMost(Duration.ofSeconds(30)).until(() -> countersAsked.get() >= asked + 4);
+        assertThat(l.countersSent()).as("nothing sent while nothing changed").isEqualTo(sent);
 
         // a new config version is applied
         operator.config(TestConfigs.config(2).toBuilder().removeStreams(1).build());
@@ -114,8 +119,10 @@ class OperatorLinkTest {
         int callsBefore = loader.calls.size();
         var streamsBefore = new java.util.HashMap<>(loader.streams);
         int port = operator.port();
+        long attemptsBefore = l.attempts();
         operator.stop();
-        Thread.sleep(1500);
+        // the link notices and keeps trying: two failed attempts later, nothing on the node was touched
+        await().atMost(Duration.ofSeconds(30)).until(() -> l.attempts() >= attemptsBefore + 2);
         assertThat(loader.streams).isEqualTo(streamsBefore);
         assertThat(loader.calls.size()).isEqualTo(callsBefore);
 
@@ -138,13 +145,18 @@ class OperatorLinkTest {
     void backoffGrowsAndIsCappedWhileTheOperatorRefuses() throws Exception {
         // node-b has no valid token: bootstrap is refused on every attempt
         OperatorLink l = link("node-b", "wrong", List.of(ca.cert), null, 400);
-        Thread.sleep(3000);
+        await().atMost(Duration.ofSeconds(60)).until(() -> operator.bootstrapRefusalNanos.size() >= 8);
         assertThat(l.connects()).isZero();
         assertThat(l.lastError()).contains("UNAUTHENTICATED");
-        long attempts = l.attempts();
-        // delays 25-50, 50-100, 100-200, 200-400, then 200-400 each: about 9-13 attempts in 3 s, never a tight loop
-        assertThat(attempts).isBetween(6L, 16L);
         assertThat(operator.refusals).allMatch(r -> r.equals("bootstrap node-b"));
+        // delays 25-50, 50-100, 100-200, 200-400, then 200-400 each: never a tight loop, whatever the machine's
+        // speed (a slower machine only lengthens the gaps; the cap is Backoff's, checked in backoffBounds)
+        List<Long> at = operator.bootstrapRefusalNanos;
+        long[] floorsMs = {25, 50, 100, 200, 200, 200, 200};
+        for (int i = 0; i < floorsMs.length; i++) {
+            assertThat((at.get(i + 1) - at.get(i)) / 1_000_000).as("gap before attempt %d", i + 2)
+                    .isGreaterThanOrEqualTo(floorsMs[i]);
+        }
     }
 
     @Test
@@ -156,7 +168,9 @@ class OperatorLinkTest {
         // node A's (valid) certificate used by an agent that claims to be node B
         operator.config(TestConfigs.config(1).toBuilder().setNodeName("node-b").build());
         OperatorLink pretender = link("node-b", "unused", List.of(ca.cert), ca.node("node-a"), 200);
-        Thread.sleep(2500);
+        // each has been refused a few times over (a refusal is an attempt that ended, its error recorded)
+        await().atMost(Duration.ofSeconds(60)).until(() -> wrongCa.attempts() >= 3 && pretender.attempts() >= 3
+                && operator.refusals.contains("connect node-a as node-b"));
         assertThat(wrongCa.connects()).isZero();
         assertThat(wrongCa.bootstraps()).isZero();
         assertThat(wrongCa.lastError()).containsIgnoringCase("UNAVAILABLE");
@@ -167,8 +181,9 @@ class OperatorLinkTest {
         assertThat(loader.calls).isEmpty();
         // and an agent whose client certificate comes from another CA is not let in at all
         OperatorLink foreign = link("node-a", "unused", List.of(ca.cert), other.node("node-a"), 200);
-        Thread.sleep(1500);
+        await().atMost(Duration.ofSeconds(60)).until(() -> foreign.attempts() >= 3);
         assertThat(foreign.connects()).isZero();
+        assertThat(foreign.lastError()).as("refused, with a reason").isNotEmpty();
         assertThat(operator.hellos).isEmpty();
     }
 

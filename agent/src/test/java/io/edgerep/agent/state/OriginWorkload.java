@@ -55,6 +55,7 @@ final class OriginWorkload {
     private Process wal;
     private Process journal;
     private Process files;
+    private java.nio.file.attribute.FileTime journalBefore;
 
     OriginWorkload(RealLoaderFixture f) {
         this.f = f;
@@ -63,9 +64,35 @@ final class OriginWorkload {
 
     /** Starts the writers in the origin's cgroup. */
     void start() throws Exception {
+        journalBefore = Files.getLastModifiedTime(f.originData.resolve("journal.db"));
         wal = f.startApp("wal-writer", WAL_WRITER.replace("STOP", stopFile.toString()));
         journal = f.startApp("journal-writer", JOURNAL_WRITER.replace("STOP", stopFile.toString()));
         files = f.startApp("file-writer", FILE_WRITER.replace("STOP", stopFile.toString()));
+    }
+
+    /**
+     * Waits until every writer has opened its files and written through them: the log has new lines, the WAL
+     * database its write-ahead log, the journal database a change since the writers started.
+     */
+    void awaitWriting() throws Exception {
+        long end = System.currentTimeMillis() + 60_000;
+        Path data = f.originData;
+        while (System.currentTimeMillis() < end) {
+            boolean log = Files.readString(data.resolve("app.log")).contains("\nline 1\n");
+            boolean walLog = Files.exists(data.resolve("wal.db-wal")) && Files.size(data.resolve("wal.db-wal")) > 0;
+            boolean journal = !Files.getLastModifiedTime(data.resolve("journal.db")).equals(journalBefore);
+            if (log && walLog && journal) {
+                return;
+            }
+            assertThat(running()).as("writers alive").isTrue();
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the writers did not start writing");
+    }
+
+    /** Whether every writer is still running. */
+    boolean running() {
+        return wal.isAlive() && journal.isAlive() && files.isAlive();
     }
 
     /** Makes the writers finish and waits for them; returns when they ended. */

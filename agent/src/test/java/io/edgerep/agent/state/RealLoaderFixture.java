@@ -45,6 +45,8 @@ final class RealLoaderFixture implements AutoCloseable {
     final Path tmp;
     final Path repo;
     final Path cg;
+    /** A second traced cgroup, for the marker writes that tell when capture has drained (see {@link #drainCapture}). */
+    final Path markerCg;
     final Path pinDir;
     final Path sock;
     /** The origin's replicated directory; the origin's container root is "/", so this is also its container path. */
@@ -90,6 +92,7 @@ final class RealLoaderFixture implements AutoCloseable {
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         Path cgMount = new CgroupResolver(Path.of("/proc")).cgroup2Mount().orElseThrow();
         this.cg = cgMount.resolve("edgerep-t-agent-" + suffix);
+        this.markerCg = cgMount.resolve("edgerep-t-agent-" + suffix + "-marker");
         this.pinDir = Path.of("/sys/fs/bpf/edgerep-t-agent-" + suffix);
         this.sock = tmp.resolve("loader.sock");
         this.originData = Files.createDirectories(tmp.resolve("o/data"));
@@ -101,6 +104,7 @@ final class RealLoaderFixture implements AutoCloseable {
         this.nodeA = ca.node("node-a");
         this.nodeB = ca.node("node-b");
         Files.createDirectory(cg);
+        Files.createDirectory(markerCg);
         ticker.scheduleWithFixedDelay(this::replicaTick, 200, 200, TimeUnit.MILLISECONDS);
     }
 
@@ -159,7 +163,8 @@ final class RealLoaderFixture implements AutoCloseable {
     }
 
     SetTraceRequest trace() throws IOException {
-        return SetTraceRequest.newBuilder().setReplicationId(REP_ID).addCgroupIds(cgroupId()).addPrefixes(prefix)
+        return SetTraceRequest.newBuilder().setReplicationId(REP_ID).addCgroupIds(cgroupId())
+                .addCgroupIds(((Number) Files.getAttribute(markerCg, "unix:ino")).longValue()).addPrefixes(prefix)
                 .setRoot("/").build();
     }
 
@@ -189,6 +194,95 @@ final class RealLoaderFixture implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Freezes every process of the origin application (cgroup v2 freezer) and returns once the kernel says they are
+     * frozen: each syscall they were in has returned, so its capture record is written.
+     */
+    void freezeApps() throws Exception {
+        setFrozen(true);
+    }
+
+    /** Lets the frozen application go on. */
+    void thawApps() throws Exception {
+        setFrozen(false);
+    }
+
+    private void setFrozen(boolean frozen) throws Exception {
+        Files.writeString(cg.resolve("cgroup.freeze"), frozen ? "1" : "0");
+        String want = "frozen " + (frozen ? 1 : 0);
+        long end = System.currentTimeMillis() + 30_000;
+        while (!Files.readAllLines(cg.resolve("cgroup.events")).contains(want)) {
+            assertThat(System.currentTimeMillis()).as("cgroup " + want).isLessThan(end);
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * Writes a marker file from the marker cgroup and waits until the origin's log holds its op: everything captured
+     * before it (the ring buffer is read in order) is in the log by then. Returns the marker op's seq.
+     */
+    long drainCapture() throws Exception {
+        // an absolute path: the process joins the traced cgroup from outside and is gone before the loader could
+        // read its working directory
+        String path = originData.resolve(".drain-" + UUID.randomUUID().toString().substring(0, 8)).toString();
+        Process p = new ProcessBuilder("bash", "-c", "echo $$ > " + markerCg.resolve("cgroup.procs")
+                + " && echo drained > " + path).redirectErrorStream(true).start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("marker written").isTrue();
+        long from = 1;
+        long end = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < end) {
+            long last = origin.log().lastSeq();
+            for (io.edgerep.proto.v1.ReplicatedOp op : opsBetween(from, last)) {
+                if (op.hasEvent() && ReplicaLink.pathsOf(op.getEvent()).contains(path)) {
+                    return op.getSeq();
+                }
+            }
+            from = Math.max(from, last + 1);
+            origin.log().awaitAfter(last, 20);
+        }
+        throw new AssertionError("the marker write " + path + " never reached the origin's log");
+    }
+
+    /** The ops the origin's log holds with from <= seq <= to. */
+    List<io.edgerep.proto.v1.ReplicatedOp> opsBetween(long from, long to) throws Exception {
+        List<io.edgerep.proto.v1.ReplicatedOp> out = new ArrayList<>();
+        long seq = Math.max(from, origin.log().firstHeld());
+        while (seq <= to) {
+            List<io.edgerep.proto.v1.ReplicatedOp> ops = origin.log().read(seq, 512, 1 << 20);
+            if (ops.isEmpty()) {
+                break;
+            }
+            for (io.edgerep.proto.v1.ReplicatedOp op : ops) {
+                if (op.getSeq() <= to) {
+                    out.add(op);
+                }
+            }
+            seq = ops.get(ops.size() - 1).getSeq() + 1;
+        }
+        return out;
+    }
+
+    /** Paths under the origin's directory (relative to it) that the application maps shared and writable. */
+    java.util.Set<String> sharedWritableMappings() throws IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String pid : Files.readAllLines(cg.resolve("cgroup.procs"))) {
+            List<String> maps;
+            try {
+                maps = Files.readAllLines(Path.of("/proc", pid.trim(), "maps"));
+            } catch (IOException e) {
+                continue; // exited
+            }
+            for (String line : maps) {
+                String[] f = line.trim().split("\\s+", 6);
+                if (f.length == 6 && f[1].startsWith("rw") && f[1].charAt(3) == 's'
+                        && f[5].startsWith(prefix + "/")) {
+                    out.add(f[5].substring(prefix.length() + 1));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Waits for an application process to end well. */
     void awaitApp(String name, Process p, long seconds) throws Exception {
         assertThat(p.waitFor(seconds, TimeUnit.SECONDS)).as(name + " ended").isTrue();
@@ -198,12 +292,12 @@ final class RealLoaderFixture implements AutoCloseable {
     // --- the replica agent ---
 
     /** Starts (or restarts, with nothing in memory, as a new process) the replica agent's replication server. */
-    void startReplica() throws Exception {
+    void startReplica(io.grpc.ServerInterceptor... interceptors) throws Exception {
         service = new ReplicationService();
         applier = new StateApplier(KEY, POD, new ConfinedRoot(replicaRoot, List.of(prefix)),
                 replicaStateDir.resolve("position"));
         service.put(new ReplicationService.Replica(applier, "node-a"));
-        server = ReplicationEndToEndTest.serveReplication(service, nodeB, port);
+        server = ReplicationEndToEndTest.serveReplication(service, nodeB, port, interceptors);
         port = server.getPort();
     }
 
@@ -317,12 +411,17 @@ final class RealLoaderFixture implements AutoCloseable {
                 loader.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
         }
-        if (Files.exists(cg)) {
-            for (String l : Files.readAllLines(cg.resolve("cgroup.procs"))) {
-                ProcessHandle.of(Long.parseLong(l.trim())).ifPresent(ProcessHandle::destroyForcibly);
+        for (Path group : List.of(cg, markerCg)) {
+            if (Files.exists(group)) {
+                Files.writeString(group.resolve("cgroup.freeze"), "0"); // a frozen process cannot die
+                for (String l : Files.readAllLines(group.resolve("cgroup.procs"))) {
+                    ProcessHandle.of(Long.parseLong(l.trim())).ifPresent(ProcessHandle::destroyForcibly);
+                }
+                long end = System.currentTimeMillis() + 10_000;
+                while (!new File(group.toString()).delete() && System.currentTimeMillis() < end) {
+                    Thread.sleep(50); // busy until the killed processes are gone
+                }
             }
-            Thread.sleep(200);
-            new File(cg.toString()).delete();
         }
         ReplicationEndToEndTest.sh(Path.of("/"), "rm -rf " + pinDir);
     }

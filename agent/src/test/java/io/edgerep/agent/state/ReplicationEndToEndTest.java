@@ -52,6 +52,11 @@ class ReplicationEndToEndTest {
     private static final Logger LOG = Logger.getLogger(ReplicationEndToEndTest.class);
     static final String KEY = "shop/web";
     static final String POD = "web-edge-0";
+    /**
+     * How long a test waits for a condition the system guarantees: long enough for a loaded machine, never a measure
+     * of speed (targets are asserted where a test states one).
+     */
+    static final long DEADLINE_MS = 60_000;
 
     @TempDir
     Path tmp;
@@ -65,6 +70,8 @@ class ReplicationEndToEndTest {
     long pushDelayMs;
     /** Confirmations to turn, on their way to the replica, into resync ends that confirm nothing. */
     final java.util.concurrent.atomic.AtomicInteger confirmationsToSpoil = new java.util.concurrent.atomic.AtomicInteger();
+    /** Looks at the replica after each batch it applied. */
+    final BatchWatcher watcher = new BatchWatcher();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -89,7 +96,7 @@ class ReplicationEndToEndTest {
                 new StateApplier(KEY, POD, new ConfinedRoot(tmp.resolve("r"), List.of("/data")),
                         tmp.resolve("replica-state/position")),
                 "node-a"));
-        replicaServer = serveReplication(service, nodeB, fixedPort, slowPush(pushDelayMs),
+        replicaServer = serveReplication(service, nodeB, fixedPort, watcher, slowPush(pushDelayMs),
                 spoilConfirmations(confirmationsToSpoil));
         port = replicaServer.getPort();
     }
@@ -169,7 +176,7 @@ class ReplicationEndToEndTest {
             throws Exception {
         ServerInterceptor[] all = java.util.Arrays.copyOf(more, more.length + 1);
         all[more.length] = new NodeIdentity(); // the last runs first
-        long end = System.currentTimeMillis() + 5000;
+        long end = System.currentTimeMillis() + DEADLINE_MS;
         while (true) {
             try {
                 return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
@@ -228,13 +235,21 @@ class ReplicationEndToEndTest {
             });
             poller.start();
             try {
-                Process work = new ProcessBuilder("bash", "-c", WORKLOAD).directory(tmp.resolve("o/data").toFile())
-                        .redirectErrorStream(true).redirectOutput(tmp.resolve("workload.log").toFile()).start();
-                Thread.sleep(1200);
+                Path gate = tmp.resolve("o/gate");
+                Process work = new ProcessBuilder("bash", "-c", workload(gate))
+                        .directory(tmp.resolve("o/data").toFile()).redirectErrorStream(true)
+                        .redirectOutput(tmp.resolve("workload.log").toFile()).start();
+                // the replica synced and applied a part of the workload, which waits half-way at its gate
+                StateApplier first = service.replicas().values().iterator().next().applier();
+                long end = System.currentTimeMillis() + 120_000;
+                while (!(link.resyncs() >= 1 && first.appliedSeq() >= 50) && System.currentTimeMillis() < end) {
+                    Thread.sleep(10);
+                }
+                assertThat(first.appliedSeq()).as("ops applied before the kill").isGreaterThanOrEqualTo(50);
                 long resyncedBefore = link.resyncedBytes();
                 replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // replica agent killed mid-stream
-                Thread.sleep(400);
                 startReplica(port); // and restarted with nothing in memory
+                Files.writeString(gate, "");
                 long restartedAt = System.currentTimeMillis();
                 assertThat(work.waitFor(120, TimeUnit.SECONDS)).isTrue();
                 assertThat(work.exitValue()).as(Files.readString(tmp.resolve("workload.log"))).isZero();
@@ -292,7 +307,7 @@ class ReplicationEndToEndTest {
             Files.writeString(tmp.resolve("o/data/a"), "second version, its events were lost\n".repeat(700));
             Files.writeString(tmp.resolve("o/data/b"), "created while records were lost");
             origin.accept(List.of(), 3);
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             assertThat(link.resyncs()).isEqualTo(resyncs + 1);
             assertThat(origin.lostRecords()).isEqualTo(3);
             // a dirty range (bytes the kernel could not copy) is read from the origin's file
@@ -302,7 +317,7 @@ class ReplicationEndToEndTest {
             origin.accept(List.of(io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(7)
                     .setDirty(io.edgerep.proto.v1.FileDirty.newBuilder().setPath("/data/mapped").setReason("mmap"))
                     .build()), 0);
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             assertThat(link.resyncs()).isEqualTo(resyncs + 1);
         }
     }
@@ -317,7 +332,7 @@ class ReplicationEndToEndTest {
             Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
             Files.writeString(tmp.resolve("o/data/log"), "line 1\n");
             captured.run();
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             awaitInSync(link);
             StateApplier before = service.replicas().values().iterator().next().applier();
             awaitConfirmed(before);
@@ -332,7 +347,7 @@ class ReplicationEndToEndTest {
             assertThat(resumed.appliedSeq()).isEqualTo(before.appliedSeq());
             Files.writeString(tmp.resolve("o/data/log"), "line 2\n", java.nio.file.StandardOpenOption.APPEND);
             captured.run();
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             awaitInSync(link);
             assertThat(link.resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
             assertThat(link.resyncedBytes()).isEqualTo(resyncedBytes);
@@ -344,7 +359,7 @@ class ReplicationEndToEndTest {
             Files.writeString(tmp.resolve("r/data/a"), "changed while the agent was down"); // not the saved tree
             startReplica(port);
             assertThat(service.replicas().values().iterator().next().applier().resumed()).isFalse();
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             awaitInSync(link);
             assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
             assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
@@ -354,11 +369,13 @@ class ReplicationEndToEndTest {
     /** A checkpoint saved before the origin confirmed the last resync is brought up to date by the confirmation. */
     @Test
     void aConfirmationAfterTheCheckpointIsSavedWithIt() throws Exception {
-        try (Wired w = wire(quietFor(1500), true)) { // no confirmation within 1.5 s of the last op
+        confirmationsToSpoil.set(Integer.MAX_VALUE); // no confirmation reaches the replica until let through
+        try (Wired w = wire(quietFor(100), true)) {
             OriginReplication origin = w.origin();
             StateApplier before = writtenAndApplied(origin);
             assertThat(before.verified()).isFalse();
             before.checkpointIfIdle(0);
+            confirmationsToSpoil.set(0);
             awaitConfirmed(before);
             replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             startReplica(port);
@@ -406,14 +423,14 @@ class ReplicationEndToEndTest {
         Files.writeString(tmp.resolve("o/data/gone"), "removed while the first resync is on its way\n");
         pushDelayMs = 300;
         try (Wired w = wire(quietFor(100), true)) {
-            long end = System.currentTimeMillis() + 10_000;
+            long end = System.currentTimeMillis() + DEADLINE_MS;
             while (w.link().resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(1);
             }
             assertThat(w.link().resyncs()).as("first resync sent").isEqualTo(1);
             Files.delete(tmp.resolve("o/data/gone"));
             w.link().requestFullResync(); // e.g. records lost in the kernel
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 10_000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             StateApplier applier = service.replicas().values().iterator().next().applier();
             awaitConfirmed(applier);
             assertThat(tree(tmp.resolve("r/data"))).isEqualTo(tree(tmp.resolve("o/data")));
@@ -447,7 +464,7 @@ class ReplicationEndToEndTest {
             Files.writeString(tmp.resolve("o/data/b"), "renamed into place\n"); // its create and write were lost
             origin.accept(List.of(event(7, 0).setRename(io.edgerep.proto.v1.FileRename.newBuilder()
                     .setFrom("/data/b.tmp").setTo("/data/b")).build()), 0);
-            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             assertThat(applier.ack().getFailedOps()).isEqualTo(1);
             awaitConfirmed(applier);
             awaitInSync(w.link());
@@ -460,7 +477,7 @@ class ReplicationEndToEndTest {
         pushDelayMs = 200;
         try (Wired w = wire(quietFor(100), true)) {
             StateApplier applier = writtenAndApplied(w.origin());
-            long end = System.currentTimeMillis() + 15_000;
+            long end = System.currentTimeMillis() + DEADLINE_MS;
             while (!w.link().inSync() && System.currentTimeMillis() < end) {
                 Thread.sleep(1);
             }
@@ -510,14 +527,18 @@ class ReplicationEndToEndTest {
             });
             writer.start();
             try {
-                Thread.sleep(300);
+                long writes = origin.log().lastSeq();
+                assertThat(origin.log().awaitAfter(writes + 10, 60_000)).as("the writer is writing").isTrue();
                 long resyncs = w.link().resyncs();
+                java.util.concurrent.atomic.AtomicBoolean unconfirmed = new java.util.concurrent.atomic.AtomicBoolean();
+                watcher.after(b -> unconfirmed.compareAndSet(false, !applier.verified()));
                 w.link().requestFullResync(); // e.g. records lost in the kernel
-                long end = System.currentTimeMillis() + 2000;
-                while ((applier.verified() || w.link().resyncs() == resyncs) && System.currentTimeMillis() < end) {
+                long end = System.currentTimeMillis() + 60_000;
+                while (w.link().resyncs() == resyncs && System.currentTimeMillis() < end) {
                     Thread.sleep(1);
                 }
-                assertThat(applier.verified()).as("unconfirmed by the resync").isFalse();
+                assertThat(w.link().resyncs()).as("resynced").isEqualTo(resyncs + 1);
+                assertThat(unconfirmed).as("unconfirmed by the resync").isTrue();
                 touchShm.set(true);
                 awaitConfirmed(applier);
                 assertThat(writer.isAlive()).as("confirmed while the origin kept writing").isTrue();
@@ -533,13 +554,13 @@ class ReplicationEndToEndTest {
     StateApplier writtenAndApplied(OriginReplication origin) throws Exception {
         Files.writeString(tmp.resolve("o/data/a"), "version 1\n".repeat(5000));
         capturingInto(origin).run();
-        awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+        awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
         return service.replicas().values().iterator().next().applier();
     }
 
     /** Waits until the origin confirmed the replica's content (its progress is reported from then on). */
     static void awaitConfirmed(StateApplier applier) throws InterruptedException {
-        long end = System.currentTimeMillis() + 15_000;
+        long end = System.currentTimeMillis() + DEADLINE_MS;
         while (!applier.verified() && System.currentTimeMillis() < end) {
             Thread.sleep(20);
         }
@@ -573,7 +594,7 @@ class ReplicationEndToEndTest {
             late.add(event(7, 6).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder().setPath("/data/cfg.tmp")
                     .setData(com.google.protobuf.ByteString.copyFromUtf8("config 3, half wri"))).build());
             origin.captureOn();
-            long end = System.currentTimeMillis() + 10_000;
+            long end = System.currentTimeMillis() + DEADLINE_MS;
             while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
@@ -584,7 +605,7 @@ class ReplicationEndToEndTest {
             origin.accept(List.of(event(7, 7).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
                     .setPath("/data/app.log").setAppend(true)
                     .setData(com.google.protobuf.ByteString.copyFromUtf8("after\n"))).build()), 0);
-            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             assertThat(link.skippedOps()).isEqualTo(6);
             assertThat(link.verifyRepairs()).isZero();
             StateApplier applier = service.replicas().values().iterator().next().applier();
@@ -602,27 +623,32 @@ class ReplicationEndToEndTest {
             Path data = tmp.resolve("o/data");
             Files.writeString(data.resolve("app.log"), "old\nlate\n");
             origin.captureOn();
-            long end = System.currentTimeMillis() + 10_000;
+            long end = System.currentTimeMillis() + DEADLINE_MS;
             while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
+            StateApplier applier = service.replicas().values().iterator().next().applier();
+            // the replica as the batch with op 1 left it, before anything the origin sends after it
+            java.util.concurrent.CompletableFuture<String> atOp1 = new java.util.concurrent.CompletableFuture<>();
+            watcher.after(b -> {
+                if (applier.appliedSeq() == 1 && !atOp1.isDone()) {
+                    try {
+                        atOp1.complete(Files.readString(tmp.resolve("r/data/app.log")) + "|verified "
+                                + applier.verified() + "|reported " + applier.reportedSeq() + "|lag "
+                                + (applier.reportedLagMs() > 0) + "|in sync " + link.inSync());
+                    } catch (IOException e) {
+                        atOp1.completeExceptionally(e);
+                    }
+                }
+            });
             origin.accept(List.of(untimed(1).setWrite(io.edgerep.proto.v1.FileWrite.newBuilder()
                     .setPath("/data/app.log").setAppend(true)
                     .setData(com.google.protobuf.ByteString.copyFromUtf8("late\n"))).build()), 0);
-            StateApplier applier = service.replicas().values().iterator().next().applier();
-            end = System.currentTimeMillis() + 5000;
-            while (applier.appliedSeq() < 1 && System.currentTimeMillis() < end) {
-                Thread.sleep(10);
-            }
-            assertThat(applier.appliedSeq()).isEqualTo(origin.log().lastSeq()).isEqualTo(1);
-            assertThat(Files.readString(tmp.resolve("r/data/app.log"))).isEqualTo("old\nlate\nlate\n");
-            assertThat(applier.verified()).isFalse();
-            assertThat(applier.reportedSeq()).isLessThan(origin.log().lastSeq());
-            assertThat(applier.reportedLagMs()).isPositive();
-            assertThat(link.inSync()).isFalse();
+            assertThat(atOp1.get(60, TimeUnit.SECONDS))
+                    .isEqualTo("old\nlate\nlate\n|verified false|reported 0|lag true|in sync false");
             // once the origin is quiet it verifies, repairs, and confirms
-            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + 5000);
-            end = System.currentTimeMillis() + 5000;
+            awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
+            end = System.currentTimeMillis() + DEADLINE_MS;
             while (!applier.verified() && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
@@ -651,7 +677,7 @@ class ReplicationEndToEndTest {
     }
 
     static void awaitInSync(ReplicaLink link) throws InterruptedException {
-        long end = System.currentTimeMillis() + 10_000;
+        long end = System.currentTimeMillis() + DEADLINE_MS;
         while (!link.inSync() && System.currentTimeMillis() < end) {
             Thread.sleep(20);
         }
@@ -697,12 +723,22 @@ class ReplicationEndToEndTest {
         }
     }
 
-    static final String WORKLOAD = """
+    /**
+     * The workload with its first loop held after 20 rounds until the file gate exists (a path outside the replicated
+     * directory), so that a test can act while it is surely mid-way.
+     */
+    static String workload(Path gate) {
+        return WORKLOAD.replace("GATE", gate.toString());
+    }
+
+    /** Real programs writing the origin's directory; {@link #workload} gives it a gate ("GATE" here). */
+    private static final String WORKLOAD = """
             set -e
             sqlite3 journal.db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
             sqlite3 wal.db 'PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' >/dev/null
             git init -q repo
             for i in $(seq 1 40); do
+              if [ $i = 21 ]; then while [ ! -e GATE ]; do sleep 0.01; done; fi
               sqlite3 journal.db "INSERT INTO t(v) SELECT hex(randomblob(300)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<20) SELECT x FROM c); DELETE FROM t WHERE id % 7 = $i % 7 AND id < $i * 5;"
               printf 'config %s\\n' $i > cfg.tmp && mv cfg.tmp cfg
               for j in $(seq 1 10); do echo "line $(( (i-1)*10 + j ))" >> app.log; done
