@@ -25,6 +25,7 @@ import io.edgerep.operator.plan.Planner;
 import io.edgerep.operator.plan.PortClaim;
 import io.edgerep.operator.plan.ResourcePlan;
 import io.edgerep.operator.plan.SemanticValidator;
+import io.edgerep.operator.plan.Validation;
 import io.edgerep.operator.plan.Verdict;
 import io.edgerep.operator.qoc.QocProfiles;
 import io.edgerep.operator.registry.AgentRegistry;
@@ -161,17 +162,11 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         List<Pod> nsPods = pods.list(ns).toList();
         QocProfiles.ConfigMaps cms = (n, name) -> profiles.get(new ResourceID(name, n));
 
-        Verdict verdict = SemanticValidator.validate(er, nsPods, claimsOfOthers(er), cms);
-        ResourcePlan plan;
-        if (verdict.accepted()) {
-            var profile = er.getSpec().getStream() == null
-                    ? null
-                    : QocProfiles.resolve(ns, er.getSpec().getStream().getQocProfile(), cms);
-            plan = Planner.plan(er, nsPods, registry.facts(), profile);
-        } else {
-            plan = new ResourcePlan(key, er.getMetadata().getGeneration(), Map.of(), Set.of(), Map.of(), null, null,
-                    Map.of(), null, List.of());
-        }
+        Validation validation = SemanticValidator.validate(er, nsPods, claimsOfOthers(er), cms);
+        Verdict verdict = validation.verdict();
+        ResourcePlan plan = validation.accepted()
+                ? Planner.plan(er, nsPods, registry.facts(), validation.profile())
+                : ResourcePlan.none(key, er.getMetadata().getGeneration());
         registry.update(key, plan.nodes());
         Set<String> sel = new HashSet<>();
         plan.consumers().values().forEach(sel::addAll);
