@@ -77,7 +77,6 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final StatusPacer pacer;
 
     private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
-    private final Set<String> planned = ConcurrentHashMap.newKeySet();
     private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
 
     private volatile IndexerResourceCache<EdgeReplica> primaries;
@@ -117,7 +116,10 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
 
     @Override
     public List<EventSource<?, EdgeReplica>> prepareEventSources(EventSourceContext<EdgeReplica> context) {
-        primaries = context.getPrimaryCache();
+        var cache = context.getPrimaryCache();
+        primaries = cache;
+        // the registry's gate opens once every resource in the cache was planned
+        registry.useResourceKeys(() -> cache.list().map(Planner::key));
         pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, EdgeReplica.class)
                 .withName("pods").withNamespacesInheritedFromController()
                 .withSecondaryToPrimaryMapper(this::podToPrimaries).build(), context);
@@ -164,8 +166,6 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
                 : ResourcePlan.none(key, er.getMetadata().getGeneration());
         registry.update(key, plan.nodes());
         selectedPods.put(key, selected(plan));
-        planned.add(key);
-        checkGate();
 
         EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views(key, plan), now);
         announce(er, verdict);
@@ -262,8 +262,6 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     @Override
     public DeleteControl cleanup(EdgeReplica er, Context<EdgeReplica> context) {
         String key = Planner.key(er);
-        planned.add(key);
-        checkGate();
         Set<String> pending = registry.removeAndPending(key);
         selectedPods.remove(key);
         pacer.forget(key);
@@ -285,21 +283,6 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private DeleteControl removed(String key) {
         registry.forget(key);
         cleanupStarted.remove(key);
-        planned.remove(key);
         return DeleteControl.defaultDelete();
-    }
-
-    /**
-     * Opens the registry's gate once every resource in the cache has been planned since start, so
-     * agents never receive configs missing resources the operator has not seen yet.
-     */
-    public void checkGate() {
-        if (registry.gateOpen() || primaries == null) {
-            return;
-        }
-        boolean all = primaries.list().allMatch(er -> planned.contains(Planner.key(er)));
-        if (all) {
-            registry.openGate();
-        }
     }
 }
