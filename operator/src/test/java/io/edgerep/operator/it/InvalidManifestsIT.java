@@ -57,17 +57,7 @@ class InvalidManifestsIT {
                 .addToLabels("edgerep.io/qoc-profile", "").endMetadata()
                 .withData(Map.of("lossPercent", "1,2", "uniform", "0.9", "differential", "0.9,0.8")).build()).create();
         // an older resource holding ingress port 7000 on n1
-        client.resource(load("""
-                apiVersion: edgerep.io/v1alpha1
-                kind: EdgeReplica
-                metadata: {name: holder}
-                spec:
-                  stream:
-                    ingress: {interface: eth0, port: 7000, nodeName: n1}
-                    consumers: [{name: det, podSelector: {matchLabels: {app: det}}, port: 6000}]
-                """)).inNamespace(NS).create();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted("holder") != null
-                && "True".equals(accepted("holder").getStatus()));
+        createAccepted("holder", 7000);
         Thread.sleep(1100); // creation timestamps have second resolution: the holder is strictly older
     }
 
@@ -133,17 +123,22 @@ class InvalidManifestsIT {
                     .getResourceVersion()).as(c.file() + " unchanged").isEqualTo(versions.get(c.name()));
         }
         // and the operator still works
+        createAccepted("valid-after-corpus", 7100);
+    }
+
+    /** Creates a valid stream resource entering n1 on the port, and waits until it is Accepted. */
+    static void createAccepted(String name, int port) {
         client.resource(load("""
                 apiVersion: edgerep.io/v1alpha1
                 kind: EdgeReplica
-                metadata: {name: valid-after-corpus}
+                metadata: {name: %s}
                 spec:
                   stream:
-                    ingress: {interface: eth0, port: 7100, nodeName: n1}
+                    ingress: {interface: eth0, port: %d, nodeName: n1}
                     consumers: [{name: det, podSelector: {matchLabels: {app: det}}, port: 6000}]
-                """)).inNamespace(NS).create();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted("valid-after-corpus") != null
-                && "True".equals(accepted("valid-after-corpus").getStatus()));
+                """.formatted(name, port))).inNamespace(NS).create();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted(name) != null
+                && "True".equals(accepted(name).getStatus()));
     }
 
     /**
