@@ -26,6 +26,12 @@ public record ResourcePlan(String key, long generation, Map<String, NodeItems> n
     public record Problem(String reason, String message) {
     }
 
+    /** The plan of a resource that was not accepted: nothing on any node. */
+    public static ResourcePlan none(String key, long generation) {
+        return new ResourcePlan(key, generation, Map.of(), Set.of(), Map.of(), null, null, Map.of(), null, List.of());
+    }
+
+    /** How many consumer pods receive the stream. */
     public int consumerPodCount() {
         return consumers.values().stream().mapToInt(List::size).sum();
     }

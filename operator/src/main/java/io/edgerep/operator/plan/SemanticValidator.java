@@ -4,15 +4,18 @@ import java.util.Collection;
 import java.util.Optional;
 import java.util.TreeSet;
 
-import io.edgerep.api.v1alpha1.ConsumerSpec;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.api.v1alpha1.StateSpec;
 import io.edgerep.api.v1alpha1.StreamSpec;
+import io.edgerep.operator.qoc.QocProfile;
 import io.edgerep.operator.qoc.QocProfiles;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.Pod;
 
-/** Checks the schema cannot make: selectors, profiles, quantities, pod cardinality, port claims. */
+/**
+ * Checks the schema cannot make: selectors, profiles, quantities, pod cardinality, port claims.
+ * The reasons are the Accepted condition's.
+ */
 public final class SemanticValidator {
 
     public static final String INVALID_SELECTOR = "InvalidSelector";
@@ -30,103 +33,58 @@ public final class SemanticValidator {
     }
 
     /**
+     * The spec's stream half ({@link StreamValidator}), then its state half ({@link StateValidator}),
+     * then the stream's ingress port against the claims of the others; the first problem rejects.
+     *
      * @param pods the pods of the resource's namespace
      * @param claims the port claims of the other EdgeReplicas (any namespace)
+     * @return the verdict and, when accepted, the stream's resolved QoC profile
      */
-    public static Verdict validate(EdgeReplica er, Collection<Pod> pods, Collection<PortClaim> claims,
+    public static Validation validate(EdgeReplica er, Collection<Pod> pods, Collection<PortClaim> claims,
             QocProfiles.ConfigMaps configMaps) {
         StreamSpec stream = er.getSpec().getStream();
         StateSpec state = er.getSpec().getState();
         if (stream == null && state == null) {
-            return Verdict.rejected("NothingToDo", "neither spec.stream nor spec.state is set");
+            return Validation.rejected(
+                    Verdict.rejected("NothingToDo", "neither spec.stream nor spec.state is set"));
         }
+        QocProfile profile = null;
         if (stream != null) {
-            for (ConsumerSpec c : stream.getConsumers()) {
-                Optional<Verdict> v = selector("spec.stream.consumers[" + c.getName() + "].podSelector",
-                        c.getPodSelector());
-                if (v.isPresent()) {
-                    return v.get();
-                }
+            Validation v = StreamValidator.validate(er.getMetadata().getNamespace(), stream, pods, configMaps);
+            if (!v.accepted()) {
+                return v;
             }
-            try {
-                QocProfiles.resolve(er.getMetadata().getNamespace(), stream.getQocProfile(), configMaps);
-            } catch (QocProfiles.UnknownProfileException e) {
-                return Verdict.rejected(UNKNOWN_QOC_PROFILE, e.getMessage());
-            } catch (IllegalArgumentException e) {
-                return Verdict.rejected(INVALID_QOC_PROFILE, e.getMessage());
-            }
-            for (ConsumerSpec c : stream.getConsumers()) {
-                if (c.getQoc() != null && c.getQoc().getMaxBitrate() != null) {
-                    try {
-                        Quantities.bitsPerSecond(c.getQoc().getMaxBitrate());
-                    } catch (IllegalArgumentException e) {
-                        return Verdict.rejected(INVALID_BITRATE, "consumer " + c.getName() + ": " + e.getMessage());
-                    }
-                }
-            }
-            if (stream.getIngress().getNodeName() != null) {
-                for (ConsumerSpec c : stream.getConsumers()) {
-                    if (c.getPort().equals(stream.getIngress().getPort())) {
-                        for (Pod p : Planner.usablePods(pods, c.getPodSelector())) {
-                            if (stream.getIngress().getNodeName().equals(PodFacts.node(p))
-                                    && p.getSpec().getHostNetwork() == Boolean.TRUE) {
-                                return Verdict.rejected(CONSUMER_PORT_CLASH, "consumer " + c.getName() + " pod "
-                                        + p.getMetadata().getName()
-                                        + " uses host networking on the ingress node and port "
-                                        + c.getPort() + ", which would loop the stream into itself");
-                            }
-                        }
-                    }
-                }
-            }
+            profile = v.profile();
         }
         if (state != null) {
-            Optional<Verdict> v = selector("spec.state.origin.podSelector", state.getOrigin().getPodSelector());
-            if (v.isEmpty()) {
-                v = selector("spec.state.replicas.podSelector", state.getReplicas().getPodSelector());
-            }
+            Optional<Verdict> v = StateValidator.validate(state, pods);
             if (v.isPresent()) {
-                return v.get();
-            }
-            try {
-                if (Quantities.millis(state.getMaxLag()) <= 0) {
-                    return Verdict.rejected(INVALID_MAX_LAG, "spec.state.maxLag must be longer than zero");
-                }
-            } catch (IllegalArgumentException e) {
-                return Verdict.rejected(INVALID_MAX_LAG, "spec.state.maxLag: " + e.getMessage());
-            }
-            var origins = pods.stream().filter(PodFacts::alive)
-                    .filter(p -> Selectors.matches(state.getOrigin().getPodSelector(), p.getMetadata().getLabels()))
-                    .map(p -> p.getMetadata().getName()).sorted().toList();
-            if (origins.size() > 1) {
-                return Verdict.rejected(ORIGIN_AMBIGUOUS, "the origin selector matches " + origins.size()
-                        + " pods (" + String.join(", ", origins.subList(0, Math.min(5, origins.size())))
-                        + "); it must match exactly one");
-            }
-            if (origins.size() == 1) {
-                var originPod = pods.stream().filter(p -> p.getMetadata().getName().equals(origins.get(0))).findFirst();
-                if (originPod.isPresent() && Selectors.matches(state.getReplicas().getPodSelector(),
-                        originPod.get().getMetadata().getLabels())) {
-                    return Verdict.rejected(REPLICA_IS_ORIGIN, "the replica selector also selects the origin pod "
-                            + origins.get(0));
-                }
+                return Validation.rejected(v.get());
             }
         }
         if (stream != null) {
-            PortClaim mine = claim(er, pods);
-            for (PortClaim other : claims) {
-                if (other.key().equals(mine.key()) || other.port() != mine.port()) {
-                    continue;
-                }
-                var shared = new TreeSet<>(mine.nodes());
-                shared.retainAll(other.nodes());
-                if (!shared.isEmpty() && other.precedes(mine)) {
-                    return Verdict.rejected(INGRESS_PORT_CONFLICT, "ingress port " + mine.port() + " on node "
-                            + shared.first() + " is already claimed by EdgeReplica " + other.key());
-                }
+            Optional<Verdict> v = portConflict(claim(er, pods), claims);
+            if (v.isPresent()) {
+                return Validation.rejected(v.get());
             }
         }
-        return Verdict.ACCEPTED;
+        return Validation.accepted(profile);
+    }
+
+    /** An older claim of the same ingress port on a node this resource's stream enters too. */
+    private static Optional<Verdict> portConflict(PortClaim mine, Collection<PortClaim> claims) {
+        for (PortClaim other : claims) {
+            if (other.key().equals(mine.key()) || other.port() != mine.port()) {
+                continue;
+            }
+            var shared = new TreeSet<>(mine.nodes());
+            shared.retainAll(other.nodes());
+            if (!shared.isEmpty() && other.precedes(mine)) {
+                return Optional.of(Verdict.rejected(INGRESS_PORT_CONFLICT, "ingress port " + mine.port()
+                        + " on node " + shared.first() + " is already claimed by EdgeReplica " + other.key()));
+            }
+        }
+        return Optional.empty();
     }
 
     /** The port claim of a stream resource (its nodes resolved from the pods). */
@@ -137,7 +95,8 @@ public final class SemanticValidator {
                 Planner.ingressNodes(stream, pods));
     }
 
-    private static Optional<Verdict> selector(String field, LabelSelector sel) {
+    /** A malformed selector, or one that can never match a pod, rejects the spec. */
+    static Optional<Verdict> selector(String field, LabelSelector sel) {
         Optional<String> bad = Selectors.malformed(sel);
         if (bad.isPresent()) {
             return Optional.of(Verdict.rejected(INVALID_SELECTOR, field + ": " + bad.get()));

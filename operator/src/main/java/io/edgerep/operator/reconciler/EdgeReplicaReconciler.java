@@ -8,9 +8,11 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Inject;
@@ -25,16 +27,20 @@ import io.edgerep.operator.plan.Planner;
 import io.edgerep.operator.plan.PortClaim;
 import io.edgerep.operator.plan.ResourcePlan;
 import io.edgerep.operator.plan.SemanticValidator;
+import io.edgerep.operator.plan.Validation;
 import io.edgerep.operator.plan.Verdict;
 import io.edgerep.operator.qoc.QocProfiles;
 import io.edgerep.operator.registry.AgentRegistry;
+import io.edgerep.operator.registry.EndpointStore;
 import io.edgerep.operator.registry.NodeView;
 import io.edgerep.operator.status.Conditions;
 import io.edgerep.operator.status.StatusAggregator;
+import io.edgerep.operator.status.StatusPacer;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -61,14 +67,6 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     public static final String NAME = "edgereplica";
     private static final Logger LOG = Logger.getLogger(EdgeReplicaReconciler.class);
 
-    /** Minimum spacing of status writes per resource. */
-    static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
-    /**
-     * A new generation whose only open point is connected nodes still applying it is not written
-     * as "Applying" for up to this long: agents usually acknowledge within milliseconds, and the
-     * one status write then says Ready (the write budget is one per second).
-     */
-    static final Duration APPLY_GRACE = Duration.ofMillis(800);
     /** Safety-net re-run while a resource is not Ready. */
     static final Duration RECHECK = Duration.ofSeconds(10);
 
@@ -76,12 +74,10 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final OperatorSettings settings;
     private final EventRecorder events;
     private final Clock clock;
+    private final StatusPacer pacer;
 
-    private final Map<String, Instant> lastStatusWrite = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
-    private final Set<String> planned = ConcurrentHashMap.newKeySet();
     private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
-    private final Map<String, Map.Entry<Long, Instant>> generationSeen = new ConcurrentHashMap<>();
 
     private volatile IndexerResourceCache<EdgeReplica> primaries;
     private volatile InformerEventSource<Pod, EdgeReplica> pods;
@@ -92,8 +88,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
         // endpoints recorded by the previous run, so the first plans equal the last ones
-        registry.useEndpointStore(new io.edgerep.operator.registry.EndpointStore(client, settings.namespace(),
-                "edgerep-agents"));
+        registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents"));
     }
 
     public EdgeReplicaReconciler(AgentRegistry registry, OperatorSettings settings, EventRecorder events, Clock clock) {
@@ -101,6 +96,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         this.settings = settings;
         this.events = events;
         this.clock = clock;
+        this.pacer = new StatusPacer(clock);
         registry.addEventListener((node, ev) -> {
             int slash = ev.getKey().indexOf('/');
             var cache = primaries;
@@ -120,7 +116,10 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
 
     @Override
     public List<EventSource<?, EdgeReplica>> prepareEventSources(EventSourceContext<EdgeReplica> context) {
-        primaries = context.getPrimaryCache();
+        var cache = context.getPrimaryCache();
+        primaries = cache;
+        // the registry's gate opens once every resource in the cache was planned
+        registry.useResourceKeys(() -> cache.list().map(Planner::key));
         pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, EdgeReplica.class)
                 .withName("pods").withNamespacesInheritedFromController()
                 .withSecondaryToPrimaryMapper(this::podToPrimaries).build(), context);
@@ -157,70 +156,61 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     public UpdateControl<EdgeReplica> reconcile(EdgeReplica er, Context<EdgeReplica> context) {
         String key = Planner.key(er);
         Instant now = clock.instant();
-        String ns = er.getMetadata().getNamespace();
-        List<Pod> nsPods = pods.list(ns).toList();
+        List<Pod> nsPods = pods.list(er.getMetadata().getNamespace()).toList();
         QocProfiles.ConfigMaps cms = (n, name) -> profiles.get(new ResourceID(name, n));
 
-        Verdict verdict = SemanticValidator.validate(er, nsPods, claimsOfOthers(er), cms);
-        ResourcePlan plan;
-        if (verdict.accepted()) {
-            var profile = er.getSpec().getStream() == null
-                    ? null
-                    : QocProfiles.resolve(ns, er.getSpec().getStream().getQocProfile(), cms);
-            plan = Planner.plan(er, nsPods, registry.facts(), profile);
-        } else {
-            plan = new ResourcePlan(key, er.getMetadata().getGeneration(), Map.of(), Set.of(), Map.of(), null, null,
-                    Map.of(), null, List.of());
-        }
+        Validation validation = SemanticValidator.validate(er, nsPods, claimsOfOthers(er), cms);
+        Verdict verdict = validation.verdict();
+        ResourcePlan plan = validation.accepted()
+                ? Planner.plan(er, nsPods, registry.facts(), validation.profile())
+                : ResourcePlan.none(key, er.getMetadata().getGeneration());
         registry.update(key, plan.nodes());
+        selectedPods.put(key, selected(plan));
+
+        EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views(key, plan), now);
+        announce(er, verdict);
+        boolean ready = Conditions.isTrue(status.getConditions(), EdgeReplicaStatus.READY);
+        StatusPacer.Pace pace = pacer.pace(key, er.getMetadata().getGeneration(), er.getStatus(), status);
+        if (pace.action() == StatusPacer.Action.UNCHANGED) {
+            return again(UpdateControl.noUpdate(), verdict, ready);
+        }
+        if (pace.action() == StatusPacer.Action.WAIT) {
+            UpdateControl<EdgeReplica> later = UpdateControl.noUpdate();
+            later.rescheduleAfter(pace.waitMillis());
+            return later;
+        }
+        return again(UpdateControl.patchStatus(statusPatch(er, status)), verdict, ready);
+    }
+
+    /** A patch that carries only the status. */
+    private static EdgeReplica statusPatch(EdgeReplica er, EdgeReplicaStatus status) {
+        EdgeReplica patch = new EdgeReplica();
+        patch.setMetadata(new ObjectMetaBuilder().withName(er.getMetadata().getName())
+                .withNamespace(er.getMetadata().getNamespace()).build());
+        patch.setStatus(status);
+        return patch;
+    }
+
+    /** The pods the plan uses: consumers, replicas and the origin (a change to one of them concerns us). */
+    private static Set<String> selected(ResourcePlan plan) {
         Set<String> sel = new HashSet<>();
         plan.consumers().values().forEach(sel::addAll);
         sel.addAll(plan.replicaPods().keySet());
         if (plan.originPod() != null) {
             sel.add(plan.originPod());
         }
-        selectedPods.put(key, sel);
-        planned.add(key);
-        checkGate();
+        return sel;
+    }
 
+    /** What each node the resource involves (its items' nodes and its replicas' nodes) reports. */
+    private Map<String, NodeView> views(String key, ResourcePlan plan) {
         Map<String, NodeView> views = new TreeMap<>();
         Set<String> involved = new HashSet<>(plan.nodes().keySet());
         involved.addAll(plan.replicaPods().values());
         for (String node : involved) {
             views.put(node, registry.view(key, node));
         }
-        EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views, now);
-        announce(er, verdict);
-
-        boolean ready = Conditions.isTrue(status.getConditions(), EdgeReplicaStatus.READY);
-        if (same(er.getStatus(), status)) {
-            return again(UpdateControl.noUpdate(), verdict, ready);
-        }
-        Long gen = er.getMetadata().getGeneration();
-        Instant seen = generationSeen.compute(key, (k, v) -> v != null && java.util.Objects.equals(v.getKey(), gen)
-                ? v
-                : Map.entry(gen == null ? 0L : gen, now)).getValue();
-        boolean newGeneration = er.getStatus() == null
-                || !java.util.Objects.equals(er.getStatus().getObservedGeneration(), gen);
-        boolean applying = Conditions.find(status.getConditions(), EdgeReplicaStatus.PROGRAMMED)
-                .map(c -> "Applying".equals(c.getReason())).orElse(false);
-        if (newGeneration && applying && seen.plus(APPLY_GRACE).isAfter(now)) {
-            UpdateControl<EdgeReplica> soon = UpdateControl.noUpdate();
-            soon.rescheduleAfter(Duration.between(now, seen.plus(APPLY_GRACE)).toMillis() + 1);
-            return soon;
-        }
-        Instant last = lastStatusWrite.get(key);
-        if (last != null && last.plus(STATUS_INTERVAL).isAfter(now)) {
-            UpdateControl<EdgeReplica> later = UpdateControl.noUpdate();
-            later.rescheduleAfter(Duration.between(now, last.plus(STATUS_INTERVAL)).toMillis() + 1);
-            return later;
-        }
-        lastStatusWrite.put(key, now);
-        EdgeReplica patch = new EdgeReplica();
-        patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-                .withName(er.getMetadata().getName()).withNamespace(ns).build());
-        patch.setStatus(status);
-        return again(UpdateControl.patchStatus(patch), verdict, ready);
+        return views;
     }
 
     private static UpdateControl<EdgeReplica> again(UpdateControl<EdgeReplica> c, Verdict verdict, boolean ready) {
@@ -240,21 +230,14 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     /** An Event when the acceptance verdict changes (not on every run). */
     private void announce(EdgeReplica er, Verdict verdict) {
         var prev = er.getStatus() == null
-                ? Optional.<io.fabric8.kubernetes.api.model.Condition>empty()
+                ? Optional.<Condition>empty()
                 : Conditions.find(er.getStatus().getConditions(), EdgeReplicaStatus.ACCEPTED);
         boolean changed = prev.isEmpty() || !prev.get().getReason().equals(verdict.reason())
                 || !prev.get().getStatus().equals(verdict.accepted() ? "True" : "False")
-                || !java.util.Objects.equals(prev.get().getObservedGeneration(), er.getMetadata().getGeneration());
+                || !Objects.equals(prev.get().getObservedGeneration(), er.getMetadata().getGeneration());
         if (changed && !verdict.accepted()) {
             events.record(er, true, verdict.reason(), verdict.message());
         }
-    }
-
-    private static boolean same(EdgeReplicaStatus a, EdgeReplicaStatus b) {
-        if (a == null) {
-            return false;
-        }
-        return Serialization.asJson(a).equals(Serialization.asJson(b));
     }
 
     /** Port claims of the other stream resources that have not been rejected for another reason. */
@@ -265,7 +248,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
                 && o.getMetadata().getDeletionTimestamp() == null && !key.equals(Planner.key(o)))
                 .forEach(o -> {
                     var acc = o.getStatus() == null
-                            ? Optional.<io.fabric8.kubernetes.api.model.Condition>empty()
+                            ? Optional.<Condition>empty()
                             : Conditions.find(o.getStatus().getConditions(), EdgeReplicaStatus.ACCEPTED);
                     if (acc.isPresent() && "False".equals(acc.get().getStatus())
                             && !SemanticValidator.INGRESS_PORT_CONFLICT.equals(acc.get().getReason())) {
@@ -279,44 +262,27 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     @Override
     public DeleteControl cleanup(EdgeReplica er, Context<EdgeReplica> context) {
         String key = Planner.key(er);
-        planned.add(key);
-        checkGate();
         Set<String> pending = registry.removeAndPending(key);
         selectedPods.remove(key);
-        lastStatusWrite.remove(key);
-        generationSeen.remove(key);
+        pacer.forget(key);
         if (pending.isEmpty()) {
-            registry.forget(key);
-            cleanupStarted.remove(key);
-            planned.remove(key);
-            return DeleteControl.defaultDelete();
+            return removed(key);
         }
         Instant now = clock.instant();
         Instant started = cleanupStarted.computeIfAbsent(key, k -> now);
         if (Duration.between(started, now).compareTo(settings.finalizerTimeout()) >= 0) {
-            events.record(er, true, "CleanupGivenUp", "node(s) " + String.join(", ", new java.util.TreeSet<>(pending))
+            events.record(er, true, "CleanupGivenUp", "node(s) " + String.join(", ", new TreeSet<>(pending))
                     + " did not acknowledge the removal within " + settings.finalizerTimeout().toSeconds()
                     + "s; removing the finalizer anyway");
             LOG.warnf("%s: gave up waiting for %s to acknowledge removal", key, pending);
-            registry.forget(key);
-            cleanupStarted.remove(key);
-            planned.remove(key);
-            return DeleteControl.defaultDelete();
+            return removed(key);
         }
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(500);
     }
 
-    /**
-     * Opens the registry's gate once every resource in the cache has been planned since start, so
-     * agents never receive configs missing resources the operator has not seen yet.
-     */
-    public void checkGate() {
-        if (registry.gateOpen() || primaries == null) {
-            return;
-        }
-        boolean all = primaries.list().allMatch(er -> planned.contains(Planner.key(er)));
-        if (all) {
-            registry.openGate();
-        }
+    private DeleteControl removed(String key) {
+        registry.forget(key);
+        cleanupStarted.remove(key);
+        return DeleteControl.defaultDelete();
     }
 }

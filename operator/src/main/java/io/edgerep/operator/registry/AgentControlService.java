@@ -113,68 +113,78 @@ public class AgentControlService extends AgentControlGrpc.AgentControlImplBase {
                     .asRuntimeException());
             return new Ignore();
         }
-        return new StreamObserver<>() {
-            private boolean helloSeen;
-            private boolean closed;
+        return new AgentStream(node, out);
+    }
 
-            @Override
-            public void onNext(AgentMessage m) {
-                if (closed) {
+    /** One agent's Connect stream: Hello first, for the certificate's node; then reports to the registry. */
+    private final class AgentStream implements StreamObserver<AgentMessage> {
+        private final String node;
+        private final StreamObserver<ControllerMessage> out;
+        private boolean helloSeen;
+        private boolean closed;
+
+        AgentStream(String node, StreamObserver<ControllerMessage> out) {
+            this.node = node;
+            this.out = out;
+        }
+
+        @Override
+        public void onNext(AgentMessage m) {
+            if (closed) {
+                return;
+            }
+            if (!helloSeen) {
+                if (!m.hasHello()) {
+                    refuse("the first message must be Hello");
                     return;
                 }
-                if (!helloSeen) {
-                    if (!m.hasHello()) {
-                        refuse("the first message must be Hello");
-                        return;
-                    }
-                    if (!node.equals(m.getHello().getNodeName())) {
-                        LOG.warnf("agent with the certificate of node %s said Hello as %s: refused", node,
-                                m.getHello().getNodeName());
-                        refuse("the certificate is for node " + node + ", not " + m.getHello().getNodeName());
-                        return;
-                    }
-                    helloSeen = true;
-                    LOG.infof("agent of node %s connected (applied version %d)", node,
-                            m.getHello().getAppliedVersion());
-                    registry.connected(node, m.getHello(), out);
+                if (!node.equals(m.getHello().getNodeName())) {
+                    LOG.warnf("agent with the certificate of node %s said Hello as %s: refused", node,
+                            m.getHello().getNodeName());
+                    refuse("the certificate is for node " + node + ", not " + m.getHello().getNodeName());
                     return;
                 }
-                switch (m.getKindCase()) {
-                    case STATUS -> registry.status(node, out, m.getStatus());
-                    case COUNTERS -> registry.counters(node, out, m.getCounters());
-                    case EVENT -> {
-                        if (!registry.agentEvent(node, out, m.getEvent())) {
-                            LOG.debugf("node %s: event about %s dropped (not on the node, or too frequent)", node,
-                                    m.getEvent().getKey());
-                        }
+                helloSeen = true;
+                LOG.infof("agent of node %s connected (applied version %d)", node,
+                        m.getHello().getAppliedVersion());
+                registry.connected(node, m.getHello(), out);
+                return;
+            }
+            switch (m.getKindCase()) {
+                case STATUS -> registry.status(node, out, m.getStatus());
+                case COUNTERS -> registry.counters(node, out, m.getCounters());
+                case EVENT -> {
+                    if (!registry.agentEvent(node, out, m.getEvent())) {
+                        LOG.debugf("node %s: event about %s dropped (not on the node, or too frequent)", node,
+                                m.getEvent().getKey());
                     }
-                    default -> refuse("a second Hello on one stream");
                 }
+                default -> refuse("a second Hello on one stream");
             }
+        }
 
-            private void refuse(String why) {
-                closed = true;
-                registry.disconnected(node, out);
-                out.onError(Status.PERMISSION_DENIED.withDescription(why).asRuntimeException());
-            }
+        private void refuse(String why) {
+            closed = true;
+            registry.disconnected(node, out);
+            out.onError(Status.PERMISSION_DENIED.withDescription(why).asRuntimeException());
+        }
 
-            @Override
-            public void onError(Throwable t) {
-                closed = true;
-                registry.disconnected(node, out);
-            }
+        @Override
+        public void onError(Throwable t) {
+            closed = true;
+            registry.disconnected(node, out);
+        }
 
-            @Override
-            public void onCompleted() {
-                closed = true;
-                registry.disconnected(node, out);
-                try {
-                    out.onCompleted();
-                } catch (RuntimeException e) {
-                    LOG.debugf("stream of %s already closed", node);
-                }
+        @Override
+        public void onCompleted() {
+            closed = true;
+            registry.disconnected(node, out);
+            try {
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                LOG.debugf("stream of %s already closed", node);
             }
-        };
+        }
     }
 
     private static final class Ignore implements StreamObserver<AgentMessage> {

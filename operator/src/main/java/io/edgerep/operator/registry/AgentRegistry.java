@@ -5,10 +5,16 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -17,6 +23,7 @@ import org.jboss.logging.Logger;
 import io.edgerep.operator.plan.NodeConfigAssembler;
 import io.edgerep.operator.plan.NodeFacts;
 import io.edgerep.operator.plan.NodeItems;
+import io.edgerep.proto.v1.AgentEvent;
 import io.edgerep.proto.v1.ConsumerCounters;
 import io.edgerep.proto.v1.ControllerMessage;
 import io.edgerep.proto.v1.Counters;
@@ -31,49 +38,32 @@ import io.grpc.stub.StreamObserver;
 /**
  * The operator's memory of nodes: each node's desired NodeConfig (joined from every EdgeReplica's
  * items), the agent stream connected for it, and what the agent last reported. Configs are pushed
- * only after the operator has planned every resource once since it started (the gate), so an agent
- * never receives a partial config from a half-started operator.
+ * only after the operator has planned every resource once since it started (the {@link ConfigGate}:
+ * {@link #update} and {@link #removeAndPending} count a resource as planned), so an agent never
+ * receives a partial config from a half-started operator.
  */
 @ApplicationScoped
 public class AgentRegistry {
 
     private static final Logger LOG = Logger.getLogger(AgentRegistry.class);
 
-    /** An agent's stream. */
-    public static final class Session {
-        final String node;
-        final StreamObserver<ControllerMessage> out;
-        final Hello hello;
-        long appliedVersion;
-        NodeStatus status = NodeStatus.getDefaultInstance();
-        Counters counters = Counters.getDefaultInstance();
-        long sentVersion = -1;
-
-        Session(String node, Hello hello, StreamObserver<ControllerMessage> out) {
-            this.node = node;
-            this.hello = hello;
-            this.out = out;
-            this.appliedVersion = hello.getAppliedVersion();
-        }
-    }
-
     private final Map<String, Map<String, NodeItems>> desired = new HashMap<>();
     private final Map<String, NodeConfig> configs = new HashMap<>();
     private final Map<String, Map<String, Long>> required = new HashMap<>();
     private final Map<String, Map<String, Long>> removals = new HashMap<>();
     private final Map<String, Long> floors = new HashMap<>();
-    private final Map<String, Session> sessions = new HashMap<>();
+    private final Map<String, AgentSession> sessions = new HashMap<>();
     private final Map<String, String> endpoints = new TreeMap<>();
     private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
-    private boolean gateOpen;
-    private final List<java.util.function.BiConsumer<String, io.edgerep.proto.v1.AgentEvent>> eventListeners = new CopyOnWriteArrayList<>();
-    private final Map<String, Long> lastEvent = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConfigGate gate = new ConfigGate();
+    private final List<BiConsumer<String, AgentEvent>> eventListeners = new CopyOnWriteArrayList<>();
+    private final Map<String, Long> lastEvent = new ConcurrentHashMap<>();
 
     /** Least spacing of Events with the same node, resource and reason. */
     static final long EVENT_INTERVAL_MS = 10_000;
 
     /** Called with (node, event) for agent events about resources that have items on that node. */
-    public void addEventListener(java.util.function.BiConsumer<String, io.edgerep.proto.v1.AgentEvent> listener) {
+    public void addEventListener(BiConsumer<String, AgentEvent> listener) {
         eventListeners.add(listener);
     }
 
@@ -81,9 +71,9 @@ public class AgentRegistry {
      * An agent's event: passed on only when the resource has items on (or is being removed from)
      * the node, at most once per {@value #EVENT_INTERVAL_MS} ms per node, resource and reason.
      */
-    public boolean agentEvent(String node, StreamObserver<ControllerMessage> out, io.edgerep.proto.v1.AgentEvent ev) {
+    public boolean agentEvent(String node, StreamObserver<ControllerMessage> out, AgentEvent ev) {
         synchronized (this) {
-            Session s = sessions.get(node);
+            AgentSession s = sessions.get(node);
             if (s == null || s.out != out) {
                 return false;
             }
@@ -119,8 +109,26 @@ public class AgentRegistry {
         listeners.add(listener);
     }
 
-    /** Sets a resource's items on every node; returns the nodes whose config changed. */
+    /**
+     * The keys ("namespace/name") of every EdgeReplica the operator knows of (its controller's
+     * cache): the gate opens once each of them was planned.
+     */
+    public void useResourceKeys(Supplier<Stream<String>> keys) {
+        gate.watch(keys);
+    }
+
+    /**
+     * Sets a resource's items on every node (the resource counts as planned for the gate); returns
+     * the nodes whose config changed.
+     */
     public Set<String> update(String key, Map<String, NodeItems> items) {
+        Set<String> changed = updateItems(key, items);
+        gate.planned(key);
+        checkGate();
+        return changed;
+    }
+
+    private Set<String> updateItems(String key, Map<String, NodeItems> items) {
         Set<String> changed = new HashSet<>();
         synchronized (this) {
             Map<String, NodeItems> before = desired.getOrDefault(key, Map.of());
@@ -141,7 +149,7 @@ public class AgentRegistry {
                 NodeConfig prev = configs.get(node);
                 NodeConfig next = NodeConfigAssembler.assemble(node, itemsOf(node), prev,
                         floors.getOrDefault(node, 0L));
-                boolean itemsChanged = !java.util.Objects.equals(before.get(node), after.get(node));
+                boolean itemsChanged = !Objects.equals(before.get(node), after.get(node));
                 if (next != prev) {
                     configs.put(node, next);
                     changed.add(node);
@@ -167,8 +175,8 @@ public class AgentRegistry {
         return changed;
     }
 
-    private java.util.SortedMap<String, NodeItems> itemsOf(String node) {
-        java.util.SortedMap<String, NodeItems> out = new TreeMap<>();
+    private SortedMap<String, NodeItems> itemsOf(String node) {
+        SortedMap<String, NodeItems> out = new TreeMap<>();
         desired.forEach((key, byNode) -> {
             NodeItems i = byNode.get(node);
             if (i != null) {
@@ -179,48 +187,63 @@ public class AgentRegistry {
     }
 
     /**
-     * Removes a resource from every node. Returns the nodes that have not acknowledged the removal
-     * yet (empty when every node applied a config without it).
+     * Removes a resource from every node (its removal counts as planned for the gate). Returns the
+     * nodes that have not acknowledged the removal yet (empty when every node applied a config
+     * without it).
      */
-    public synchronized Set<String> removeAndPending(String key) {
-        if (desired.containsKey(key)) {
-            update(key, Map.of());
-        }
-        Set<String> pending = new HashSet<>();
-        removals.getOrDefault(key, Map.of()).forEach((node, version) -> {
-            Session s = sessions.get(node);
-            if (s == null || s.appliedVersion < version) {
-                pending.add(node);
+    public Set<String> removeAndPending(String key) {
+        gate.planned(key);
+        checkGate();
+        synchronized (this) {
+            if (desired.containsKey(key)) {
+                updateItems(key, Map.of());
             }
-        });
-        return pending;
+            Set<String> pending = new HashSet<>();
+            removals.getOrDefault(key, Map.of()).forEach((node, version) -> {
+                AgentSession s = sessions.get(node);
+                if (s == null || s.appliedVersion < version) {
+                    pending.add(node);
+                }
+            });
+            return pending;
+        }
     }
 
     /** Forgets a resource whose removal is finished (or given up on). */
-    public synchronized void forget(String key) {
-        removals.remove(key);
+    public void forget(String key) {
+        synchronized (this) {
+            removals.remove(key);
+        }
+        gate.forget(key);
+    }
+
+    /** Opens the gate when every resource the operator knows of has been planned since it started. */
+    public void checkGate() {
+        if (gate.mayOpen()) {
+            openGate();
+        }
     }
 
     /** Opens the gate (every resource was planned once): pushes configs to every connected agent. */
     public synchronized void openGate() {
-        if (gateOpen) {
+        if (!gate.open()) {
             return;
         }
-        gateOpen = true;
         LOG.infof("every EdgeReplica planned: serving %d connected agent(s)", sessions.size());
         sessions.keySet().forEach(this::push);
     }
 
-    public synchronized boolean gateOpen() {
-        return gateOpen;
+    /** Whether agents are given configs. */
+    public boolean gateOpen() {
+        return gate.isOpen();
     }
 
     /** An agent's stream said Hello; the previous stream of the node (if any) is replaced. */
     public void connected(String node, Hello hello, StreamObserver<ControllerMessage> out) {
-        Session old;
+        AgentSession old;
         boolean endpointChanged;
         synchronized (this) {
-            old = sessions.put(node, new Session(node, hello, out));
+            old = sessions.put(node, new AgentSession(node, hello, out));
             floors.merge(node, hello.getAppliedVersion(), Math::max);
             String ep = hello.getReplicationEndpoint();
             endpointChanged = !ep.equals(endpoints.getOrDefault(node, ""));
@@ -250,7 +273,7 @@ public class AgentRegistry {
     /** The stream of this node ended (if {@code out} is still the node's current stream). */
     public void disconnected(String node, StreamObserver<ControllerMessage> out) {
         synchronized (this) {
-            Session s = sessions.get(node);
+            AgentSession s = sessions.get(node);
             if (s == null || s.out != out) {
                 return;
             }
@@ -262,7 +285,7 @@ public class AgentRegistry {
 
     public void status(String node, StreamObserver<ControllerMessage> out, NodeStatus status) {
         synchronized (this) {
-            Session s = sessions.get(node);
+            AgentSession s = sessions.get(node);
             if (s == null || s.out != out) {
                 return;
             }
@@ -275,7 +298,7 @@ public class AgentRegistry {
 
     public void counters(String node, StreamObserver<ControllerMessage> out, Counters counters) {
         synchronized (this) {
-            Session s = sessions.get(node);
+            AgentSession s = sessions.get(node);
             if (s == null || s.out != out) {
                 return;
             }
@@ -285,8 +308,8 @@ public class AgentRegistry {
     }
 
     private void push(String node) {
-        Session s = sessions.get(node);
-        if (s == null || !gateOpen) {
+        AgentSession s = sessions.get(node);
+        if (s == null || !gate.isOpen()) {
             return;
         }
         NodeConfig config = configs.get(node);
@@ -330,7 +353,7 @@ public class AgentRegistry {
 
     /** What a node reports about one resource. */
     public synchronized NodeView view(String key, String node) {
-        Session s = sessions.get(node);
+        AgentSession s = sessions.get(node);
         long req = required.getOrDefault(node, Map.of()).getOrDefault(key, 0L);
         if (s == null) {
             return new NodeView(node, false, 0, req, List.of(), List.of(), List.of(), null);

@@ -13,7 +13,6 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import io.edgerep.operator.OperatorSettings;
-import io.edgerep.operator.reconciler.EdgeReplicaReconciler;
 import io.edgerep.operator.registry.AgentControlService;
 import io.edgerep.operator.registry.AgentRegistry;
 import io.edgerep.operator.registry.AgentServer;
@@ -42,8 +41,6 @@ public class AgentServerLifecycle {
     AgentRegistry registry;
     @Inject
     OperatorSettings settings;
-    @Inject
-    EdgeReplicaReconciler reconciler;
     @Inject
     MeterRegistry meters;
     @Inject
@@ -80,7 +77,7 @@ public class AgentServerLifecycle {
                         new AgentControlService(registry, ca, new BootstrapVerifier(client, settings), settings));
             }
             if (server != null && !registry.gateOpen()) {
-                reconciler.checkGate();
+                registry.checkGate();
             }
         } catch (RuntimeException e) {
             LOG.warnf("agent server not started yet: %s", e.getMessage());

@@ -52,20 +52,7 @@ class OperatorBench {
             cluster.namespace("bench");
             boolean packaged = Boolean.getBoolean("edgerep.bench.packaged");
             try (Target operator = packaged ? new Packaged(server, client) : new InProcess(client)) {
-                List<FakeAgent> agents = new ArrayList<>();
-                for (int n = 1; n <= NODES; n++) {
-                    String node = "n" + n;
-                    String token = cluster.agentToken(node, "edgerep-agent", "agent-" + node,
-                            Map.of("app.kubernetes.io/name", "edgerep-agent"));
-                    FakeAgent a = new FakeAgent(node);
-                    var resp = FakeAgent.bootstrap(operator.port(), operator.ca(), node, token,
-                            a.csrPem());
-                    X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
-                    agents.add(a.connect(operator.port(), operator.ca(), cert, a.keys.getPrivate(), node,
-                            "10.0.0." + n + ":7443"));
-                    cluster.runningPod("bench", "det-" + node, node, "10.1." + n + ".1", Map.of("app", "det-" + node));
-                }
-
+                List<FakeAgent> agents = connectAgents(cluster, operator);
                 Map<String, Instant> readyAt = new ConcurrentHashMap<>();
                 var watch = client.resources(EdgeReplica.class).inNamespace("bench").watch(new Watcher<>() {
                     @Override
@@ -79,77 +66,117 @@ class OperatorBench {
                     public void onClose(WatcherException cause) {
                     }
                 });
-
-                // 1. sequential: create, wait for Ready, next
-                double[] lat = new double[sequential];
-                for (int i = 0; i < sequential; i++) {
-                    String name = "lat-" + i;
-                    Instant t0 = Instant.now();
-                    client.resource(er(name, 20000 + i, "n" + (i % NODES + 1))).create();
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                    while (!readyAt.containsKey(name) && System.nanoTime() < deadline) {
-                        Thread.sleep(2);
-                    }
-                    assertThat(readyAt).as(name + " Ready").containsKey(name);
-                    lat[i] = Duration.between(t0, readyAt.get(name)).toNanos() / 1e6;
-                }
-                Arrays.sort(lat);
-
-                // 2. burst: N at once from 8 client threads
-                ExecutorService pool = Executors.newFixedThreadPool(8);
-                Instant b0 = Instant.now();
-                for (int i = 0; i < burst; i++) {
-                    final int k = i;
-                    pool.submit(() -> client.resource(er("burst-" + k, 30000 + k, "n" + (k % NODES + 1))).create());
-                }
-                pool.shutdown();
-                pool.awaitTermination(120, TimeUnit.SECONDS);
-                Instant created = Instant.now();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-                while (System.nanoTime() < deadline && readyAt.keySet().stream()
-                        .filter(n -> n.startsWith("burst-")).count() < burst) {
-                    Thread.sleep(50);
-                }
-                long ready = readyAt.keySet().stream().filter(n -> n.startsWith("burst-")).count();
-                Instant last = readyAt.entrySet().stream().filter(e -> e.getKey().startsWith("burst-"))
-                        .map(Map.Entry::getValue).max(Instant::compareTo).orElse(Instant.now());
-                double allReadyS = Duration.between(b0, last).toMillis() / 1000.0;
-                double createS = Duration.between(b0, created).toMillis() / 1000.0;
+                double[] lat = sequential(client, readyAt, sequential);
+                Burst b = burst(client, readyAt, burst);
                 System.gc();
                 long rssKb = operator.rssKb();
                 long heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20;
                 watch.close();
                 agents.forEach(FakeAgent::close);
-
-                String table = String.format(Locale.ROOT, """
-                        | metric | value | target |
-                        |---|---|---|
-                        | create -> Ready p50 (ms, %d sequential) | %.0f | |
-                        | create -> Ready p99 (ms) | %.0f | <= 2000 |
-                        | create -> Ready max (ms) | %.0f | |
-                        | %d EdgeReplicas: Ready | %d / %d | all |
-                        | %d EdgeReplicas: creates done (s) | %.1f | |
-                        | %d EdgeReplicas: all Ready (s, from first create) | %.1f | <= 60 |
-                        | RSS after burst (MB; %s) | %d | <= 400 |
-                        | bench JVM heap used after GC (MB) | %d | |
-                        """, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst, ready, burst, burst,
-                        createS, burst, allReadyS, operator.describe(), rssKb / 1024, heapMb);
-                System.out.println(table);
-                String json = String.format(Locale.ROOT,
-                        """
-                                {"benchmark":"operator","time":"%s","nodes":%d,"sequential":{"count":%d,"p50_ms":%.1f,"p99_ms":%.1f,"max_ms":%.1f},\
-                                "burst":{"count":%d,"ready":%d,"creates_s":%.2f,"all_ready_s":%.2f},"rss_mb":%d,"bench_heap_used_mb":%d,\
-                                "operator":"%s","note":"latency measured from the create call to the Ready watch event"}
-                                """,
-                        Instant.now(), NODES, sequential, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], burst,
-                        ready, createS, allReadyS, rssKb / 1024, heapMb, operator.describe());
-                Files.createDirectories(out);
-                Path file = out.resolve("operator-" + Instant.now().toString().replace(":", "") + ".json");
-                Files.writeString(file, json);
-                System.out.println("wrote " + file);
-                assertThat(ready).isEqualTo(burst);
+                report(out, operator.describe(), lat, b, rssKb, heapMb);
+                assertThat(b.ready()).isEqualTo(burst);
             }
         }
+    }
+
+    /** One agent per node, bootstrapped and connected, and a consumer pod on each node. */
+    static List<FakeAgent> connectAgents(Cluster cluster, Target operator) throws Exception {
+        List<FakeAgent> agents = new ArrayList<>();
+        for (int n = 1; n <= NODES; n++) {
+            String node = "n" + n;
+            String token = cluster.agentToken(node, "edgerep-agent", "agent-" + node,
+                    Map.of("app.kubernetes.io/name", "edgerep-agent"));
+            FakeAgent a = new FakeAgent(node);
+            var resp = FakeAgent.bootstrap(operator.port(), operator.ca(), node, token, a.csrPem());
+            X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
+            agents.add(a.connect(operator.port(), operator.ca(), cert, a.keys.getPrivate(), node,
+                    "10.0.0." + n + ":7443"));
+            cluster.runningPod("bench", "det-" + node, node, "10.1." + n + ".1", Map.of("app", "det-" + node));
+        }
+        return agents;
+    }
+
+    /** Create, wait for Ready, next: each one's create → Ready latency in ms, sorted. */
+    static double[] sequential(KubernetesClient client, Map<String, Instant> readyAt, int count) throws Exception {
+        double[] lat = new double[count];
+        for (int i = 0; i < count; i++) {
+            String name = "lat-" + i;
+            Instant t0 = Instant.now();
+            client.resource(er(name, 20000 + i, "n" + (i % NODES + 1))).create();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!readyAt.containsKey(name) && System.nanoTime() < deadline) {
+                Thread.sleep(2);
+            }
+            assertThat(readyAt).as(name + " Ready").containsKey(name);
+            lat[i] = Duration.between(t0, readyAt.get(name)).toNanos() / 1e6;
+        }
+        Arrays.sort(lat);
+        return lat;
+    }
+
+    /**
+     * What a burst measured.
+     *
+     * @param count resources created
+     * @param ready how many of them became Ready
+     * @param createS seconds until every create returned
+     * @param allReadyS seconds from the first create to the last Ready
+     */
+    record Burst(int count, long ready, double createS, double allReadyS) {
+    }
+
+    /** {@code count} EdgeReplicas created at once from 8 client threads, until all are Ready. */
+    static Burst burst(KubernetesClient client, Map<String, Instant> readyAt, int count) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        Instant b0 = Instant.now();
+        for (int i = 0; i < count; i++) {
+            final int k = i;
+            pool.submit(() -> client.resource(er("burst-" + k, 30000 + k, "n" + (k % NODES + 1))).create());
+        }
+        pool.shutdown();
+        pool.awaitTermination(120, TimeUnit.SECONDS);
+        Instant created = Instant.now();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (System.nanoTime() < deadline && readyAt.keySet().stream()
+                .filter(n -> n.startsWith("burst-")).count() < count) {
+            Thread.sleep(50);
+        }
+        long ready = readyAt.keySet().stream().filter(n -> n.startsWith("burst-")).count();
+        Instant last = readyAt.entrySet().stream().filter(e -> e.getKey().startsWith("burst-"))
+                .map(Map.Entry::getValue).max(Instant::compareTo).orElse(Instant.now());
+        return new Burst(count, ready, Duration.between(b0, created).toMillis() / 1000.0,
+                Duration.between(b0, last).toMillis() / 1000.0);
+    }
+
+    /** Prints the table and writes the JSON result into {@code out}. */
+    static void report(Path out, String operator, double[] lat, Burst b, long rssKb, long heapMb)
+            throws Exception {
+        String table = String.format(Locale.ROOT, """
+                | metric | value | target |
+                |---|---|---|
+                | create -> Ready p50 (ms, %d sequential) | %.0f | |
+                | create -> Ready p99 (ms) | %.0f | <= 2000 |
+                | create -> Ready max (ms) | %.0f | |
+                | %d EdgeReplicas: Ready | %d / %d | all |
+                | %d EdgeReplicas: creates done (s) | %.1f | |
+                | %d EdgeReplicas: all Ready (s, from first create) | %.1f | <= 60 |
+                | RSS after burst (MB; %s) | %d | <= 400 |
+                | bench JVM heap used after GC (MB) | %d | |
+                """, lat.length, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], b.count(), b.ready(), b.count(),
+                b.count(), b.createS(), b.count(), b.allReadyS(), operator, rssKb / 1024, heapMb);
+        System.out.println(table);
+        String json = String.format(Locale.ROOT,
+                """
+                        {"benchmark":"operator","time":"%s","nodes":%d,"sequential":{"count":%d,"p50_ms":%.1f,"p99_ms":%.1f,"max_ms":%.1f},\
+                        "burst":{"count":%d,"ready":%d,"creates_s":%.2f,"all_ready_s":%.2f},"rss_mb":%d,"bench_heap_used_mb":%d,\
+                        "operator":"%s","note":"latency measured from the create call to the Ready watch event"}
+                        """,
+                Instant.now(), NODES, lat.length, pct(lat, 50), pct(lat, 99), lat[lat.length - 1], b.count(),
+                b.ready(), b.createS(), b.allReadyS(), rssKb / 1024, heapMb, operator);
+        Files.createDirectories(out);
+        Path file = out.resolve("operator-" + Instant.now().toString().replace(":", "") + ".json");
+        Files.writeString(file, json);
+        System.out.println("wrote " + file);
     }
 
     /** The operator being measured. */

@@ -1,147 +1,32 @@
 package io.edgerep.operator.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.edgerep.api.testing.RealApiServer;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.operator.Fixtures;
-import io.edgerep.operator.security.CertificateAuthority;
 import io.edgerep.operator.status.Conditions;
-import io.edgerep.proto.v1.ConsumerConfig;
 import io.edgerep.proto.v1.ConsumerCounters;
 import io.edgerep.proto.v1.Counters;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.ReplicaProgress;
 import io.edgerep.proto.v1.StreamConfig;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 
 /**
- * The operator in-process against a real kube-apiserver, fake agents over real gRPC with real
- * certificates from the operator's CA.
+ * The operator in-process against a real kube-apiserver, with fake agents: what it plans, what it
+ * pushes, and what the status says as pods, specs, agents and the operator itself change.
  */
-class ControlPlaneIT {
-
-    static final Duration FINALIZER_TIMEOUT = Duration.ofSeconds(5);
-    static final Map<String, String> AGENT_LABELS = Map.of("app.kubernetes.io/name", "edgerep-agent");
-
-    static RealApiServer server;
-    static KubernetesClient client;
-    static Cluster cluster;
-    static OperatorHarness operator;
-    static Path kubeconfig;
-    static final Map<String, FakeAgent> agents = new HashMap<>();
-    static final Map<String, X509Certificate> certs = new HashMap<>();
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = RealApiServer.start();
-        client = server.client();
-        RealApiServer.applyCrd(client);
-        kubeconfig = server.writeKubeconfig(Files.createTempFile("edgerep-it", ".kubeconfig"));
-        cluster = new Cluster(client);
-        cluster.namespace(OperatorHarness.NAMESPACE);
-        operator = new OperatorHarness(client, FINALIZER_TIMEOUT);
-        agents.put("n1", newAgent("n1"));
-        agents.put("n2", newAgent("n2"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        agents.values().forEach(FakeAgent::close);
-        if (operator != null) {
-            operator.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (kubeconfig != null) {
-            Files.deleteIfExists(kubeconfig);
-        }
-    }
-
-    /** Bootstraps a certificate the way an agent does, then connects with it. */
-    static FakeAgent newAgent(String node) throws Exception {
-        String token = cluster.agentToken(node, "edgerep-agent", "agent-" + node, AGENT_LABELS);
-        FakeAgent a = new FakeAgent(node);
-        var resp = FakeAgent.bootstrap(operator.port(), operator.ca.caCertificate(), node, token, a.csrPem());
-        X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
-        assertThat(CertificateAuthority.nodeOf(cert)).contains(node);
-        assertThat(resp.getNotAfterUnix()).isGreaterThan(System.currentTimeMillis() / 1000);
-        certs.put(node, cert);
-        return a.connect(operator.port(), operator.ca.caCertificate(), cert, a.keys.getPrivate(), node,
-                "10.0.0." + node.substring(1) + ":7443");
-    }
-
-    static EdgeReplica er(String ns, String name) {
-        return client.resources(EdgeReplica.class).inNamespace(ns).withName(name).get();
-    }
-
-    static void awaitCondition(String ns, String name, String type, String status, String reason) {
-        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-            EdgeReplica e = er(ns, name);
-            assertThat(e).isNotNull();
-            assertThat(e.getStatus()).isNotNull();
-            var c = Conditions.find(e.getStatus().getConditions(), type);
-            assertThat(c).as(type + " of " + ns + "/" + name).isPresent();
-            assertThat(c.get().getStatus()).as(type + " " + c.get().getReason() + ": " + c.get().getMessage())
-                    .isEqualTo(status);
-            if (reason != null) {
-                assertThat(c.get().getReason()).isEqualTo(reason);
-            }
-        });
-    }
-
-    static StreamConfig streamOn(String node, String key) {
-        NodeConfig c = operator.registry.config(node);
-        return c == null
-                ? null
-                : c.getStreamsList().stream().filter(s -> s.getKey().equals(key)).findFirst().orElse(null);
-    }
-
-    /** The stream as the agent last received it. */
-    static StreamConfig receivedStream(String node, String key) {
-        NodeConfig c = agents.get(node).latest();
-        return c == null
-                ? null
-                : c.getStreamsList().stream().filter(s -> s.getKey().equals(key)).findFirst().orElse(null);
-    }
-
-    static List<String> consumerKeys(StreamConfig s) {
-        return s.getConsumersList().stream().map(ConsumerConfig::getKey).toList();
-    }
-
-    static int kubectl(String... args) throws Exception {
-        String bin = System.getenv().getOrDefault("KUBE_API_TEST_DIR",
-                System.getProperty("user.home") + "/.kubeapitest")
-                + "/k8s/1.34.4-linux-amd64/kubectl";
-        var cmd = new java.util.ArrayList<>(List.of(bin, "--kubeconfig", kubeconfig.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        int rc = p.waitFor();
-        System.out.println("kubectl " + String.join(" ", args) + " -> " + rc + "\n" + out);
-        return rc;
-    }
+class ControlPlaneIT extends ControlPlaneSetup {
 
     @Test
     void applyWithKubectlThenWaitForReady() throws Exception {
@@ -376,122 +261,5 @@ class ControlPlaneIT {
             agents.put(node, again);
         }
         awaitCondition(ns, "cam", "Ready", "True", "Ready");
-    }
-
-    @Test
-    void certificateFromAnotherCaIsRefused() throws Exception {
-        CertificateAuthority rogue = CertificateAuthority.create("rogue");
-        FakeAgent a = new FakeAgent("n1");
-        var cert = rogue.issueNode(a.csrPem(), "n1", Duration.ofMinutes(5));
-        try {
-            a.connect(operator.port(), operator.ca.caCertificate(), cert, a.keys.getPrivate(), "n1", "");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> a.ended.get());
-            assertThat(a.error.get()).isInstanceOf(StatusRuntimeException.class);
-            assertThat(a.all).isEmpty();
-        } finally {
-            a.close();
-        }
-        assertThat(operator.registry.connectedNodes()).containsExactlyInAnyOrder("n1", "n2");
-    }
-
-    @Test
-    void nodeACertificateCannotActForNodeB() throws Exception {
-        FakeAgent n2Before = agents.get("n2");
-        int receivedBefore = n2Before.all.size();
-        FakeAgent imposter = new FakeAgent("n1");
-        try {
-            imposter.connect(operator.port(), operator.ca.caCertificate(), certs.get("n1"),
-                    agents.get("n1").keys.getPrivate(), "n2", "");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> imposter.ended.get());
-            assertThat(Status.fromThrowable(imposter.error.get()).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-            assertThat(imposter.all).as("no config of n2 reaches n1's certificate").isEmpty();
-        } finally {
-            imposter.close();
-        }
-        // the real n2 agent is untouched
-        assertThat(operator.registry.connectedNodes()).contains("n2");
-        assertThat(n2Before.ended.get()).isFalse();
-        assertThat(n2Before.all.size()).isGreaterThanOrEqualTo(receivedBefore);
-    }
-
-    @Test
-    void bootstrapRefusesWrongTokensAndClaims() throws Exception {
-        var trust = operator.ca.caCertificate();
-        String csr = new FakeAgent("x").csrPem();
-        String n1Token = cluster.agentToken("n1", "edgerep-agent", "agent-n1", AGENT_LABELS);
-        // a claim for another node than the token's pod runs on
-        assertDenied(() -> FakeAgent.bootstrap(operator.port(), trust, "n2", n1Token, csr), "node");
-        // a token for another audience
-        String otherAudience = cluster.agentToken("n1", "something-else", "agent-n1", AGENT_LABELS);
-        assertDenied(() -> FakeAgent.bootstrap(operator.port(), trust, "n1", otherAudience, csr), "");
-        // a stolen token of a pod that is not an agent (default service account)
-        String ns = "t-sec";
-        cluster.namespace(ns);
-        var app = cluster.runningPod(ns, "app", "n1", "10.1.7.1", Map.of("app", "web"));
-        String appToken = cluster.token("default", "edgerep-agent", app);
-        assertDenied(() -> FakeAgent.bootstrap(operator.port(), trust, "n1", appToken, csr), "service account");
-        // an agent-SA pod without the agent label
-        String unlabelled = cluster.agentToken("n1", "edgerep-agent", "not-an-agent", Map.of("app", "x"));
-        assertDenied(() -> FakeAgent.bootstrap(operator.port(), trust, "n1", unlabelled, csr), "not an agent pod");
-        // garbage
-        assertDenied(() -> FakeAgent.bootstrap(operator.port(), trust, "n1", "not-a-token", csr), "not authenticated");
-        // a valid claim with a malformed CSR is an argument error, not a certificate
-        assertThatThrownBy(() -> FakeAgent.bootstrap(operator.port(), trust, "n1", n1Token, "junk"))
-                .satisfies(t -> assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
-    }
-
-    @Test
-    void connectWithoutCertificateIsUnauthenticated() throws Exception {
-        var ch = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", operator.port())
-                .sslContext(io.grpc.netty.GrpcSslContexts.forClient().trustManager(operator.ca.caCertificate()).build())
-                .build();
-        try {
-            var done = new java.util.concurrent.CompletableFuture<Throwable>();
-            var up = io.edgerep.proto.v1.AgentControlGrpc.newStub(ch).connect(new io.grpc.stub.StreamObserver<>() {
-                @Override
-                public void onNext(io.edgerep.proto.v1.ControllerMessage v) {
-                    done.complete(new AssertionError("received a config without a certificate"));
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    done.complete(t);
-                }
-
-                @Override
-                public void onCompleted() {
-                    done.complete(new AssertionError("completed"));
-                }
-            });
-            try {
-                up.onNext(io.edgerep.proto.v1.AgentMessage.newBuilder()
-                        .setHello(io.edgerep.proto.v1.Hello.newBuilder().setNodeName("n1")).build());
-            } catch (IllegalStateException e) {
-                // the server may end the call before the Hello is written; its status still arrives
-            }
-            Throwable t = done.get(10, TimeUnit.SECONDS);
-            assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
-        } finally {
-            ch.shutdownNow();
-        }
-    }
-
-    interface Call {
-        Object run() throws Exception;
-    }
-
-    static void assertDenied(Call call, String messagePart) {
-        assertThatThrownBy(call::run).satisfies(t -> {
-            Status s = Status.fromThrowable(t);
-            assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-            assertThat(s.getDescription()).contains(messagePart);
-        });
-    }
-
-    static EdgeReplica stream(String ns, String name, int port, String node) {
-        var e = Fixtures.stream(ns, name, port, node, Fixtures.consumer("det", "det", 6000, null));
-        e.getMetadata().setGeneration(null);
-        e.getMetadata().setCreationTimestamp(null);
-        return e;
     }
 }

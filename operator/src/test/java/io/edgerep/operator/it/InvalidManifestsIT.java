@@ -57,17 +57,7 @@ class InvalidManifestsIT {
                 .addToLabels("edgerep.io/qoc-profile", "").endMetadata()
                 .withData(Map.of("lossPercent", "1,2", "uniform", "0.9", "differential", "0.9,0.8")).build()).create();
         // an older resource holding ingress port 7000 on n1
-        client.resource(load("""
-                apiVersion: edgerep.io/v1alpha1
-                kind: EdgeReplica
-                metadata: {name: holder}
-                spec:
-                  stream:
-                    ingress: {interface: eth0, port: 7000, nodeName: n1}
-                    consumers: [{name: det, podSelector: {matchLabels: {app: det}}, port: 6000}]
-                """)).inNamespace(NS).create();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted("holder") != null
-                && "True".equals(accepted("holder").getStatus()));
+        createAccepted("holder", 7000);
         Thread.sleep(1100); // creation timestamps have second resolution: the holder is strictly older
     }
 
@@ -123,6 +113,39 @@ class InvalidManifestsIT {
     void everyInvalidManifestIsRejectedWithAReason() throws Exception {
         List<Case> cases = corpus();
         assertThat(cases).hasSizeGreaterThanOrEqualTo(30);
+        List<Case> semantic = createAll(cases);
+        assertThat(semantic).hasSizeGreaterThanOrEqualTo(10);
+        Map<String, String> versions = awaitRejections(semantic);
+        // no loop: rejected resources are left alone (no status churn)
+        Thread.sleep(3000);
+        for (Case c : semantic) {
+            assertThat(client.resources(EdgeReplica.class).inNamespace(NS).withName(c.name()).get().getMetadata()
+                    .getResourceVersion()).as(c.file() + " unchanged").isEqualTo(versions.get(c.name()));
+        }
+        // and the operator still works
+        createAccepted("valid-after-corpus", 7100);
+    }
+
+    /** Creates a valid stream resource entering n1 on the port, and waits until it is Accepted. */
+    static void createAccepted(String name, int port) {
+        client.resource(load("""
+                apiVersion: edgerep.io/v1alpha1
+                kind: EdgeReplica
+                metadata: {name: %s}
+                spec:
+                  stream:
+                    ingress: {interface: eth0, port: %d, nodeName: n1}
+                    consumers: [{name: det, podSelector: {matchLabels: {app: det}}, port: 6000}]
+                """.formatted(name, port))).inNamespace(NS).create();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted(name) != null
+                && "True".equals(accepted(name).getStatus()));
+    }
+
+    /**
+     * Creates every case: the schema cases must be refused by the API server with their message,
+     * the semantic ones admitted. Returns the semantic ones.
+     */
+    static List<Case> createAll(List<Case> cases) {
         List<String> failures = new ArrayList<>();
         List<Case> semantic = new ArrayList<>();
         for (Case c : cases) {
@@ -145,9 +168,14 @@ class InvalidManifestsIT {
             }
         }
         assertThat(failures).isEmpty();
-        assertThat(semantic).hasSizeGreaterThanOrEqualTo(10);
+        return semantic;
+    }
 
-        Map<String, String> versions = new HashMap<>();
+    /**
+     * Waits until each semantic case is Accepted=False with its reason, not Ready, with a Warning
+     * Event. Returns each one's resourceVersion then.
+     */
+    static Map<String, String> awaitRejections(List<Case> semantic) {
         await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
             List<String> wrong = new ArrayList<>();
             for (Case c : semantic) {
@@ -161,6 +189,7 @@ class InvalidManifestsIT {
             }
             assertThat(wrong).isEmpty();
         });
+        Map<String, String> versions = new HashMap<>();
         var events = client.v1().events().inNamespace(NS).list().getItems();
         for (Case c : semantic) {
             EdgeReplica e = client.resources(EdgeReplica.class).inNamespace(NS).withName(c.name()).get();
@@ -170,23 +199,6 @@ class InvalidManifestsIT {
                     && c.expected().equals(ev.getReason()) && c.name().equals(ev.getInvolvedObject().getName()));
             versions.put(c.name(), e.getMetadata().getResourceVersion());
         }
-        // no loop: rejected resources are left alone (no status churn)
-        Thread.sleep(3000);
-        for (Case c : semantic) {
-            assertThat(client.resources(EdgeReplica.class).inNamespace(NS).withName(c.name()).get().getMetadata()
-                    .getResourceVersion()).as(c.file() + " unchanged").isEqualTo(versions.get(c.name()));
-        }
-        // and the operator still works
-        client.resource(load("""
-                apiVersion: edgerep.io/v1alpha1
-                kind: EdgeReplica
-                metadata: {name: valid-after-corpus}
-                spec:
-                  stream:
-                    ingress: {interface: eth0, port: 7100, nodeName: n1}
-                    consumers: [{name: det, podSelector: {matchLabels: {app: det}}, port: 6000}]
-                """)).inNamespace(NS).create();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> accepted("valid-after-corpus") != null
-                && "True".equals(accepted("valid-after-corpus").getStatus()));
+        return versions;
     }
 }

@@ -49,7 +49,7 @@ public final class OperatorHarness implements AutoCloseable {
         server = AgentServer.start(settings, ca,
                 new AgentControlService(registry, ca, new BootstrapVerifier(client, settings), settings));
         gate = Executors.newSingleThreadScheduledExecutor();
-        gate.scheduleWithFixedDelay(reconciler::checkGate, 100, 100, TimeUnit.MILLISECONDS);
+        gate.scheduleWithFixedDelay(registry::checkGate, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     public int port() {

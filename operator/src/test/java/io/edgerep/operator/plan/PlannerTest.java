@@ -152,6 +152,30 @@ class PlannerTest {
                 .containsEntry("main", "containerd://d1");
     }
 
+    @Test
+    void bothHalvesJoinOnASharedNode() {
+        var er = Fixtures.stream(NS, "both", 5004, "n1", consumer("det", "det", 6000, null));
+        er.getSpec().setState(Fixtures.state(NS, "both", sel("role", "origin"), sel("role", "edge"), "/data")
+                .getSpec().getState());
+        var plan = Planner.plan(er, List.of(p("d1", "n1", "10.1.0.5", "app", "det"),
+                p("o", "n1", "10.1.0.1", "role", "origin")), FACTS, QocProfile.DEFAULT);
+        NodeItems n1 = plan.nodes().get("n1");
+        assertThat(n1.streams()).hasSize(1);
+        assertThat(n1.origins()).hasSize(1);
+        assertThat(plan.waiting()).extracting(ResourcePlan.Problem::reason).containsExactly("NoReplicaPods");
+        assertThat(plan.originPod()).isEqualTo("o");
+        assertThat(plan.consumerPodCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aRejectedResourcePlansNothing() {
+        var none = ResourcePlan.none("v/x", 4);
+        assertThat(none.nodes()).isEmpty();
+        assertThat(none.generation()).isEqualTo(4);
+        assertThat(none.consumerPodCount()).isZero();
+        assertThat(none.waiting()).isEmpty();
+    }
+
     static List<String> render(ResourcePlan plan) {
         List<String> out = new ArrayList<>();
         plan.nodes().forEach((node, items) -> {

@@ -7,18 +7,23 @@ import static io.edgerep.operator.Fixtures.rate;
 import static io.edgerep.operator.Fixtures.sel;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.operator.Fixtures;
+import io.edgerep.operator.qoc.QocProfiles;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -94,9 +99,55 @@ class SemanticValidatorTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void verdicts(String name, EdgeReplica er, List<Pod> pods, List<PortClaim> claims, String reason) {
-        Verdict v = SemanticValidator.validate(er, pods, claims, (ns, n) -> Optional.empty());
+        Verdict v = SemanticValidator.validate(er, pods, claims, (ns, n) -> Optional.empty()).verdict();
         assertThat(v.reason()).isEqualTo(reason);
         assertThat(v.accepted()).isEqualTo("Accepted".equals(reason));
         assertThat(v.message()).isNotBlank();
+    }
+
+    static final ConfigMap STRICT = new ConfigMapBuilder().withNewMetadata().withName("strict").withNamespace(NS)
+            .addToLabels(QocProfiles.PROFILE_LABEL, "").endMetadata()
+            .withData(Map.of("lossPercent", "1, 10", "uniform", "0.9,0.5", "differential", "0.95,0.8")).build();
+
+    @Test
+    void anAcceptedStreamHandsOnTheProfileItResolvedLookingItUpOnce() {
+        var er = with(cam(5004, "n1"), e -> e.getSpec().getStream().setQocProfile("strict"));
+        List<String> lookups = new ArrayList<>();
+        Validation v = SemanticValidator.validate(er, List.of(), List.of(), (ns, n) -> {
+            lookups.add(ns + "/" + n);
+            return Optional.of(STRICT);
+        });
+        assertThat(v.accepted()).isTrue();
+        assertThat(v.profile().name()).isEqualTo("strict");
+        assertThat(lookups).containsExactly(NS + "/strict");
+    }
+
+    @Test
+    void aRejectedSpecOrOneWithoutAStreamHandsOnNoProfile() {
+        var rejected = SemanticValidator.validate(cam(5004, "n1"), List.of(),
+                List.of(new PortClaim("other/cam", "2025-01-01T00:00:00Z", 5004, Set.of("n1"))),
+                (ns, n) -> Optional.empty());
+        assertThat(rejected.verdict().reason()).isEqualTo("IngressPortConflict");
+        assertThat(rejected.profile()).isNull();
+        var state = SemanticValidator.validate(Fixtures.state(NS, "web", sel("role", "origin"), sel("role", "edge"),
+                "/d"), List.of(), List.of(), (ns, n) -> Optional.empty());
+        assertThat(state.accepted()).isTrue();
+        assertThat(state.profile()).isNull();
+    }
+
+    @Test
+    void theStreamHalfIsJudgedBeforeTheStateHalfAndPortClaimsLast() {
+        var both = with(cam(5004, "n1"), e -> {
+            var st = Fixtures.state(NS, "web", sel("role", "origin2"), sel("role", "edge"), "/d");
+            e.getSpec().setState(st.getSpec().getState());
+        });
+        List<Pod> pods = List.of(pod(NS, "o2", "n2", "10.0.0.3", Map.of("role", "origin2")),
+                pod(NS, "o3", "n2", "10.0.0.4", Map.of("role", "origin2")));
+        var older = List.of(new PortClaim("other/cam", "2025-01-01T00:00:00Z", 5004, Set.of("n1")));
+        assertThat(SemanticValidator.validate(both, pods, older, (ns, n) -> Optional.empty()).verdict().reason())
+                .as("state half before the claims").isEqualTo("OriginAmbiguous");
+        both.getSpec().getStream().setQocProfile("nope");
+        assertThat(SemanticValidator.validate(both, pods, older, (ns, n) -> Optional.empty()).verdict().reason())
+                .as("stream half first").isEqualTo("UnknownQocProfile");
     }
 }

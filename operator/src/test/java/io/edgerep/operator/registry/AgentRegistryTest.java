@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -114,5 +115,40 @@ class AgentRegistryTest {
         assertThat(r.agentEvent("n1", n1, ev)).isTrue();
         assertThat(r.agentEvent("n1", n1, ev)).as("same reason again within the interval").isFalse();
         assertThat(seen).containsExactly("n1:a/x:XdpFellBackToTc");
+    }
+
+    @Test
+    void theGateOpensByItselfOnceEveryKnownResourceWasPlanned() {
+        var r = new AgentRegistry();
+        List<String> known = new ArrayList<>(List.of("a/x", "b/y"));
+        r.useResourceKeys(known::stream);
+        var sink = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), sink);
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        assertThat(r.gateOpen()).isFalse();
+        assertThat(sink.got).as("b/y was not planned yet").isEmpty();
+        r.update("b/y", Map.of("n1", stream("b/y", 2)));
+        assertThat(r.gateOpen()).isTrue();
+        assertThat(sink.got).hasSize(1);
+        assertThat(sink.got.get(0).getConfig().getStreamsCount()).as("a config with both, never one").isEqualTo(2);
+    }
+
+    @Test
+    void aResourceBeingRemovedCountsAsPlanned() {
+        var r = new AgentRegistry();
+        r.useResourceKeys(() -> Stream.of("a/x"));
+        assertThat(r.removeAndPending("a/x")).isEmpty();
+        assertThat(r.gateOpen()).isTrue();
+    }
+
+    @Test
+    void withoutResourceKeysOnlyCheckingDoesNotOpenTheGate() {
+        var r = new AgentRegistry();
+        r.update("a/x", Map.of());
+        r.checkGate();
+        assertThat(r.gateOpen()).isFalse();
+        r.useResourceKeys(Stream::empty);
+        r.checkGate();
+        assertThat(r.gateOpen()).as("an operator with no resources serves its agents").isTrue();
     }
 }

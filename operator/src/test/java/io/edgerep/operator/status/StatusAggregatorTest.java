@@ -4,6 +4,7 @@ import static io.edgerep.operator.Fixtures.consumer;
 import static io.edgerep.operator.Fixtures.pod;
 import static io.edgerep.operator.Fixtures.sel;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.List;
@@ -146,11 +147,35 @@ class StatusAggregatorTest {
     }
 
     @Test
-    void aReplicaThatAppliedEverythingTheOriginAssignedHasNoLag() {
-        var caughtUp = io.edgerep.proto.v1.ReplicaProgress.newBuilder().setAppliedSeq(8253).setLagMs(1099).build();
-        var behind = io.edgerep.proto.v1.ReplicaProgress.newBuilder().setAppliedSeq(8000).setLagMs(1099).build();
-        assertThat(StatusAggregator.effectiveLagMs(caughtUp, 8253L)).isZero();
-        assertThat(StatusAggregator.effectiveLagMs(behind, 8253L)).isEqualTo(1099);
-        assertThat(StatusAggregator.effectiveLagMs(caughtUp, null)).as("origin not heard from yet").isEqualTo(1099);
+    void conditionsAreReportedInTheirOrderWhateverOrderTheyAreSetIn() {
+        var s = new StatusAggregator(er, T0).condition("Degraded", ConditionState.fails("AsExpected", "d"))
+                .condition("Ready", ConditionState.holds("Ready", "r"))
+                .condition("InSync", ConditionState.holds("InSync", "i"))
+                .condition("Programmed", ConditionState.holds("Programmed", "p"))
+                .condition("Accepted", ConditionState.holds("Accepted", "a"))
+                .apply(st -> st.setConsumerCount(7)).build();
+        assertThat(s.getConditions()).extracting(Condition::getType).containsExactly("Accepted", "Programmed",
+                "InSync", "Ready", "Degraded");
+        assertThat(s.getConsumerCount()).isEqualTo(7);
+        assertThat(s.getObservedGeneration()).isEqualTo(1L);
+    }
+
+    @Test
+    void aStatusLackingAConditionOrNamingAnUnknownOneIsRefused() {
+        var partial = new StatusAggregator(er, T0).condition("Accepted", ConditionState.holds("Accepted", "a"));
+        assertThatThrownBy(partial::build).isInstanceOf(IllegalStateException.class).hasMessageContaining("Programmed");
+        assertThatThrownBy(() -> partial.condition("Healthy", ConditionState.holds("Healthy", "h")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theHalvesAreReportedOnlyForTheSpecsHalves() {
+        var s = StatusAggregator.aggregate(er, Verdict.ACCEPTED, plan, Map.of(), T0);
+        assertThat(s.getStream()).isNotNull();
+        assertThat(s.getState()).isNull();
+        assertThat(s.getReplicaCount()).isNull();
+        var rejected = StatusAggregator.aggregate(er, Verdict.rejected("X", "x"), plan, Map.of(), T0);
+        assertThat(rejected.getStream()).as("a rejected spec reports conditions only").isNull();
+        assertThat(rejected.getConsumerCount()).isNull();
     }
 }

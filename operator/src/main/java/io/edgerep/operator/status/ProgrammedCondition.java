@@ -1,0 +1,36 @@
+package io.edgerep.operator.status;
+
+import io.edgerep.operator.plan.ResourcePlan;
+
+/**
+ * Programmed: every node the plan involves applied the config carrying this generation, without
+ * error. The first of these that applies gives the reason: no node involved, an agent missing,
+ * an item failed, a node still applying.
+ */
+final class ProgrammedCondition {
+
+    /** What a spec that was not accepted says. */
+    static final ConditionState NOT_ACCEPTED = ConditionState.fails("NotAccepted", "the spec was not accepted");
+
+    private ProgrammedCondition() {
+    }
+
+    static ConditionState of(ResourcePlan plan, NodeReports reports, Long generation) {
+        if (plan.nodes().isEmpty()) {
+            return ConditionState.fails("WaitingForPods",
+                    plan.waiting().isEmpty() ? "no node is involved yet" : plan.waiting().get(0).message());
+        }
+        if (!reports.disconnected().isEmpty()) {
+            return ConditionState.fails("AgentUnavailable",
+                    "no agent connected on node(s) " + String.join(", ", reports.disconnected()));
+        }
+        if (!reports.failed().isEmpty()) {
+            return ConditionState.fails("ApplyFailed", String.join("; ", reports.failed()));
+        }
+        if (!reports.pending().isEmpty()) {
+            return ConditionState.fails("Applying", "waiting for node(s) " + String.join(", ", reports.pending())
+                    + " to apply generation " + generation);
+        }
+        return ConditionState.holds("Programmed", plan.nodes().size() + " node(s) applied generation " + generation);
+    }
+}
