@@ -67,7 +67,12 @@ class OperatorDrivenReplicationIT {
                     done
                     while true; do sleep 1; done
                     """.replace("STOP", stop.toString()));
-            Thread.sleep(300);
+            long started = System.currentTimeMillis() + 60_000;
+            while (!(java.nio.file.Files.exists(f.originData.resolve("app.log"))
+                    && java.nio.file.Files.readString(f.originData.resolve("app.log")).contains("request 1\n"))) {
+                assertThat(System.currentTimeMillis()).as("the app writes before any trace").isLessThan(started);
+                Thread.sleep(10);
+            }
 
             // the replica's agent on node-b, serving the replica pod's directory
             ReplicationService replicaSvc = new ReplicationService();
@@ -145,16 +150,20 @@ class OperatorDrivenReplicationIT {
                             assertThat(t.getPrefixesList()).containsExactly(f.prefix);
                         });
                 long applied = System.currentTimeMillis();
-                Thread.sleep(1500); // the app goes on writing, now traced
+                end = System.currentTimeMillis() + 60_000;
+                while (pump.events() < 50 && System.currentTimeMillis() < end) {
+                    Thread.sleep(10); // the app goes on writing, now traced
+                }
+                assertThat(pump.events()).as("writes captured once traced").isGreaterThanOrEqualTo(50);
                 java.nio.file.Files.writeString(stop, "");
                 long writesEnd = System.currentTimeMillis();
-                long converged = f.awaitIdentical(writesEnd + 5000);
+                long converged = f.awaitIdentical(writesEnd + 60_000);
                 StateApplier replica = replicaSvc.replicas().values().iterator().next().applier();
                 LOG.infof("operator-driven: config applied (trace set) %d ms after it was sent; converged %d ms after "
                         + "the writes ended; %d events from the loader, replica at seq %d", applied - sent,
                         converged - writesEnd, pump.events(), replica.appliedSeq());
                 assertThat(pump.events()).as("captured by the loader").isPositive();
-                end = System.currentTimeMillis() + 10_000;
+                end = System.currentTimeMillis() + 60_000;
                 while (!replica.verified() && System.currentTimeMillis() < end) {
                     Thread.sleep(50);
                 }

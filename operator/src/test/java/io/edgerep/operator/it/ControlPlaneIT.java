@@ -186,7 +186,8 @@ class ControlPlaneIT extends ControlPlaneSetup {
             client.resources(EdgeReplica.class).inNamespace(ns).withName("cam").delete();
             await().atMost(10, TimeUnit.SECONDS)
                     .untilAsserted(() -> assertThat(receivedStream("n1", ns + "/cam")).isNull());
-            Thread.sleep(1500);
+            long passes = operator.reconciles.cleanups(ns, "cam");
+            await().atMost(30, TimeUnit.SECONDS).until(() -> operator.reconciles.cleanups(ns, "cam") >= passes + 2);
             assertThat(er(ns, "cam")).as("finalizer holds until the node acknowledges").isNotNull();
             n1.acknowledge(n1.latest());
             await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(er(ns, "cam")).isNull());

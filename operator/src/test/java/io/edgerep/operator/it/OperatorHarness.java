@@ -29,6 +29,8 @@ public final class OperatorHarness implements AutoCloseable {
     public static final String NAMESPACE = "edgerep-system";
 
     public final AgentRegistry registry = new AgentRegistry();
+    /** The resource versions reconciles finished with. */
+    public final ReconcileLog reconciles = new ReconcileLog();
     public final CertificateAuthority ca;
     public final OperatorSettings settings;
     private final AgentServer server;
@@ -43,7 +45,8 @@ public final class OperatorHarness implements AutoCloseable {
         registry.useEndpointStore(new io.edgerep.operator.registry.EndpointStore(client, NAMESPACE, "edgerep-agents"));
         var reconciler = new EdgeReplicaReconciler(registry, settings, new EventRecorder(client), Clock.systemUTC());
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
-                .withConcurrentReconciliationThreads(4).withCacheSyncTimeout(Duration.ofSeconds(30)));
+                .withConcurrentReconciliationThreads(4).withCacheSyncTimeout(Duration.ofSeconds(30))
+                .withMetrics(reconciles));
         operator.register(reconciler);
         operator.start();
         server = AgentServer.start(settings, ca,
