@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,3 +74,11 @@ def start_sink(pod: Pod, workdir: Path, port: int = CONSUMER_PORT) -> Proc:
         log_dir=workdir / "logs",
         env={"PYTHONPATH": str(E2E)},
     )
+
+
+def received(pod: Pod) -> int:
+    """Datagrams a pod's sink has received so far (its summary, written every half second and when it stops)."""
+    try:
+        return json.loads((pod.host_dir / "recv.ts.json").read_text())["packets"]
+    except (OSError, ValueError):
+        return 0

@@ -260,7 +260,9 @@ def main() -> int:
         expected = tree_digest(origin.host_dir)
         for r in replicas:
             same = wait_for_match(r.host_dir, expected)
-            print(f"  replica  {r.name:<12} {len(expected)} files  {'identical (bytes, modes)' if same else 'DIFFERS'}")
+            print(
+                f"  replica  {r.name:<12} {len(expected)} files  {'identical (bytes, modes)' if same else 'DIFFERS'}"
+            )
             healthy &= same
         print(f"  {cp.kubectl('get', 'er', '-n', NS).stdout.strip()}")
         png = OUT / "demo.png"

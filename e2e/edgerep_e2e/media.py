@@ -279,3 +279,18 @@ def lost_datagrams(sent: list[bytes], received: list[bytes]) -> list[int]:
         i += 1
     lost.extend(range(i, len(sent)))
     return lost
+
+
+def lost_before_stop(sent: list[bytes], received: list[bytes]) -> tuple[list[int], int]:
+    """Lost datagrams of a stream whose sender was stopped, and how many it had sent by then as far as can be told.
+
+    What the receiver never got after its last datagram is the tail the stopped
+    sender never sent (or that was still on its way when the receiver stopped):
+    it is not counted as lost.
+    """
+    lost = lost_datagrams(sent, received)
+    end = len(sent)
+    while lost and lost[-1] == end - 1:
+        lost.pop()
+        end -= 1
+    return lost, end

@@ -127,6 +127,20 @@ def start(
     return Proc(name, popen, log_path, cgroup)
 
 
+def settle(predicate, timeout: float = 60, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; whether it held (the caller's assertions say why not)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - retried until the deadline
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
 def wait_for(what: str, predicate, timeout: float = 30, interval: float = 0.2, proc: Proc | None = None):
     """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -17,6 +17,22 @@ import socket
 import time
 
 
+def drain(sock: socket.socket, out, sizes, stats: dict) -> None:
+    """Keeps what is still queued on the socket when the sink is told to stop."""
+    while True:
+        try:
+            data = sock.recv(65535, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        out.write(data)
+        sizes.write(len(data).to_bytes(2, "little"))
+        stats["packets"] += 1
+        stats["bytes"] += len(data)
+        stats["last"] = time.time()
+    out.flush()
+    sizes.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -52,7 +68,11 @@ def main() -> None:
                 os.replace(tmp, args.out + ".json")
                 last_report = time.monotonic()
             if stop:
-                return  # everything received is on disk
+                drain(sock, out, sizes, stats)
+                with open(args.out + ".json.tmp", "w") as f:
+                    json.dump(stats, f)
+                os.replace(args.out + ".json.tmp", args.out + ".json")
+                return  # everything that had arrived is on disk
 
 
 if __name__ == "__main__":

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import time
 
 from edgerep_e2e import media
 from edgerep_e2e.apps import start_sink, start_webapp, web_url
-from edgerep_e2e.proc import start, wait_for
+from edgerep_e2e.proc import settle, start, wait_for
 from edgerep_e2e.topology import Topology
 
 
@@ -22,11 +21,11 @@ def test_stream_sent_straight_to_a_pod_decodes_without_loss(workdir):
         sender = start(
             "sender", media.sender_command(clip, pod.ip, 6000), log_dir=workdir / "logs", netns=topo.sensor
         )
-        sender.popen.wait(timeout=60)
-        time.sleep(1)
+        assert sender.popen.wait(timeout=120) == 0, sender.tail()
+        expected = clip.stat().st_size
+        settle(lambda: json.loads((pod.host_dir / "recv.ts.json").read_text())["bytes"] == expected)
         sink.stop()
         stats = json.loads((pod.host_dir / "recv.ts.json").read_text())
-        expected = clip.stat().st_size
         assert stats["bytes"] == expected, f"received {stats['bytes']} of {expected} bytes"
         assert (pod.host_dir / "recv.ts").read_bytes() == clip.read_bytes()
         assert media.psnr(pod.host_dir / "recv.ts", clip) == float("inf")

@@ -24,20 +24,12 @@ import pytest
 
 from conftest import running_edge
 from edgerep_e2e import media
-from edgerep_e2e.apps import add_web_pods, post_items, start_sink, start_webapp, web_url
+from edgerep_e2e.apps import add_web_pods, post_items, received, start_sink, start_webapp, web_url
 from edgerep_e2e.files import integrity, tree_digest, wait_identical
 from edgerep_e2e.manifests import INGRESS_PORT, WEB_ORIGIN, budget, consumer, edge_replica, stream, web_state
 from edgerep_e2e.proc import start, wait_for
 
 log = logging.getLogger("edgerep.e2e")
-
-
-def received(pod) -> int:
-    """Datagrams a pod's sink has received so far (its summary, written every half second)."""
-    try:
-        return json.loads((pod.host_dir / "recv.ts.json").read_text())["packets"]
-    except (OSError, ValueError):
-        return 0
 
 
 def consumer_status(cp, ns: str, name: str, consumer: str) -> dict:
@@ -97,6 +89,10 @@ def stream_edge(workdir, request):
         yield edge
 
 
+#: Times the sensor sends the clip: the steps run while it streams, however long they take; it is stopped after.
+SENDER_LOOPS = 10
+
+
 def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
     topo, cp, system = stream_edge
     ns = "video"
@@ -114,7 +110,7 @@ def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
 
     sender = start(
         "sensor",
-        media.sender_command(clip, topo.node("node-a").ip, INGRESS_PORT),
+        media.sender_command(clip, topo.node("node-a").ip, INGRESS_PORT, loops=SENDER_LOOPS),
         log_dir=workdir / "logs",
         netns=topo.sensor,
     )
@@ -174,30 +170,31 @@ def test_stream_lifecycle_patch_add_remove_delete(stream_edge, workdir):
         ),
         timeout=20,
     )
-    time.sleep(1)  # what was in flight has arrived
+    # what was in flight has arrived once full-0 got 50 datagrams more; then, while it gets 500 more, cam-0
+    # gets none (progress measured by the stream, not by the clock)
+    mark = received(full0)
+    wait_for("50 more datagrams at full-0", lambda: received(full0) >= mark + 50, timeout=60)
     got = received(cam0)
-    time.sleep(3)
-    assert sender.alive(), "the clip ended before the deleted pod could be checked: make it longer"
+    mark = received(full0)
+    wait_for("500 more datagrams at full-0", lambda: received(full0) >= mark + 500, timeout=60)
     assert received(cam0) == got, "a deleted consumer pod still receives copies"
     assert consumer_status(cp, ns, "cameras", "cam").get("pods") == []
     cp.delete_pod(ns, cam0.name, force=True)
 
-    assert sender.popen.wait(timeout=60) == 0, sender.tail()
-    sent = int(sender.tail(1).strip())
-    time.sleep(1)
+    assert sender.alive(), "the clip's loops ended before the steps did: raise SENDER_LOOPS"
+    sender.stop()
     for s in sinks.values():
         s.stop()
-    originals = media.datagrams(clip)
-    assert sent == len(originals)
+    originals = media.datagrams(clip) * SENDER_LOOPS
     full0_got = media.received_datagrams(full0.host_dir / "recv.ts")
-    lost = media.lost_datagrams(originals, full0_got)
+    lost, sent = media.lost_before_stop(originals, full0_got)
     assert (
         not lost
     ), f"the unbudgeted consumer lost {len(lost)} datagrams (first {lost[:10]}) across the changes"
     # the pod added mid-stream: everything from its first datagram on, nothing lost after it
     full1_got = media.received_datagrams(full1.host_dir / "recv.ts")
     first = originals.index(full1_got[0])
-    late_lost = media.lost_datagrams(originals[first:], full1_got)
+    late_lost, _ = media.lost_before_stop(originals[first:], full1_got)
     assert not late_lost, f"the added pod lost {len(late_lost)} datagrams after its first one"
     log.info(
         "stream lifecycle: full-0 %d/%d, full-1 %d from #%d, cam-0 %d before its deletion",

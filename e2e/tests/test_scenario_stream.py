@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
 from edgerep_e2e import media
 from conftest import running_edge
-from edgerep_e2e.apps import start_sink
+from edgerep_e2e.apps import received, start_sink
 from edgerep_e2e.manifests import INGRESS_PORT, budget, consumer, edge_replica, stream
-from edgerep_e2e.proc import start
+from edgerep_e2e.proc import settle, start
 
 log = logging.getLogger("edgerep.e2e")
 NS = "video"
@@ -69,10 +68,22 @@ def test_stream_to_three_consumers_with_budgets(edge, workdir):
     )
     assert sender.popen.wait(timeout=120) == 0, sender.tail()
     assert sender.tail(1).strip() == str(len(media.datagrams(clip))), sender.tail()
-    time.sleep(3)  # counters are coalesced every 2 s
-    status = cp.get_json("er/cameras", "-n", NS)["status"]
+
+    def delivered(status, name) -> int:
+        return next(c for c in status["stream"]["consumers"] if c["name"] == name)["deliveredPackets"]
+
+    # what was sent has arrived and the counters (coalesced every 2 s) caught up with it; if they never agree
+    # exactly, the assertions below say by how much
+    settle(lambda: received(consumers["full"]) == len(media.datagrams(clip)))
+    settle(
+        lambda: all(
+            delivered(cp.get_json("er/cameras", "-n", NS)["status"], name) == received(pod)
+            for name, pod in consumers.items()
+        )
+    )
     for sink in sinks.values():
         sink.stop()
+    status = cp.get_json("er/cameras", "-n", NS)["status"]
 
     originals = media.datagrams(clip)
     reference = media.reference_datagrams(clip)
