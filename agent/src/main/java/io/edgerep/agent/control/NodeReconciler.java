@@ -15,6 +15,8 @@ import org.jboss.logging.Logger;
 
 import io.edgerep.agent.pods.CgroupResolver;
 import io.edgerep.agent.pods.RouteResolver;
+import io.edgerep.agent.state.ReplicaId;
+import io.edgerep.agent.state.StateWiring;
 import io.edgerep.proto.v1.ConsumerConfig;
 import io.edgerep.proto.v1.ConsumerResult;
 import io.edgerep.proto.v1.ConsumerSpec;
@@ -318,18 +320,18 @@ public final class NodeReconciler {
                 }
             }
         }
-        Set<String> replicas = new HashSet<>();
+        Set<ReplicaId> replicas = new HashSet<>();
         for (StateReplicaConfig r : cfg.getStateReplicasList()) {
-            String rid = StateWiring.replicaId(r.getKey(), r.getPod().getName());
+            ReplicaId rid = new ReplicaId(r.getKey(), r.getPod().getName());
             replicas.add(rid);
             try {
                 CgroupResolver.Container c = container(r.getPod(), r.getContainer());
                 Path root = c.root(procRoot)
                         .orElseThrow(() -> new IllegalStateException("replica container has no process"));
                 state.replica(r, root);
-                results.add(ok(ItemKind.ITEM_KIND_STATE_REPLICA, r.getKey() + "/" + r.getPod().getName()));
+                results.add(ok(ItemKind.ITEM_KIND_STATE_REPLICA, rid.toString()));
             } catch (Exception e) {
-                results.add(fail(ItemKind.ITEM_KIND_STATE_REPLICA, r.getKey() + "/" + r.getPod().getName(),
+                results.add(fail(ItemKind.ITEM_KIND_STATE_REPLICA, rid.toString(),
                         "PodNotResolved",
                         String.valueOf(e.getMessage())));
             }

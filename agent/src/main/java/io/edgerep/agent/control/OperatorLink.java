@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
+import io.edgerep.agent.retry.Backoff;
 import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.agent.tls.Pki;
 import io.edgerep.proto.v1.AgentControlGrpc;

@@ -6,14 +6,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import org.jboss.logging.Logger;
 
-import io.edgerep.agent.state.OriginReplication;
+import io.edgerep.agent.retry.Backoff;
 import io.edgerep.proto.v1.GetCapabilitiesRequest;
 import io.edgerep.proto.v1.LoaderGrpc;
 import io.edgerep.proto.v1.StateEvent;
@@ -25,7 +24,7 @@ import io.grpc.ManagedChannel;
 
 /**
  * Drains the loader's {@code StreamStateEvents} and hands each replication id's events, in order, to its
- * {@link OriginReplication}. Reconnects with capped backoff; a broken stream counts as lost capture (records may have
+ * {@link CaptureSink} (an origin). Reconnects with capped backoff; a broken stream counts as lost capture (records may have
  * been missed, and a restarted loader has no traces), so every origin waits for its trace to be confirmed again
  * ({@link #onConnect}) and then resyncs its replicas.
  */
@@ -34,7 +33,7 @@ public final class StateEventPump implements AutoCloseable {
 
     private final Channel channel;
     private final LoaderGrpc.LoaderBlockingStub stub;
-    private final Map<Integer, OriginReplication> origins = new ConcurrentHashMap<>();
+    private final Map<Integer, CaptureSink> origins = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Context.CancellableContext current;
@@ -60,7 +59,7 @@ public final class StateEventPump implements AutoCloseable {
         return this;
     }
 
-    public void route(int replicationId, OriginReplication origin) {
+    public void route(int replicationId, CaptureSink origin) {
         origins.put(replicationId, origin);
     }
 
@@ -82,7 +81,7 @@ public final class StateEventPump implements AutoCloseable {
     }
 
     private void run() {
-        long backoff = 100;
+        Backoff backoff = new Backoff(100, 1000); // a local socket: retrying each second costs nothing
         while (running) {
             Context.CancellableContext ctx = Context.current().withCancellation();
             current = ctx;
@@ -108,7 +107,7 @@ public final class StateEventPump implements AutoCloseable {
                         dispatch(it.next());
                     }
                 });
-                backoff = 100;
+                backoff.reset();
             } catch (RuntimeException e) {
                 lostReason = String.valueOf(e.getMessage());
                 if (running) {
@@ -122,7 +121,7 @@ public final class StateEventPump implements AutoCloseable {
             }
             reconnects.incrementAndGet();
             if (opened[0]) {
-                for (OriginReplication o : origins.values()) {
+                for (CaptureSink o : origins.values()) {
                     o.captureLost(); // events may be lost while disconnected, the traces too if the loader restarted
                 }
                 try {
@@ -132,11 +131,10 @@ public final class StateEventPump implements AutoCloseable {
                 }
             }
             try {
-                Thread.sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                Thread.sleep(backoff.next());
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = Math.min(backoff * 2, 1000); // a local socket: retrying each second costs nothing
         }
     }
 
@@ -155,7 +153,7 @@ public final class StateEventPump implements AutoCloseable {
             byId.computeIfAbsent(id, k -> new ArrayList<>());
         }
         for (Map.Entry<Integer, List<StateEvent>> e : byId.entrySet()) {
-            OriginReplication o = origins.get(e.getKey());
+            CaptureSink o = origins.get(e.getKey());
             if (o == null) {
                 unrouted.addAndGet(e.getValue().size());
                 continue;

@@ -178,6 +178,48 @@ public final class ConfinedRoot {
         }
     }
 
+    /** Directories, regular files and symbolic links under every replicated prefix, parents first. */
+    public List<Path> walk() throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String prefix : prefixes()) {
+            try {
+                out.addAll(walkFrom(resolve(prefix, false)));
+            } catch (PathRefusedException | NoSuchFileException e) {
+                // a prefix that leaves the root through a link, or lies under a file: nothing replicated there
+            }
+        }
+        return out;
+    }
+
+    /** Directories, regular files and symbolic links under start (inclusive), parents first, never following links. */
+    static List<Path> walkFrom(Path start) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (OpExecutor.lstat(start) == null) {
+            return out;
+        }
+        Files.walkFileTree(start, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                out.add(dir);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
+                    out.add(file);
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException exc) {
+                return java.nio.file.FileVisitResult.CONTINUE; // vanished meanwhile
+            }
+        });
+        return out;
+    }
+
     private boolean underPrefix(List<String> comps) {
         for (List<String> p : prefixes) {
             if (comps.size() >= p.size() && comps.subList(0, p.size()).equals(p)) {

@@ -15,6 +15,7 @@ import org.jboss.logging.Logger;
 
 import com.google.protobuf.ByteString;
 
+import io.edgerep.agent.loader.CaptureSink;
 import io.edgerep.proto.v1.FileDirty;
 import io.edgerep.proto.v1.FileTruncate;
 import io.edgerep.proto.v1.FileWrite;
@@ -26,7 +27,7 @@ import io.edgerep.proto.v1.StateEvent;
  * fans them out to one {@link ReplicaLink} per replica. Dirty ranges (bytes the kernel could not copy) are read from
  * the origin's file here; loader loss or a gap in the loader's sequence resyncs every replica.
  */
-public final class OriginReplication implements AutoCloseable {
+public final class OriginReplication implements CaptureSink, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OriginReplication.class);
     /** Largest dirty range read into a single write op; larger ones resync the file. */
     static final long MAX_DIRTY_READ = 8L << 20;
@@ -78,6 +79,7 @@ public final class OriginReplication implements AutoCloseable {
      * Whether capture is on is no longer known (the loader's event stream broke, the loader may have restarted
      * without its traces): no replica resyncs or counts as in sync until {@link #captureOn()}.
      */
+    @Override
     public void captureLost() {
         if (capturing) {
             LOG.infof("origin %s: capture lost", key);
@@ -138,6 +140,7 @@ public final class OriginReplication implements AutoCloseable {
     }
 
     /** Feeds captured events (in the loader's order) and the loader's loss count for this key. */
+    @Override
     public synchronized void accept(List<StateEvent> events, long lost) {
         boolean resyncAll = lost > 0;
         for (StateEvent ev : events) {
@@ -148,7 +151,7 @@ public final class OriginReplication implements AutoCloseable {
                 }
                 lastLoaderSeq = ev.getSeq();
             }
-            if (!ReplicaLink.pathsOf(ev).stream().allMatch(origin::isReplicated)) {
+            if (!StateEvents.pathsOf(ev).stream().allMatch(origin::isReplicated)) {
                 refusedEvents.incrementAndGet(); // the loader filters by prefix; never ship what it let through wrongly
                 continue;
             }

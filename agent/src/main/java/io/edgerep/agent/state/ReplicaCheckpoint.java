@@ -35,7 +35,7 @@ final class ReplicaCheckpoint {
     private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
 
     /** What a checkpoint holds. */
-    record Position(long epoch, long appliedSeq, boolean verified) {
+    record Position(long epoch, long appliedSeq, boolean confirmed) {
     }
 
     private final Path file;
@@ -69,7 +69,7 @@ final class ReplicaCheckpoint {
                 return Optional.empty();
             }
             return Optional.of(new Position(Long.parseLong(p.getProperty("epoch")),
-                    Long.parseLong(p.getProperty("applied")), Boolean.parseBoolean(p.getProperty("verified"))));
+                    Long.parseLong(p.getProperty("applied")), Boolean.parseBoolean(p.getProperty("confirmed"))));
         } catch (IOException | RuntimeException e) {
             LOG.warnf("replica checkpoint %s unusable (%s): resync", file, e.toString());
             return Optional.empty();
@@ -81,7 +81,7 @@ final class ReplicaCheckpoint {
         Properties p = new Properties();
         p.setProperty("epoch", Long.toString(pos.epoch()));
         p.setProperty("applied", Long.toString(pos.appliedSeq()));
-        p.setProperty("verified", Boolean.toString(pos.verified()));
+        p.setProperty("confirmed", Boolean.toString(pos.confirmed()));
         p.setProperty("boot", bootId());
         p.setProperty("tree", fingerprint(root));
         StringWriter w = new StringWriter();
@@ -109,7 +109,7 @@ final class ReplicaCheckpoint {
             throw new IllegalStateException(e);
         }
         TreeMap<String, String> lines = new TreeMap<>(); // walk order is the directories' order: sort
-        for (Path p : StateApplier.walkReplicated(root)) {
+        for (Path p : root.walk()) {
             BasicFileAttributes a = OpExecutor.lstat(p);
             if (a == null) {
                 continue;

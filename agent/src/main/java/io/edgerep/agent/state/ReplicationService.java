@@ -28,22 +28,18 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
     public record Replica(StateApplier applier, String originNode) {
     }
 
-    private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    private final Map<ReplicaId, Replica> replicas = new ConcurrentHashMap<>();
     private final AtomicLong refusedPeers = new AtomicLong();
 
-    static String id(String key, String pod) {
-        return key + "|" + pod;
-    }
-
     public void put(Replica r) {
-        replicas.put(id(r.applier().key(), r.applier().pod()), r);
+        replicas.put(new ReplicaId(r.applier().key(), r.applier().pod()), r);
     }
 
-    public void remove(String key, String pod) {
-        replicas.remove(id(key, pod));
+    public void remove(ReplicaId id) {
+        replicas.remove(id);
     }
 
-    public Map<String, Replica> replicas() {
+    public Map<ReplicaId, Replica> replicas() {
         return replicas;
     }
 
@@ -52,7 +48,7 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
     }
 
     private Replica authorize(String key, String pod) {
-        Replica r = replicas.get(id(key, pod));
+        Replica r = replicas.get(new ReplicaId(key, pod));
         if (r == null) {
             throw Status.NOT_FOUND.withDescription("no replica " + pod + " for " + key + " on this node")
                     .asRuntimeException();
@@ -87,6 +83,10 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
                                 .asRuntimeException();
                     }
                     acks.onNext(bound.applier().apply(b));
+                } catch (IllegalArgumentException e) {
+                    failed = true;
+                    LOG.warnf("refused push for %s/%s: %s", b.getKey(), b.getReplicaPod(), e.getMessage());
+                    acks.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
                 } catch (RuntimeException e) {
                     failed = true;
                     acks.onError(e instanceof io.grpc.StatusRuntimeException

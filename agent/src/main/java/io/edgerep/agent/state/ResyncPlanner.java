@@ -37,7 +37,7 @@ public final class ResyncPlanner {
     /** Blocks per FileBlocks op (1 MiB with the default block size). */
     static final int MAX_BLOCKS_PER_OP = 16;
 
-    /** What a plan sent. */
+    /** What a plan sent: paths (files, directories, links) it sent something for, blocks, bytes, removals. */
     public record Result(long files, long blocks, long bytes, long removed) {
     }
 
@@ -66,7 +66,7 @@ public final class ResyncPlanner {
         TreeMap<String, Path> ours = new TreeMap<>();
         if (scope == null) {
             long walkStart = SnapshotTimes.now();
-            for (Path p : StateApplier.walkReplicated(origin)) {
+            for (Path p : origin.walk()) {
                 ours.put(origin.containerPath(p), p);
             }
             t.walked(walkStart, SnapshotTimes.now());
@@ -113,6 +113,7 @@ public final class ResyncPlanner {
             FileChecksums th = theirs.get(e.getKey());
             if (th == null || !th.getIsDir() || th.getMode() != mode) {
                 sink.accept(meta(FileMeta.newBuilder().setPath(e.getKey()).setIsDir(true).setMode(mode)));
+                files++; // a path the plan sent something for, as a file or link is
             }
         }
         for (Map.Entry<String, Path> e : regular) {

@@ -1,12 +1,9 @@
 package io.edgerep.agent.state;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -38,9 +35,9 @@ public final class StateApplier {
     private long appliedSeq;
     private boolean needsResync = true;
     /** Highest seq at which the origin confirmed this replica's content as its own; what progress reports. */
-    private long verifiedSeq;
+    private long confirmedSeq;
     /** Since when (ms) content is unconfirmed (after a resync began); 0 = confirmed. */
-    private long unverifiedSinceMs = System.currentTimeMillis();
+    private long unconfirmedSinceMs = System.currentTimeMillis();
     private long lastCapturedMs;
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -73,9 +70,9 @@ public final class StateApplier {
                 epoch = pos.epoch();
                 appliedSeq = pos.appliedSeq();
                 needsResync = false;
-                if (pos.verified()) {
-                    verifiedSeq = appliedSeq;
-                    unverifiedSinceMs = 0;
+                if (pos.confirmed()) {
+                    confirmedSeq = appliedSeq;
+                    unconfirmedSinceMs = 0;
                 }
                 checkpointOnDisk = true;
                 resumed = true;
@@ -100,7 +97,7 @@ public final class StateApplier {
             return;
         }
         try {
-            checkpoint.save(new ReplicaCheckpoint.Position(epoch, appliedSeq, unverifiedSinceMs == 0), root);
+            checkpoint.save(new ReplicaCheckpoint.Position(epoch, appliedSeq, unconfirmedSinceMs == 0), root);
             checkpointOnDisk = true;
         } catch (IOException e) {
             LOG.warnf("replica %s/%s: checkpoint not saved: %s", key, pod, e.getMessage());
@@ -142,34 +139,66 @@ public final class StateApplier {
         return root;
     }
 
-    /** Applies a batch and returns the ack to send. */
+    /**
+     * Applies a batch and returns the ack to send.
+     *
+     * @throws IllegalArgumentException for a batch of no known kind (a peer of an older protocol)
+     */
     public synchronized Ack apply(StateBatch batch) {
-        if (batch.getResyncStart() || batch.getOpsCount() > 0) {
+        StateBatch.KindCase kind = batch.getKindCase();
+        if (kind == StateBatch.KindCase.KIND_NOT_SET) {
+            throw new IllegalArgumentException("a push batch of no known kind: the origin speaks an older protocol");
+        }
+        boolean changes = kind == StateBatch.KindCase.RESYNC_BEGIN
+                || kind == StateBatch.KindCase.OP_BATCH && batch.getOpBatch().getOpsCount() > 0;
+        if (changes) {
             invalidateCheckpoint();
         }
-        if (batch.getEpoch() != epoch || batch.getResyncStart()) {
+        if (batch.getEpoch() != epoch || kind == StateBatch.KindCase.RESYNC_BEGIN) {
             // another origin incarnation's numbers mean nothing here; a resync rewrites content under us
             if (batch.getEpoch() != epoch) {
-                verifiedSeq = 0;
+                confirmedSeq = 0;
             }
-            if (unverifiedSinceMs == 0) {
-                unverifiedSinceMs = System.currentTimeMillis();
-            }
+            unconfirmed();
         }
-        if (batch.getResyncStart()) {
+        if (kind == StateBatch.KindCase.RESYNC_BEGIN) {
             epoch = batch.getEpoch();
-            appliedSeq = batch.getBaseSeq();
+            appliedSeq = batch.getResyncBegin().getBaseSeq();
             needsResync = false;
-            verifiedSeq = Math.min(verifiedSeq, appliedSeq);
+            confirmedSeq = Math.min(confirmedSeq, appliedSeq);
         } else if (batch.getEpoch() != epoch) {
             needsResync = true; // a new origin incarnation or a replica that restarted
         }
+        switch (kind) {
+            case OP_BATCH -> applyOps(batch.getOpBatch().getOpsList());
+            case RESYNC_END -> {
+                if (!needsResync) {
+                    resyncs.incrementAndGet();
+                }
+            }
+            case CONFIRM -> confirm(batch);
+            default -> {
+            }
+        }
+        if (unconfirmedSinceMs == 0) {
+            confirmedSeq = appliedSeq; // confirmed content plus ops applied in order stays the origin's
+        }
+        lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
+        onApplied.accept(appliedSeq);
+        return ack();
+    }
+
+    private void unconfirmed() {
+        if (unconfirmedSinceMs == 0) {
+            unconfirmedSinceMs = System.currentTimeMillis();
+        }
+    }
+
+    private void applyOps(List<ReplicatedOp> ops) {
         try {
-            for (ReplicatedOp op : batch.getOpsList()) {
+            for (ReplicatedOp op : ops) {
                 if (op.getSeq() == 0) {
-                    if (unverifiedSinceMs == 0) {
-                        unverifiedSinceMs = System.currentTimeMillis(); // a repair: content unconfirmed again
-                    }
+                    unconfirmed(); // resync content or a repair: confirmed again only by the origin's word
                     applyOne(op);
                     continue;
                 }
@@ -193,38 +222,25 @@ public final class StateApplier {
                 LOG.warnf("replica %s/%s: close failed: %s", key, pod, e.getMessage());
             }
         }
-        if (batch.getResyncComplete() && !needsResync) {
-            if (!isConfirmation(batch)) {
-                resyncs.incrementAndGet();
-            } else if (batch.getBaseSeq() - 1 == appliedSeq && batch.getEpoch() == epoch) {
-                verifiedSeq = appliedSeq;
-                unverifiedSinceMs = 0;
-                if (checkpointOnDisk) {
-                    checkpointOnDisk = false; // the saved position says unconfirmed; the tree is unchanged
-                    checkpointIfIdle(0);
-                }
-            }
-        }
-        if (unverifiedSinceMs == 0) {
-            verifiedSeq = appliedSeq; // confirmed content plus ops applied in order stays the origin's
-        }
-        lagMs = lastCapturedMs == 0 ? 0 : Math.max(0, System.currentTimeMillis() - lastCapturedMs);
-        onApplied.accept(appliedSeq);
-        return ack();
     }
 
-    /**
-     * The origin's word that this replica's content, with every op up to {@code base_seq - 1}, matched its own: a
-     * resync end that starts none and carries no op, with a base (never set otherwise without {@code resync_start}).
-     */
-    static boolean isConfirmation(StateBatch b) {
-        return b.getResyncComplete() && !b.getResyncStart() && b.getOpsCount() == 0 && b.getBaseSeq() > 0;
+    /** The origin's word that this replica's content, with every op up to the seq it names, matched its own. */
+    private void confirm(StateBatch batch) {
+        if (needsResync || batch.getConfirm().getSeq() != appliedSeq || batch.getEpoch() != epoch) {
+            return; // about a position this replica no longer holds
+        }
+        confirmedSeq = appliedSeq;
+        unconfirmedSinceMs = 0;
+        if (checkpointOnDisk) {
+            checkpointOnDisk = false; // the saved position says unconfirmed; the tree is unchanged
+            checkpointIfIdle(0);
+        }
     }
 
     public synchronized Ack ack() {
         return Ack.newBuilder().setKey(key).setReplicaPod(pod).setEpoch(epoch).setAppliedSeq(appliedSeq)
                 .setNeedsResync(needsResync).setRefusedOps(refused.get()).setResyncs(resyncs.get())
-                .setFailedOps(failed.get()).setUnconfirmed(unverifiedSinceMs != 0).build();
+                .setFailedOps(failed.get()).setConfirmed(unconfirmedSinceMs == 0).build();
     }
 
     private void applyOne(ReplicatedOp op) {
@@ -249,7 +265,7 @@ public final class StateApplier {
     public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
         ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
         if (paths.isEmpty()) {
-            for (Path p : walkReplicated(root)) {
+            for (Path p : root.walk()) {
                 addSums(out, root.containerPath(p), p, blockSize);
             }
         } else {
@@ -282,48 +298,6 @@ public final class StateApplier {
             f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));
         }
         out.addFiles(f);
-    }
-
-    /** Directories, regular files and symbolic links under every replicated prefix of root, parents first. */
-    static List<Path> walkReplicated(ConfinedRoot root) throws IOException {
-        List<Path> out = new ArrayList<>();
-        for (String prefix : root.prefixes()) {
-            try {
-                out.addAll(walk(root.resolve(prefix, false)));
-            } catch (PathRefusedException | java.nio.file.NoSuchFileException e) {
-                // a prefix that leaves the root through a link, or lies under a file: nothing replicated there
-            }
-        }
-        return out;
-    }
-
-    /** Directories, regular files and symbolic links under start (inclusive), parents first, never following links. */
-    static List<Path> walk(Path start) throws IOException {
-        List<Path> out = new ArrayList<>();
-        if (OpExecutor.lstat(start) == null) {
-            return out;
-        }
-        Files.walkFileTree(start, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                out.add(dir);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
-                    out.add(file);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException exc) {
-                return FileVisitResult.CONTINUE; // vanished meanwhile
-            }
-        });
-        return out;
     }
 
     public String key() {
@@ -363,16 +337,16 @@ public final class StateApplier {
      * confirmed, so that a replica whose files may still differ never shows as caught up.
      */
     public synchronized long reportedSeq() {
-        return verifiedSeq;
+        return confirmedSeq;
     }
 
     /** Lag to report: while unconfirmed, how long it has been so; else the lag of the last applied op. */
     public synchronized long reportedLagMs() {
-        return unverifiedSinceMs == 0 ? lagMs : Math.max(1, System.currentTimeMillis() - unverifiedSinceMs);
+        return unconfirmedSinceMs == 0 ? lagMs : Math.max(1, System.currentTimeMillis() - unconfirmedSinceMs);
     }
 
-    /** Whether the origin confirmed the content since the last resync began. */
-    public synchronized boolean verified() {
-        return unverifiedSinceMs == 0;
+    /** Whether the origin confirmed the content since the last resync or repair began. */
+    public synchronized boolean confirmed() {
+        return unconfirmedSinceMs == 0;
     }
 }

@@ -11,7 +11,6 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
-import io.edgerep.agent.control.StateWiring;
 import io.edgerep.agent.loader.StateEventPump;
 import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.proto.v1.OriginProgress;
@@ -119,7 +118,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     @Override
     public synchronized void replica(StateReplicaConfig cfg, Path root) {
         String pod = cfg.getPod().getName();
-        ReplicationService.Replica have = service.replicas().get(ReplicationService.id(cfg.getKey(), pod));
+        ReplicationService.Replica have = service.replicas().get(new ReplicaId(cfg.getKey(), pod));
         if (have != null && have.originNode().equals(cfg.getOriginNode()) && have.applier().root().root().equals(root)
                 && have.applier().root().prefixes().equals(new ConfinedRoot(root, cfg.getPathsList()).prefixes())) {
             return;
@@ -132,16 +131,16 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     }
 
     @Override
-    public synchronized void retain(Set<String> originKeys, Set<String> replicaIds) {
+    public synchronized void retain(Set<String> originKeys, Set<ReplicaId> replicas) {
         for (String k : new ArrayList<>(origins.keySet())) {
             if (!originKeys.contains(k)) {
                 stopOrigin(k);
             }
         }
-        for (String id : new ArrayList<>(service.replicas().keySet())) {
-            if (!replicaIds.contains(id)) {
+        for (ReplicaId id : new ArrayList<>(service.replicas().keySet())) {
+            if (!replicas.contains(id)) {
                 ReplicationService.Replica r = service.replicas().get(id);
-                service.remove(r.applier().key(), r.applier().pod());
+                service.remove(id);
                 r.applier().dropCheckpoint();
             }
         }
@@ -193,7 +192,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     /** Origin-side figures for metrics: resynced bytes and resyncs summed over links. */
     public synchronized long resyncedBytes() {
         return origins.values().stream().flatMap(o -> o.replication.links().values().stream())
-                .mapToLong(ReplicaLink::resyncedBytes).sum();
+                .mapToLong(l -> l.counters().resyncedBytes()).sum();
     }
 
     public synchronized long bufferedBytes() {
@@ -210,19 +209,19 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         List<io.edgerep.proto.v1.AgentEvent> out = new ArrayList<>();
         for (OriginState o : origins.values()) {
             for (ReplicaLink l : o.replication.links().values()) {
-                long n = l.resyncs();
-                long before = reported.getOrDefault("resyncs|" + l.key() + "|" + l.pod(), 0L);
-                if (n > before) {
-                    reported.put("resyncs|" + l.key() + "|" + l.pod(), n);
+                long n = l.counters().resyncs();
+                String id = "resyncs " + l.id();
+                if (n > reported.getOrDefault(id, 0L)) {
+                    reported.put(id, n);
                     out.add(event(l.key(), false, "Resynced",
                             String.format("replica %s resynced (%d resyncs, %d bytes sent in "
-                                    + "total)", l.pod(), n, l.resyncedBytes())));
+                                    + "total)", l.pod(), n, l.counters().resyncedBytes())));
                 }
             }
         }
         for (ReplicationService.Replica r : service.replicas().values()) {
             StateApplier a = r.applier();
-            String id = "refused|" + a.key() + "|" + a.pod();
+            String id = "refused " + new ReplicaId(a.key(), a.pod());
             long n = a.refusedOps();
             if (n > reported.getOrDefault(id, 0L)) {
                 out.add(event(a.key(), true, "OpsRefused",

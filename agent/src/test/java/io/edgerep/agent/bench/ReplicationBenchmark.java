@@ -228,7 +228,7 @@ class ReplicationBenchmark {
             r.put("lost", n - appliedOps);
             r.put("refused", rig.applier.refusedOps());
             r.put("failed", rig.applier.failedOps());
-            r.put("resyncs", rig.link.resyncs());
+            r.put("resyncs", rig.link.counters().resyncs());
             r.put("replica_identical", true);
             return r;
         }

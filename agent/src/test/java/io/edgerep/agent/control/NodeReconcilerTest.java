@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import io.edgerep.agent.FakeLoader;
 import io.edgerep.agent.loader.LoaderChannels;
+import io.edgerep.agent.state.StateWiring;
 import io.edgerep.proto.v1.Datapath;
 import io.edgerep.proto.v1.ItemResult;
 import io.edgerep.proto.v1.NodeConfig;
@@ -165,7 +166,8 @@ class NodeReconcilerTest {
             }
 
             @Override
-            public void retain(java.util.Set<String> originKeys, java.util.Set<String> replicaIds) {
+            public void retain(java.util.Set<String> originKeys,
+                    java.util.Set<io.edgerep.agent.state.ReplicaId> replicas) {
             }
         };
         NodeReconciler rec = new NodeReconciler(ch, TestConfigs.pods(), wiring, Path.of("/proc"));

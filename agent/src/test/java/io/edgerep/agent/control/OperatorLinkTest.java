@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import io.edgerep.agent.FakeLoader;
 import io.edgerep.agent.FakeOperator;
 import io.edgerep.agent.loader.LoaderChannels;
+import io.edgerep.agent.state.StateWiring;
 import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.agent.tls.TestCa;
 import io.edgerep.proto.v1.Counters;
@@ -185,17 +186,5 @@ class OperatorLinkTest {
         assertThat(foreign.connects()).isZero();
         assertThat(foreign.lastError()).as("refused, with a reason").isNotEmpty();
         assertThat(operator.hellos).isEmpty();
-    }
-
-    @Test
-    void backoffBounds() {
-        Backoff b = new Backoff(100, 1000);
-        long[] ceilings = {100, 200, 400, 800, 1000, 1000};
-        for (long c : ceilings) {
-            long d = b.next();
-            assertThat(d).isBetween(c / 2, c);
-        }
-        b.reset();
-        assertThat(b.next()).isBetween(50L, 100L);
     }
 }

@@ -25,7 +25,6 @@ import io.edgerep.proto.v1.FileRename;
 import io.edgerep.proto.v1.FileUnlink;
 import io.edgerep.proto.v1.FileWrite;
 import io.edgerep.proto.v1.ReplicatedOp;
-import io.edgerep.proto.v1.StateBatch;
 import io.edgerep.proto.v1.StateEvent;
 
 /** Path confinement: a table of hostile op paths, each refused, counted, and nothing written outside. */
@@ -87,8 +86,8 @@ class ConfinedRootTest {
     @MethodSource("hostile")
     void applierRefusesCountsAndWritesNothingOutside(String name, String path) throws Exception {
         StateApplier a = new StateApplier("ns/er", "pod", confined);
-        Ack ack = a.apply(StateBatch.newBuilder().setEpoch(7).setResyncStart(true).setBaseSeq(0)
-                .addOps(op(1, write(path, "pwned"))).addOps(op(2, create(path))).build());
+        Ack ack = Push.resync(7, 0)
+                .addOps(op(1, write(path, "pwned"))).addOps(op(2, create(path))).to(a);
         assertThat(ack.getRefusedOps()).isEqualTo(2);
         assertThat(ack.getAppliedSeq()).isEqualTo(2); // refused ops still advance: the stream goes on
         assertThat(Files.readString(root.resolve("etc/passwd"))).isEqualTo("container passwd");
@@ -129,11 +128,11 @@ class ConfinedRootTest {
     void unlinkAndRenameActOnTheLinkItselfNotItsTarget() throws Exception {
         assertThat(confined.resolve("/data/final-out", false)).isEqualTo(root.resolve("data/final-out"));
         StateApplier a = new StateApplier("ns/er", "pod", confined);
-        Ack ack = a.apply(StateBatch.newBuilder().setEpoch(1).setResyncStart(true)
+        Ack ack = Push.resync(1, 0)
                 .addOps(op(1, StateEvent.newBuilder().setUnlink(FileUnlink.newBuilder().setPath("/data/final-out"))))
                 .addOps(op(2, StateEvent.newBuilder()
                         .setRename(FileRename.newBuilder().setFrom("/data/host-abs").setTo("/data/moved-link"))))
-                .build());
+                .to(a);
         assertThat(ack.getRefusedOps()).isZero();
         assertThat(ack.getFailedOps()).isZero();
         assertThat(Files.exists(root.resolve("data/final-out"), LinkOption.NOFOLLOW_LINKS)).isFalse();
@@ -146,13 +145,13 @@ class ConfinedRootTest {
     void renameIntoOrOutOfThePrefixIsRefused() throws Exception {
         Files.writeString(root.resolve("data/f"), "x");
         StateApplier a = new StateApplier("ns/er", "pod", confined);
-        Ack ack = a.apply(StateBatch.newBuilder().setEpoch(1).setResyncStart(true)
+        Ack ack = Push.resync(1, 0)
                 .addOps(op(1,
                         StateEvent.newBuilder().setRename(FileRename.newBuilder().setFrom("/data/f").setTo("/etc/f"))))
                 .addOps(op(2, StateEvent.newBuilder()
                         .setRename(FileRename.newBuilder().setFrom("/etc/passwd").setTo("/data/stolen"))))
                 .addOps(op(3, StateEvent.newBuilder().setMkdir(DirCreate.newBuilder().setPath("/data/abs-etc/newdir"))))
-                .build());
+                .to(a);
         assertThat(ack.getRefusedOps()).isEqualTo(3);
         assertThat(root.resolve("data/f")).exists();
         assertThat(root.resolve("etc/f")).doesNotExist();

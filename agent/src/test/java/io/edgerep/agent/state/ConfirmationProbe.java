@@ -57,10 +57,10 @@ final class ConfirmationProbe implements ServerInterceptor {
             @Override
             public void onMessage(Q message) {
                 StateApplier a = applier.get();
-                boolean before = a.verified();
+                boolean before = a.confirmed();
                 super.onMessage(message); // applied (and acked) before this returns: the service is synchronous
                 LongFunction<String> c = check;
-                if (c != null && !before && a.verified()) {
+                if (c != null && !before && a.confirmed()) {
                     check = null;
                     long seq = a.appliedSeq();
                     try {

@@ -164,10 +164,10 @@ class OperatorDrivenReplicationIT {
                         converged - writesEnd, pump.events(), replica.appliedSeq());
                 assertThat(pump.events()).as("captured by the loader").isPositive();
                 end = System.currentTimeMillis() + 60_000;
-                while (!replica.verified() && System.currentTimeMillis() < end) {
+                while (!replica.confirmed() && System.currentTimeMillis() < end) {
                     Thread.sleep(50);
                 }
-                assertThat(replica.verified()).isTrue();
+                assertThat(replica.confirmed()).isTrue();
                 assertThat(replica.refusedOps()).isZero();
             } finally {
                 link[0].close();

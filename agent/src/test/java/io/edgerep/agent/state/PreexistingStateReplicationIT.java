@@ -46,10 +46,10 @@ class PreexistingStateReplicationIT {
             long joined = System.currentTimeMillis();
             f.startOrigin();
             long end = System.currentTimeMillis() + 120_000;
-            while (f.link.resyncs() == 0 && System.currentTimeMillis() < end) {
+            while (f.link.counters().resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(20);
             }
-            assertThat(f.link.resyncs()).as("initial resync done").isEqualTo(1);
+            assertThat(f.link.counters().resyncs()).as("initial resync done").isEqualTo(1);
             // the writes go on after the resync, for a number of ops (not a time): the origin may confirm the
             // replica meanwhile (verifying under load) or only once they end; either way the confirmation is checked
             long afterResync = f.origin.log().lastSeq();
@@ -70,16 +70,17 @@ class PreexistingStateReplicationIT {
                     "pre-existing state: joined %d ms before the writes ended, converged %d ms after them; %d events, "
                             + "%d ops sent, %d of them already in the resync content, %d verification repairs, "
                             + "%d resyncs, %d bytes resynced",
-                    writesEnd - joined, converged - writesEnd, f.pump.events(), f.link.sentOps(),
-                    f.link.skippedOps(), f.link.verifyRepairs(), f.link.resyncs(), f.link.resyncedBytes());
-            assertThat(f.link.resyncedBytes()).as("the existing files came by the initial resync")
+                    writesEnd - joined, converged - writesEnd, f.pump.events(), f.link.counters().sentOps(),
+                    f.link.counters().skippedOps(), f.link.counters().verifyRepairs(), f.link.counters().resyncs(),
+                    f.link.counters().resyncedBytes());
+            assertThat(f.link.counters().resyncedBytes()).as("the existing files came by the initial resync")
                     .isGreaterThan(1 << 20);
             work.assertDatabasesMatch();
             assertThat(f.pump.events()).as("writes captured after the trace started").isGreaterThan(100);
             assertThat(f.applier.refusedOps()).isZero();
             f.awaitInSync(30_000);
             assertThat(f.applier.appliedSeq()).isEqualTo(f.origin.log().lastSeq());
-            assertThat(f.applier.verified()).as("the origin confirmed the replica's content").isTrue();
+            assertThat(f.applier.confirmed()).as("the origin confirmed the replica's content").isTrue();
             assertThat(f.applier.reportedSeq()).isEqualTo(f.origin.log().lastSeq());
         }
     }
@@ -110,7 +111,7 @@ class PreexistingStateReplicationIT {
                 Set<String> touched = new HashSet<>();
                 for (ReplicatedOp op : f.opsBetween(confirmedSeq + 1, lastSeq)) {
                     if (op.hasEvent()) {
-                        for (String p : ReplicaLink.pathsOf(op.getEvent())) {
+                        for (String p : StateEvents.pathsOf(op.getEvent())) {
                             if (p.startsWith(f.prefix + "/")) {
                                 touched.add(p.substring(f.prefix.length() + 1));
                             }

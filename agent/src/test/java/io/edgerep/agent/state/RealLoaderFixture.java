@@ -233,7 +233,7 @@ final class RealLoaderFixture implements AutoCloseable {
         while (System.currentTimeMillis() < end) {
             long last = origin.log().lastSeq();
             for (io.edgerep.proto.v1.ReplicatedOp op : opsBetween(from, last)) {
-                if (op.hasEvent() && ReplicaLink.pathsOf(op.getEvent()).contains(path)) {
+                if (op.hasEvent() && StateEvents.pathsOf(op.getEvent()).contains(path)) {
                     return op.getSeq();
                 }
             }
@@ -355,7 +355,7 @@ final class RealLoaderFixture implements AutoCloseable {
             pump = null;
         }
         if (origin != null) {
-            resyncedBytesBefore += link.resyncedBytes();
+            resyncedBytesBefore += link.counters().resyncedBytes();
             origin.close();
             origin = null;
         }
@@ -367,7 +367,7 @@ final class RealLoaderFixture implements AutoCloseable {
 
     /** Bytes sent by resyncs over every origin agent incarnation so far. */
     long resyncedBytes() {
-        return resyncedBytesBefore + (link == null ? 0 : link.resyncedBytes());
+        return resyncedBytesBefore + (link == null ? 0 : link.counters().resyncedBytes());
     }
 
     void awaitInSync(long timeoutMs) throws InterruptedException {

@@ -33,8 +33,9 @@ class RealLoaderReplicationIT {
             long workloadEnd = System.currentTimeMillis();
             long converged = f.awaitIdentical(workloadEnd + 5000);
             LOG.infof("real loader: converged %d ms after the workload; %d events, %d ops sent, %d resyncs, %d bytes "
-                    + "resynced, %d lost records", converged - workloadEnd, f.pump.events(), f.link.sentOps(),
-                    f.link.resyncs(), f.link.resyncedBytes(), f.origin.lostRecords());
+                    + "resynced, %d lost records", converged - workloadEnd, f.pump.events(),
+                    f.link.counters().sentOps(),
+                    f.link.counters().resyncs(), f.link.counters().resyncedBytes(), f.origin.lostRecords());
             assertThat(converged - workloadEnd).isLessThanOrEqualTo(5000);
             assertThat(f.pump.events()).as("events really came from the kernel").isGreaterThan(100);
             assertThat(f.applier.refusedOps()).isZero();

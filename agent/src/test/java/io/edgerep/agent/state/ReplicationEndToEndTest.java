@@ -101,7 +101,7 @@ class ReplicationEndToEndTest {
         port = replicaServer.getPort();
     }
 
-    /** Takes the base off pushed confirmations while count is positive, counting it down. */
+    /** Turns pushed confirmations into resync ends that confirm nothing while count is positive, counting down. */
     static ServerInterceptor spoilConfirmations(java.util.concurrent.atomic.AtomicInteger count) {
         return new ServerInterceptor() {
             @Override
@@ -112,9 +112,10 @@ class ReplicationEndToEndTest {
                     @Override
                     @SuppressWarnings("unchecked")
                     public void onMessage(Q message) {
-                        if (message instanceof io.edgerep.proto.v1.StateBatch b && StateApplier.isConfirmation(b)
+                        if (message instanceof io.edgerep.proto.v1.StateBatch b && b.hasConfirm()
                                 && count.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                            message = (Q) b.toBuilder().setBaseSeq(0).build();
+                            message = (Q) b.toBuilder().setResyncEnd(io.edgerep.proto.v1.ResyncEnd.getDefaultInstance())
+                                    .build(); // a resync end that confirms nothing
                         }
                         super.onMessage(message);
                     }
@@ -242,11 +243,12 @@ class ReplicationEndToEndTest {
                 // the replica synced and applied a part of the workload, which waits half-way at its gate
                 StateApplier first = service.replicas().values().iterator().next().applier();
                 long end = System.currentTimeMillis() + 120_000;
-                while (!(link.resyncs() >= 1 && first.appliedSeq() >= 50) && System.currentTimeMillis() < end) {
+                while (!(link.counters().resyncs() >= 1 && first.appliedSeq() >= 50)
+                        && System.currentTimeMillis() < end) {
                     Thread.sleep(10);
                 }
                 assertThat(first.appliedSeq()).as("ops applied before the kill").isGreaterThanOrEqualTo(50);
-                long resyncedBefore = link.resyncedBytes();
+                long resyncedBefore = link.counters().resyncedBytes();
                 replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // replica agent killed mid-stream
                 startReplica(port); // and restarted with nothing in memory
                 Files.writeString(gate, "");
@@ -261,11 +263,12 @@ class ReplicationEndToEndTest {
                 long converged = awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), workloadEnd + 5000);
                 LOG.infof("converged %d ms after the workload ended (%d ms after the restart); resynced %d bytes in %d "
                         + "resyncs; %d ops sent", converged - workloadEnd, converged - restartedAt,
-                        link.resyncedBytes(),
-                        link.resyncs(), link.sentOps());
+                        link.counters().resyncedBytes(),
+                        link.counters().resyncs(), link.counters().sentOps());
                 assertThat(converged - workloadEnd).isLessThanOrEqualTo(5000);
-                assertThat(link.resyncs()).as("initial sync and the one after the restart").isGreaterThanOrEqualTo(2);
-                assertThat(link.resyncedBytes()).isGreaterThan(resyncedBefore);
+                assertThat(link.counters().resyncs()).as("initial sync and the one after the restart")
+                        .isGreaterThanOrEqualTo(2);
+                assertThat(link.counters().resyncedBytes()).isGreaterThan(resyncedBefore);
                 var applier = service.replicas().values().iterator().next().applier();
                 assertThat(applier.refusedOps()).isZero();
 
@@ -302,13 +305,13 @@ class ReplicationEndToEndTest {
             Files.writeString(tmp.resolve("o/data/a"), "first version of a\n".repeat(1000));
             captured.run();
             awaitInSync(link);
-            long resyncs = link.resyncs();
+            long resyncs = link.counters().resyncs();
             // the kernel lost records: the file changed but no event arrives, only the loss count
             Files.writeString(tmp.resolve("o/data/a"), "second version, its events were lost\n".repeat(700));
             Files.writeString(tmp.resolve("o/data/b"), "created while records were lost");
             origin.accept(List.of(), 3);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
-            assertThat(link.resyncs()).isEqualTo(resyncs + 1);
+            assertThat(link.counters().resyncs()).isEqualTo(resyncs + 1);
             assertThat(origin.lostRecords()).isEqualTo(3);
             // a dirty range (bytes the kernel could not copy) is read from the origin's file
             byte[] big = new byte[300_000];
@@ -318,7 +321,7 @@ class ReplicationEndToEndTest {
                     .setDirty(io.edgerep.proto.v1.FileDirty.newBuilder().setPath("/data/mapped").setReason("mmap"))
                     .build()), 0);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
-            assertThat(link.resyncs()).isEqualTo(resyncs + 1);
+            assertThat(link.counters().resyncs()).isEqualTo(resyncs + 1);
         }
     }
 
@@ -337,8 +340,8 @@ class ReplicationEndToEndTest {
             StateApplier before = service.replicas().values().iterator().next().applier();
             awaitConfirmed(before);
             before.checkpointIfIdle(0); // the agent's tick, once the replica is idle
-            long resyncs = link.resyncs();
-            long resyncedBytes = link.resyncedBytes();
+            long resyncs = link.counters().resyncs();
+            long resyncedBytes = link.counters().resyncedBytes();
 
             replicaServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // the replica agent restarts
             startReplica(port);
@@ -349,9 +352,9 @@ class ReplicationEndToEndTest {
             captured.run();
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             awaitInSync(link);
-            assertThat(link.resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
-            assertThat(link.resyncedBytes()).isEqualTo(resyncedBytes);
-            assertThat(resumed.ack().getUnconfirmed()).isFalse();
+            assertThat(link.counters().resyncs()).as("resumed, not resynced").isEqualTo(resyncs);
+            assertThat(link.counters().resyncedBytes()).isEqualTo(resyncedBytes);
+            assertThat(resumed.ack().getConfirmed()).isTrue();
             assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq());
 
             resumed.checkpointIfIdle(0);
@@ -361,8 +364,8 @@ class ReplicationEndToEndTest {
             assertThat(service.replicas().values().iterator().next().applier().resumed()).isFalse();
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             awaitInSync(link);
-            assertThat(link.resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
-            assertThat(link.resyncedBytes()).isGreaterThan(resyncedBytes);
+            assertThat(link.counters().resyncs()).as("fell back to a resync").isEqualTo(resyncs + 1);
+            assertThat(link.counters().resyncedBytes()).isGreaterThan(resyncedBytes);
         }
     }
 
@@ -373,7 +376,7 @@ class ReplicationEndToEndTest {
         try (Wired w = wire(quietFor(100), true)) {
             OriginReplication origin = w.origin();
             StateApplier before = writtenAndApplied(origin);
-            assertThat(before.verified()).isFalse();
+            assertThat(before.confirmed()).isFalse();
             before.checkpointIfIdle(0);
             confirmationsToSpoil.set(0);
             awaitConfirmed(before);
@@ -381,7 +384,7 @@ class ReplicationEndToEndTest {
             startReplica(port);
             StateApplier resumed = service.replicas().values().iterator().next().applier();
             assertThat(resumed.resumed()).isTrue();
-            assertThat(resumed.verified()).isTrue();
+            assertThat(resumed.confirmed()).isTrue();
             assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq()).isPositive();
         }
     }
@@ -402,14 +405,14 @@ class ReplicationEndToEndTest {
             startReplica(port);
             StateApplier resumed = service.replicas().values().iterator().next().applier();
             assertThat(resumed.resumed()).isTrue();
-            assertThat(resumed.ack().getUnconfirmed()).isTrue();
+            assertThat(resumed.ack().getConfirmed()).isFalse();
             assertThat(resumed.reportedSeq()).isZero();
             ReplicaLink link = new ReplicaLink(KEY, POD, origin.log(), origin.origin(), w.ch(), quietFor(100)).start();
             origin.addLink(link);
             awaitConfirmed(resumed);
             assertThat(resumed.reportedSeq()).isEqualTo(origin.log().lastSeq()).isPositive();
-            assertThat(link.resyncs()).as("verified, not resynced").isZero();
-            assertThat(link.verifyRepairs()).isZero();
+            assertThat(link.counters().resyncs()).as("verified, not resynced").isZero();
+            assertThat(link.counters().verifyRepairs()).isZero();
         }
     }
 
@@ -424,17 +427,17 @@ class ReplicationEndToEndTest {
         pushDelayMs = 300;
         try (Wired w = wire(quietFor(100), true)) {
             long end = System.currentTimeMillis() + DEADLINE_MS;
-            while (w.link().resyncs() == 0 && System.currentTimeMillis() < end) {
+            while (w.link().counters().resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(1);
             }
-            assertThat(w.link().resyncs()).as("first resync sent").isEqualTo(1);
+            assertThat(w.link().counters().resyncs()).as("first resync sent").isEqualTo(1);
             Files.delete(tmp.resolve("o/data/gone"));
             w.link().requestFullResync(); // e.g. records lost in the kernel
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             StateApplier applier = service.replicas().values().iterator().next().applier();
             awaitConfirmed(applier);
             assertThat(tree(tmp.resolve("r/data"))).isEqualTo(tree(tmp.resolve("o/data")));
-            assertThat(w.link().resyncs()).isEqualTo(2);
+            assertThat(w.link().counters().resyncs()).isEqualTo(2);
         }
     }
 
@@ -482,7 +485,7 @@ class ReplicationEndToEndTest {
                 Thread.sleep(1);
             }
             assertThat(w.link().inSync()).isTrue();
-            assertThat(applier.verified()).as("confirmed on the replica when the origin says in sync").isTrue();
+            assertThat(applier.confirmed()).as("confirmed on the replica when the origin says in sync").isTrue();
             assertThat(applier.reportedSeq()).isEqualTo(w.origin().log().lastSeq()).isPositive();
         }
     }
@@ -529,16 +532,16 @@ class ReplicationEndToEndTest {
             try {
                 long writes = origin.log().lastSeq();
                 assertThat(origin.log().awaitAfter(writes + 10, 60_000)).as("the writer is writing").isTrue();
-                long resyncs = w.link().resyncs();
-                java.util.concurrent.atomic.AtomicBoolean unconfirmed = new java.util.concurrent.atomic.AtomicBoolean();
-                watcher.after(b -> unconfirmed.compareAndSet(false, !applier.verified()));
+                // the replica as the resync's first batch left it
+                java.util.concurrent.CompletableFuture<Boolean> confirmedAtResync = new java.util.concurrent.CompletableFuture<>();
+                watcher.after(b -> {
+                    if (b.hasResyncBegin()) {
+                        confirmedAtResync.complete(applier.confirmed());
+                    }
+                });
                 w.link().requestFullResync(); // e.g. records lost in the kernel
-                long end = System.currentTimeMillis() + 60_000;
-                while (w.link().resyncs() == resyncs && System.currentTimeMillis() < end) {
-                    Thread.sleep(1);
-                }
-                assertThat(w.link().resyncs()).as("resynced").isEqualTo(resyncs + 1);
-                assertThat(unconfirmed).as("unconfirmed by the resync").isTrue();
+                assertThat(confirmedAtResync.get(DEADLINE_MS, TimeUnit.MILLISECONDS)).as("unconfirmed by the resync")
+                        .isFalse();
                 touchShm.set(true);
                 awaitConfirmed(applier);
                 assertThat(writer.isAlive()).as("confirmed while the origin kept writing").isTrue();
@@ -561,10 +564,10 @@ class ReplicationEndToEndTest {
     /** Waits until the origin confirmed the replica's content (its progress is reported from then on). */
     static void awaitConfirmed(StateApplier applier) throws InterruptedException {
         long end = System.currentTimeMillis() + DEADLINE_MS;
-        while (!applier.verified() && System.currentTimeMillis() < end) {
+        while (!applier.confirmed() && System.currentTimeMillis() < end) {
             Thread.sleep(20);
         }
-        assertThat(applier.verified()).as("origin confirmed the replica").isTrue();
+        assertThat(applier.confirmed()).as("origin confirmed the replica").isTrue();
     }
 
     /** Ops captured before a resync read the files, delivered after it: already in its content. */
@@ -595,10 +598,10 @@ class ReplicationEndToEndTest {
                     .setData(com.google.protobuf.ByteString.copyFromUtf8("config 3, half wri"))).build());
             origin.captureOn();
             long end = System.currentTimeMillis() + DEADLINE_MS;
-            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+            while (link.counters().resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
-            assertThat(link.resyncs()).isEqualTo(1);
+            assertThat(link.counters().resyncs()).isEqualTo(1);
             origin.accept(late, 0); // delivered after the resync read the files
             // and what happens after the resync is replayed as usual
             Files.writeString(data.resolve("app.log"), "after\n", java.nio.file.StandardOpenOption.APPEND);
@@ -606,8 +609,8 @@ class ReplicationEndToEndTest {
                     .setPath("/data/app.log").setAppend(true)
                     .setData(com.google.protobuf.ByteString.copyFromUtf8("after\n"))).build()), 0);
             awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
-            assertThat(link.skippedOps()).isEqualTo(6);
-            assertThat(link.verifyRepairs()).isZero();
+            assertThat(link.counters().skippedOps()).isEqualTo(6);
+            assertThat(link.counters().verifyRepairs()).isZero();
             StateApplier applier = service.replicas().values().iterator().next().applier();
             assertThat(applier.failedOps()).isZero();
             assertThat(applier.appliedSeq()).isEqualTo(7);
@@ -624,7 +627,7 @@ class ReplicationEndToEndTest {
             Files.writeString(data.resolve("app.log"), "old\nlate\n");
             origin.captureOn();
             long end = System.currentTimeMillis() + DEADLINE_MS;
-            while (link.resyncs() == 0 && System.currentTimeMillis() < end) {
+            while (link.counters().resyncs() == 0 && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
             StateApplier applier = service.replicas().values().iterator().next().applier();
@@ -634,7 +637,7 @@ class ReplicationEndToEndTest {
                 if (applier.appliedSeq() == 1 && !atOp1.isDone()) {
                     try {
                         atOp1.complete(Files.readString(tmp.resolve("r/data/app.log")) + "|verified "
-                                + applier.verified() + "|reported " + applier.reportedSeq() + "|lag "
+                                + applier.confirmed() + "|reported " + applier.reportedSeq() + "|lag "
                                 + (applier.reportedLagMs() > 0) + "|in sync " + link.inSync());
                     } catch (IOException e) {
                         atOp1.completeExceptionally(e);
@@ -649,10 +652,10 @@ class ReplicationEndToEndTest {
             // once the origin is quiet it verifies, repairs, and confirms
             awaitIdentical(data, tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             end = System.currentTimeMillis() + DEADLINE_MS;
-            while (!applier.verified() && System.currentTimeMillis() < end) {
+            while (!applier.confirmed() && System.currentTimeMillis() < end) {
                 Thread.sleep(10);
             }
-            assertThat(applier.verified()).isTrue();
+            assertThat(applier.confirmed()).isTrue();
             assertThat(applier.reportedSeq()).isEqualTo(origin.log().lastSeq());
             awaitInSync(link);
         }
@@ -718,6 +721,41 @@ class ReplicationEndToEndTest {
         try {
             assertThat(ReplicationGrpc.newBlockingStub(asA).checksums(
                     ChecksumsRequest.newBuilder().setKey(KEY).setReplicaPod(POD).build()).getFilesList()).isEmpty();
+        } finally {
+            asA.shutdownNow();
+        }
+    }
+
+    /** An origin of an older protocol (a batch of no known kind) is refused with a reason, and nothing applied. */
+    @Test
+    void aPushOfAnOlderProtocolIsRefused() throws Exception {
+        startReplica(0);
+        ManagedChannel asA = channelTo(nodeA, "node-b");
+        try {
+            java.util.concurrent.CompletableFuture<Throwable> refused = new java.util.concurrent.CompletableFuture<>();
+            var out = ReplicationGrpc.newStub(asA).push(new io.grpc.stub.StreamObserver<>() {
+                @Override
+                public void onNext(io.edgerep.proto.v1.Ack a) {
+                    refused.complete(null);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    refused.complete(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    refused.complete(null);
+                }
+            });
+            out.onNext(io.edgerep.proto.v1.StateBatch.newBuilder().setKey(KEY).setReplicaPod(POD).setEpoch(1).build());
+            Throwable t = refused.get(DEADLINE_MS, TimeUnit.MILLISECONDS);
+            assertThat(t).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                assertThat(e.getStatus().getDescription()).contains("older protocol");
+            });
+            assertThat(service.replicas().values().iterator().next().applier().ack().getEpoch()).isZero();
         } finally {
             asA.shutdownNow();
         }

@@ -86,14 +86,15 @@ class ReplicationFaultsIT {
             long resynced = f.resyncedBytes() - bytesBefore;
             LOG.infof("%s: converged %d ms after the recovery (%d ms after the writes ended); the recovery resynced %d "
                     + "bytes; %d ops sent, %d already in resync content, %d verification repairs", name,
-                    converged - recovered, converged - writesEnd, resynced, f.link.sentOps(), f.link.skippedOps(),
-                    f.link.verifyRepairs());
+                    converged - recovered, converged - writesEnd, resynced, f.link.counters().sentOps(),
+                    f.link.counters().skippedOps(),
+                    f.link.counters().verifyRepairs());
             assertThat(converged - writesEnd).isLessThanOrEqualTo(5000);
             assertThat(resynced).as("bytes the recovery resynced").isPositive();
             work.assertDatabasesMatch();
             assertThat(f.applier.refusedOps()).isZero();
             f.awaitInSync(60_000);
-            assertThat(f.applier.verified()).isTrue();
+            assertThat(f.applier.confirmed()).isTrue();
             assertThat(f.applier.reportedSeq()).isEqualTo(f.origin.log().lastSeq());
         }
     }

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.edgerep.proto.v1.ReplicatedOp;
-import io.edgerep.proto.v1.StateBatch;
 
 /** Resync plans send only differing blocks, the whole tree to an empty replica, and remove extras. */
 class ResyncPlannerTest {
@@ -36,7 +35,7 @@ class ResyncPlannerTest {
 
         ResyncPlanner.Result first = sync(origin, replica, null);
         assertThat(first.bytes()).isEqualTo(big.length + 5);
-        assertThat(first.files()).isEqualTo(3);
+        assertThat(first.files()).as("3 files and the 3 directories above them").isEqualTo(6);
         assertThat(r.resolve("data/a/big")).hasBinaryContent(big);
         assertThat(r.resolve("data/a/b/small")).hasContent("hello");
         assertThat(r.resolve("data/empty")).exists();
@@ -119,8 +118,8 @@ class ResyncPlannerTest {
         List<ReplicatedOp> ops = new ArrayList<>();
         var sums = replica.checksums(scope == null ? List.of() : List.copyOf(scope), BS);
         ResyncPlanner.Result res = ResyncPlanner.plan(origin, sums, scope, BS, ops::add);
-        replica.apply(StateBatch.newBuilder().setEpoch(1).setResyncStart(true).addAllOps(ops).setResyncComplete(true)
-                .build());
+        Push.resync(1, 0).addAllOps(ops).end()
+                .to(replica);
         assertThat(replica.failedOps()).isZero();
         return res;
     }

@@ -25,7 +25,6 @@ import io.edgerep.proto.v1.FileSync;
 import io.edgerep.proto.v1.FileTruncate;
 import io.edgerep.proto.v1.FileWrite;
 import io.edgerep.proto.v1.ReplicatedOp;
-import io.edgerep.proto.v1.StateBatch;
 import io.edgerep.proto.v1.StateEvent;
 import io.edgerep.proto.v1.Symlink;
 
@@ -40,21 +39,21 @@ class StateApplierTest {
         a = new StateApplier("ns/er", "replica-0", new ConfinedRoot(root, List.of("/data")));
     }
 
-    StateBatch.Builder start(long epoch, long base) {
-        return StateBatch.newBuilder().setEpoch(epoch).setResyncStart(true).setBaseSeq(base);
+    Push start(long epoch, long base) {
+        return Push.resync(epoch, base);
     }
 
-    StateBatch.Builder batch(long epoch) {
-        return StateBatch.newBuilder().setEpoch(epoch);
+    Push batch(long epoch) {
+        return Push.ops(epoch);
     }
 
     @Test
     void freshReplicaAsksForResyncAndAppliesNothingUntilItCame() throws Exception {
-        Ack ack = a.apply(batch(5).addOps(op(1, write("/data/f", "x"))).build());
+        Ack ack = batch(5).addOps(op(1, write("/data/f", "x"))).to(a);
         assertThat(ack.getNeedsResync()).isTrue();
         assertThat(ack.getAppliedSeq()).isZero();
         assertThat(root.resolve("data/f")).doesNotExist();
-        ack = a.apply(start(5, 0).addOps(op(1, write("/data/f", "x"))).build());
+        ack = start(5, 0).addOps(op(1, write("/data/f", "x"))).to(a);
         assertThat(ack.getNeedsResync()).isFalse();
         assertThat(ack.getAppliedSeq()).isEqualTo(1);
         assertThat(ack.getEpoch()).isEqualTo(5);
@@ -63,33 +62,33 @@ class StateApplierTest {
 
     @Test
     void appliesInOrderSkipsDuplicatesAndStopsAtAGap() throws Exception {
-        a.apply(start(1, 10).build());
-        Ack ack = a.apply(batch(1).addOps(op(11, write("/data/f", "aaaa"))).addOps(op(11, write("/data/f", "zzzz")))
-                .addOps(op(12, write("/data/f", "b"))).build());
+        start(1, 10).to(a);
+        Ack ack = batch(1).addOps(op(11, write("/data/f", "aaaa"))).addOps(op(11, write("/data/f", "zzzz")))
+                .addOps(op(12, write("/data/f", "b"))).to(a);
         assertThat(ack.getAppliedSeq()).isEqualTo(12);
         assertThat(root.resolve("data/f")).hasContent("baaa");
-        ack = a.apply(batch(1).addOps(op(14, write("/data/f", "c"))).addOps(op(15, write("/data/f", "d"))).build());
+        ack = batch(1).addOps(op(14, write("/data/f", "c"))).addOps(op(15, write("/data/f", "d"))).to(a);
         assertThat(ack.getNeedsResync()).isTrue();
         assertThat(ack.getAppliedSeq()).isEqualTo(12);
         assertThat(root.resolve("data/f")).hasContent("baaa");
         // a retransmitted 13 does not heal it: the origin must resync
-        ack = a.apply(batch(1).addOps(op(13, write("/data/f", "e"))).build());
+        ack = batch(1).addOps(op(13, write("/data/f", "e"))).to(a);
         assertThat(ack.getNeedsResync()).isTrue();
     }
 
     @Test
     void newEpochNeedsResync() throws Exception {
-        a.apply(start(1, 0).addOps(op(1, write("/data/f", "x"))).build());
-        Ack ack = a.apply(batch(2).addOps(op(1, write("/data/f", "y"))).build());
+        start(1, 0).addOps(op(1, write("/data/f", "x"))).to(a);
+        Ack ack = batch(2).addOps(op(1, write("/data/f", "y"))).to(a);
         assertThat(ack.getNeedsResync()).isTrue();
         assertThat(root.resolve("data/f")).hasContent("x");
     }
 
     @Test
     void opSemantics() throws Exception {
-        a.apply(start(1, 0).build());
+        start(1, 0).to(a);
         long s = 0;
-        Ack ack = a.apply(batch(1)
+        Ack ack = batch(1)
                 .addOps(op(++s,
                         StateEvent.newBuilder().setMkdir(DirCreate.newBuilder().setPath("/data/d").setMode(0750))))
                 .addOps(op(++s, StateEvent.newBuilder()
@@ -110,7 +109,7 @@ class StateApplierTest {
                 .addOps(op(++s,
                         StateEvent.newBuilder()
                                 .setTruncate(FileTruncate.newBuilder().setPath("/data/d/log").setLength(4))))
-                .build());
+                .to(a);
         assertThat(ack.getFailedOps()).isZero();
         assertThat(ack.getRefusedOps()).isZero();
         assertThat(ack.getAppliedSeq()).isEqualTo(s);
@@ -132,9 +131,9 @@ class StateApplierTest {
     void symbolicAndHardLinksAreMirroredAndNeverFollowedOut() throws Exception {
         Path outside = Files.createDirectories(root.resolve("outside"));
         Files.writeString(outside.resolve("canary"), "canary");
-        a.apply(start(1, 0).build());
+        start(1, 0).to(a);
         long s = 0;
-        Ack ack = a.apply(batch(1)
+        Ack ack = batch(1)
                 .addOps(op(++s, write("/data/v2/cfg", "version 2")))
                 .addOps(op(++s, symlink("/data/current", "v2")))
                 .addOps(op(++s, write("/data/current/cfg", "version 2, through the link")))
@@ -151,7 +150,7 @@ class StateApplierTest {
                 .addOps(op(++s, symlink("/data/file", "v2/cfg")))
                 .addOps(op(++s, symlink("/data/up", "../../")))
                 .addOps(op(++s, symlink("/data/odd", "v2//cfg")))
-                .build());
+                .to(a);
         assertThat(ack.getAppliedSeq()).isEqualTo(s);
         assertThat(ack.getFailedOps()).isZero();
         assertThat(ack.getRefusedOps()).isEqualTo(3); // the write through out/, through abs, the rename out
@@ -172,10 +171,10 @@ class StateApplierTest {
         assertThat(Files.readAttributes(root.resolve("data/cfg-hard"), "unix:ino"))
                 .isEqualTo(Files.readAttributes(root.resolve("data/v2/cfg"), "unix:ino"));
         // replayed after a resync: nothing changes, nothing fails
-        ack = a.apply(start(1, 0).addOps(op(1, symlink("/data/current", "v2")))
+        ack = start(1, 0).addOps(op(1, symlink("/data/current", "v2")))
                 .addOps(op(2, StateEvent.newBuilder()
                         .setLink(FileLink.newBuilder().setFrom("/data/v2/cfg").setTo("/data/cfg-hard"))))
-                .build());
+                .to(a);
         assertThat(ack.getFailedOps()).isZero();
         assertThat(Files.readSymbolicLink(root.resolve("data/current"))).hasToString("v2");
     }
@@ -189,13 +188,13 @@ class StateApplierTest {
         Files.createDirectories(root.resolve("data/old"));
         Files.writeString(root.resolve("data/old/x"), "stale");
         Files.writeString(root.resolve("data/f"), "0123456789abcdefTAIL-TO-CUT");
-        Ack ack = a.apply(start(3, 100)
+        Ack ack = start(3, 100)
                 .addOps(ReplicatedOp.newBuilder().setBlocks(FileBlocks.newBuilder().setPath("/data/f").setBlockSize(8)
                         .putBlocks(1, ByteString.copyFromUtf8("ABCDEFGH"))))
                 .addOps(ReplicatedOp.newBuilder()
                         .setMeta(FileMeta.newBuilder().setPath("/data/f").setSize(16).setMode(0640)))
                 .addOps(ReplicatedOp.newBuilder().setMeta(FileMeta.newBuilder().setPath("/data/old").setAbsent(true)))
-                .setResyncComplete(true).build());
+                .end().to(a);
         assertThat(ack.getAppliedSeq()).isEqualTo(100);
         assertThat(ack.getResyncs()).isEqualTo(1);
         assertThat(root.resolve("data/f")).hasContent("01234567ABCDEFGH");

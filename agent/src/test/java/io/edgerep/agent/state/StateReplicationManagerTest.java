@@ -10,11 +10,9 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.edgerep.agent.control.StateWiring;
 import io.edgerep.agent.loader.StateEventPump;
 import io.edgerep.proto.v1.AgentEvent;
 import io.edgerep.proto.v1.PodRef;
-import io.edgerep.proto.v1.StateBatch;
 import io.edgerep.proto.v1.StateReplicaConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -42,8 +40,8 @@ class StateReplicationManagerTest {
             assertThat(second).isNotSameAs(first);
             assertThat(svc.replicas().values().iterator().next().originNode()).isEqualTo("node-z");
 
-            second.apply(StateBatch.newBuilder().setEpoch(1).setResyncStart(true)
-                    .addOps(op(1, write("/etc/passwd", "x"))).addOps(op(2, write("/data/../etc/x", "x"))).build());
+            Push.resync(1, 0)
+                    .addOps(op(1, write("/etc/passwd", "x"))).addOps(op(2, write("/data/../etc/x", "x"))).to(second);
             assertThat(m.drainEvents()).extracting(AgentEvent::getReason, AgentEvent::getWarning)
                     .containsExactly(org.assertj.core.groups.Tuple.tuple("OpsRefused", true));
             assertThat(m.drainEvents()).isEmpty();
@@ -52,13 +50,13 @@ class StateReplicationManagerTest {
                 assertThat(p.getAppliedSeq()).as("no progress before the origin confirmed the content").isZero();
                 assertThat(p.getLagMs()).isPositive();
             });
-            second.apply(StateBatch.newBuilder().setEpoch(1).setResyncComplete(true).setBaseSeq(3).build());
+            second.apply(Push.confirm(1, 2));
             assertThat(m.replicaProgress()).singleElement().satisfies(p -> {
                 assertThat(p.getAppliedSeq()).isEqualTo(2);
                 assertThat(p.getLagMs()).isZero();
             });
 
-            m.retain(Set.of(), Set.of(StateWiring.replicaId("other/key", "web-1")));
+            m.retain(Set.of(), Set.of(new ReplicaId("other/key", "web-1")));
             assertThat(svc.replicas()).isEmpty();
         } finally {
             unused.shutdownNow();

@@ -1,4 +1,4 @@
-package io.edgerep.agent.control;
+package io.edgerep.agent.retry;
 
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -26,7 +26,7 @@ public final class Backoff {
     }
 
     /** The upper bound of the delay at an attempt number. */
-    long ceiling(int n) {
+    public long ceiling(int n) {
         return n >= 62 ? capMs : Math.min(capMs, baseMs << Math.min(n, 40));
     }
 

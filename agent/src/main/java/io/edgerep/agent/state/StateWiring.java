@@ -1,4 +1,4 @@
-package io.edgerep.agent.control;
+package io.edgerep.agent.state;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -19,12 +19,7 @@ public interface StateWiring {
     void replica(StateReplicaConfig cfg, Path root) throws Exception;
 
     /** Stops every origin and replica not named. */
-    void retain(Set<String> originKeys, Set<String> replicaIds);
-
-    /** Id of a replica item: key and pod. */
-    static String replicaId(String key, String pod) {
-        return key + "|" + pod;
-    }
+    void retain(Set<String> originKeys, Set<ReplicaId> replicas);
 
     /** Does nothing: a node without state replication. */
     StateWiring NONE = new StateWiring() {
@@ -37,7 +32,7 @@ public interface StateWiring {
         }
 
         @Override
-        public void retain(Set<String> originKeys, Set<String> replicaIds) {
+        public void retain(Set<String> originKeys, Set<ReplicaId> replicas) {
         }
     };
 }
