@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,3 +83,15 @@ def received(pod: Pod) -> int:
         return json.loads((pod.host_dir / "recv.ts.json").read_text())["packets"]
     except (OSError, ValueError):
         return 0
+
+
+def received_by_now(pod: Pod, timeout: float = 30) -> int:
+    """Datagrams a pod's sink had received by now: from a summary it wrote after this call began."""
+    since = time.time()
+    summary = pod.host_dir / "recv.ts.json"
+    deadline = time.monotonic() + timeout
+    while not (summary.exists() and summary.stat().st_mtime > since):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pod.name}'s sink wrote no summary for {timeout}s")
+        time.sleep(0.05)
+    return received(pod)
