@@ -194,7 +194,7 @@ public final class ConfinedRoot {
     /** Directories, regular files and symbolic links under start (inclusive), parents first, never following links. */
     static List<Path> walkFrom(Path start) throws IOException {
         List<Path> out = new ArrayList<>();
-        if (OpExecutor.lstat(start) == null) {
+        if (PosixFiles.lstat(start) == null) {
             return out;
         }
         Files.walkFileTree(start, new java.nio.file.SimpleFileVisitor<>() {

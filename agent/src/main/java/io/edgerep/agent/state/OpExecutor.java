@@ -4,18 +4,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -66,7 +62,7 @@ final class OpExecutor implements AutoCloseable {
             case UNLINK -> unlink(ev.getUnlink().getPath());
             case MKDIR -> mkdir(ev.getMkdir().getPath(), ev.getMkdir().getMode());
             case RMDIR -> rmdir(ev.getRmdir().getPath());
-            case CHMOD -> chmod(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
+            case CHMOD -> PosixFiles.chmod(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
             case CREATE -> create(ev.getCreate().getPath(), ev.getCreate().getMode(), ev.getCreate().getTruncate());
             case SYNC -> sync(ev.getSync().getPath());
             case SYMLINK -> symlink(ev.getSymlink().getPath(), ev.getSymlink().getTarget());
@@ -82,7 +78,7 @@ final class OpExecutor implements AutoCloseable {
     void blocks(FileBlocks b) throws IOException {
         FileChannel ch = channel(follow(b.getPath()), true);
         for (Map.Entry<Long, com.google.protobuf.ByteString> e : b.getBlocksMap().entrySet()) {
-            writeAt(ch, e.getValue().asReadOnlyByteBuffer(), e.getKey() * (long) b.getBlockSize());
+            PosixFiles.writeAt(ch, e.getValue().asReadOnlyByteBuffer(), e.getKey() * (long) b.getBlockSize());
         }
     }
 
@@ -91,11 +87,11 @@ final class OpExecutor implements AutoCloseable {
         if (m.getAbsent()) {
             Path p = root.resolve(m.getPath(), false);
             closeUnder(p);
-            deleteTree(p);
+            PosixFiles.deleteTree(p);
             return;
         }
         Path p = root.resolve(m.getPath(), false); // the origin has no link here, or says which
-        BasicFileAttributes a = lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (!m.getLinkTarget().isEmpty()) {
             symlinkAt(p, m.getLinkTarget());
             return;
@@ -116,23 +112,23 @@ final class OpExecutor implements AutoCloseable {
         } else {
             if (a != null && a.isDirectory()) {
                 closeUnder(p);
-                deleteTree(p);
+                PosixFiles.deleteTree(p);
             }
             FileChannel ch = channel(p, true);
-            setLength(ch, m.getSize());
+            PosixFiles.setLength(ch, m.getSize());
         }
         if (m.getMode() != 0) {
-            chmod(p, m.getMode());
+            PosixFiles.chmod(p, m.getMode());
         }
     }
 
     private void write(String path, long offset, ByteBuffer data, boolean append) throws IOException {
         FileChannel ch = channel(follow(path), true);
-        writeAt(ch, data, append ? ch.size() : offset);
+        PosixFiles.writeAt(ch, data, append ? ch.size() : offset);
     }
 
     private void truncate(String path, long length) throws IOException {
-        setLength(channel(follow(path), true), length);
+        PosixFiles.setLength(channel(follow(path), true), length);
     }
 
     private void rename(String from, String to) throws IOException {
@@ -144,14 +140,14 @@ final class OpExecutor implements AutoCloseable {
             if (root.isReplicated(to)) {
                 // moved out of the replicated paths through a link: gone from them, as on the origin
                 closeUnder(f);
-                deleteTree(f);
+                PosixFiles.deleteTree(f);
             }
             throw e; // a target outside them by its very name is no op the origin sends: refused, nothing changes
         }
         closeUnder(f);
         closeUnder(t);
-        if (lstat(f) == null) {
-            if (lstat(t) != null) {
+        if (PosixFiles.lstat(f) == null) {
+            if (PosixFiles.lstat(t) != null) {
                 return; // already renamed (op replayed after a resync)
             }
             throw new NoSuchFileException(from);
@@ -169,36 +165,19 @@ final class OpExecutor implements AutoCloseable {
         if (target.isEmpty() || target.indexOf('\0') >= 0) {
             throw new PathRefusedException("bad link contents for " + root.containerPath(p));
         }
-        BasicFileAttributes a = lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (a != null) {
             if (a.isSymbolicLink() && Files.readSymbolicLink(p).toString().equals(target)) {
                 return; // replayed after a resync
             }
             closeUnder(p);
-            deleteTree(p);
+            PosixFiles.deleteTree(p);
         }
         Files.createDirectories(p.getParent());
         if (Path.of(target).toString().equals(target)) {
             Files.createSymbolicLink(p, Path.of(target));
         } else {
-            rawSymlink(p, target);
-        }
-    }
-
-    /**
-     * A link whose contents java.nio would normalize (a trailing slash, "//"): made by ln(1), since a Path cannot hold
-     * those bytes, and a link to "dir/" is not one to "dir" (only a directory resolves through it).
-     */
-    private static void rawSymlink(Path p, String target) throws IOException {
-        Process ln = new ProcessBuilder("ln", "-sT", "--", target, p.toString()).redirectErrorStream(true).start();
-        try {
-            String out = new String(ln.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (ln.waitFor() != 0) {
-                throw new IOException("ln -s " + target + " " + p + ": " + out.trim());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("ln -s interrupted");
+            PosixFiles.rawSymlink(p, target);
         }
     }
 
@@ -206,17 +185,17 @@ final class OpExecutor implements AutoCloseable {
     private void link(String from, String to) throws IOException {
         Path f = root.resolve(from, false);
         Path t = root.resolve(to, false);
-        BasicFileAttributes a = lstat(f);
+        BasicFileAttributes a = PosixFiles.lstat(f);
         if (a == null || a.isDirectory()) {
             throw new NoSuchFileException(from, null, "no file to link");
         }
-        BasicFileAttributes at = lstat(t);
+        BasicFileAttributes at = PosixFiles.lstat(t);
         if (at != null) {
             if (a.fileKey() != null && a.fileKey().equals(at.fileKey())) {
                 return; // replayed after a resync
             }
             closeUnder(t);
-            deleteTree(t);
+            PosixFiles.deleteTree(t);
         }
         Files.createDirectories(t.getParent());
         Files.createLink(t, f);
@@ -225,7 +204,7 @@ final class OpExecutor implements AutoCloseable {
     private void unlink(String path) throws IOException {
         Path p = root.resolve(path, false);
         closeUnder(p);
-        BasicFileAttributes a = lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (a != null && !a.isDirectory()) {
             Files.delete(p);
         }
@@ -233,11 +212,11 @@ final class OpExecutor implements AutoCloseable {
 
     private void mkdir(String path, int mode) throws IOException {
         Path p = root.resolve(path, false);
-        BasicFileAttributes a = lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (a == null) {
             Files.createDirectories(p);
             if (mode != 0) {
-                chmod(p, mode);
+                PosixFiles.chmod(p, mode);
             }
         } else if (!a.isDirectory()) {
             throw new IOException("mkdir over a non-directory: " + path);
@@ -246,7 +225,7 @@ final class OpExecutor implements AutoCloseable {
 
     private void rmdir(String path) throws IOException {
         Path p = root.resolve(path, false);
-        BasicFileAttributes a = lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (a != null && a.isDirectory()) {
             try {
                 Files.delete(p);
@@ -258,13 +237,13 @@ final class OpExecutor implements AutoCloseable {
 
     private void create(String path, int mode, boolean truncate) throws IOException {
         Path p = root.resolve(path, true);
-        boolean existed = lstat(p) != null;
+        boolean existed = PosixFiles.lstat(p) != null;
         FileChannel ch = channel(p, true);
         if (truncate) {
             ch.truncate(0);
         }
         if (!existed && mode != 0) {
-            chmod(p, mode);
+            PosixFiles.chmod(p, mode);
         }
     }
 
@@ -274,9 +253,9 @@ final class OpExecutor implements AutoCloseable {
             ch.force(true);
         }
         Path p = root.resolve(path, true);
-        if (lstat(p) != null) {
+        if (PosixFiles.lstat(p) != null) {
             channel(p, false).force(true);
-            forceDir(p.getParent());
+            PosixFiles.forceDir(p.getParent());
         }
     }
 
@@ -336,81 +315,5 @@ final class OpExecutor implements AutoCloseable {
                 it.remove();
             }
         }
-    }
-
-    static void writeAt(FileChannel ch, ByteBuffer data, long pos) throws IOException {
-        while (data.hasRemaining()) {
-            pos += ch.write(data, pos);
-        }
-    }
-
-    static void setLength(FileChannel ch, long length) throws IOException {
-        long size = ch.size();
-        if (length < size) {
-            ch.truncate(length);
-        } else if (length > size) {
-            writeAt(ch, ByteBuffer.allocate(1), length - 1);
-        }
-    }
-
-    static void chmod(Path p, int mode) throws IOException {
-        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-                PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-                PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_READ};
-        for (int i = 0; i < order.length; i++) {
-            if ((mode & (1 << i)) != 0) {
-                perms.add(order[i]);
-            }
-        }
-        Files.setPosixFilePermissions(p, perms);
-    }
-
-    static int mode(Path p) throws IOException {
-        Object m = Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        return ((Integer) m) & 07777;
-    }
-
-    static void forceDir(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
-    }
-
-    static BasicFileAttributes lstat(Path p) throws IOException {
-        try {
-            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
-    }
-
-    /** Deletes a file, link or directory tree without following links. */
-    static void deleteTree(Path p) throws IOException {
-        BasicFileAttributes a = lstat(p);
-        if (a == null) {
-            return;
-        }
-        if (!a.isDirectory()) {
-            Files.delete(p);
-            return;
-        }
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                if (exc != null) {
-                    throw exc;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

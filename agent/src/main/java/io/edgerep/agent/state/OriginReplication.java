@@ -182,10 +182,10 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
     private StateEvent withOriginMode(StateEvent ev) {
         try {
             if (ev.hasMkdir()) {
-                int mode = OpExecutor.mode(origin.resolve(ev.getMkdir().getPath(), false));
+                int mode = PosixFiles.mode(origin.resolve(ev.getMkdir().getPath(), false));
                 return ev.toBuilder().setMkdir(ev.getMkdir().toBuilder().setMode(mode)).build();
             }
-            int mode = OpExecutor.mode(origin.resolve(ev.getCreate().getPath(), true));
+            int mode = PosixFiles.mode(origin.resolve(ev.getCreate().getPath(), true));
             return ev.toBuilder().setCreate(ev.getCreate().toBuilder().setMode(mode)).build();
         } catch (IOException e) {
             return ev; // gone already: the mode no longer matters

@@ -93,7 +93,7 @@ final class ReplicaCheckpoint {
             ch.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        OpExecutor.forceDir(file.getParent());
+        PosixFiles.forceDir(file.getParent());
     }
 
     void delete() throws IOException {
@@ -110,14 +110,14 @@ final class ReplicaCheckpoint {
         }
         TreeMap<String, String> lines = new TreeMap<>(); // walk order is the directories' order: sort
         for (Path p : root.walk()) {
-            BasicFileAttributes a = OpExecutor.lstat(p);
+            BasicFileAttributes a = PosixFiles.lstat(p);
             if (a == null) {
                 continue;
             }
             FileTime m = a.lastModifiedTime();
             String type = a.isDirectory() ? "d" : a.isSymbolicLink() ? "l" + Files.readSymbolicLink(p) : "f";
             lines.put(root.containerPath(p), type + '\0' + (a.isDirectory() ? 0 : a.size()) + '\0'
-                    + OpExecutor.mode(p) + '\0' + m.to(TimeUnit.NANOSECONDS));
+                    + PosixFiles.mode(p) + '\0' + m.to(TimeUnit.NANOSECONDS));
         }
         for (var e : lines.entrySet()) {
             md.update((e.getKey() + '\0' + e.getValue() + '\n').getBytes(StandardCharsets.UTF_8));

@@ -76,7 +76,7 @@ public final class ResyncPlanner {
                 t.read(cp, checked, checked); // absent unless read below
                 try {
                     Path p = origin.resolve(cp, false);
-                    BasicFileAttributes a = OpExecutor.lstat(p);
+                    BasicFileAttributes a = PosixFiles.lstat(p);
                     if (a != null && (a.isDirectory() || a.isRegularFile() || a.isSymbolicLink())) {
                         ours.put(cp, p);
                     }
@@ -93,7 +93,7 @@ public final class ResyncPlanner {
         List<Map.Entry<String, Path>> regular = new ArrayList<>();
         Map<String, String> links = new TreeMap<>();
         for (Map.Entry<String, Path> e : ours.entrySet()) {
-            BasicFileAttributes a = OpExecutor.lstat(e.getValue());
+            BasicFileAttributes a = PosixFiles.lstat(e.getValue());
             if (a == null) {
                 continue;
             }
@@ -109,7 +109,7 @@ public final class ResyncPlanner {
                 regular.add(e);
                 continue;
             }
-            int mode = OpExecutor.mode(e.getValue());
+            int mode = PosixFiles.mode(e.getValue());
             FileChecksums th = theirs.get(e.getKey());
             if (th == null || !th.getIsDir() || th.getMode() != mode) {
                 sink.accept(meta(FileMeta.newBuilder().setPath(e.getKey()).setIsDir(true).setMode(mode)));
@@ -162,7 +162,7 @@ public final class ResyncPlanner {
         boolean differs = theirs == null || theirs.getIsDir();
         long opened = SnapshotTimes.now();
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            mode = OpExecutor.mode(p);
+            mode = PosixFiles.mode(p);
             ByteBuffer buf = ByteBuffer.allocate(blockSize);
             long index = 0;
             long pos = 0;

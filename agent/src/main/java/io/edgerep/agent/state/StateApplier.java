@@ -283,7 +283,7 @@ public final class StateApplier {
     }
 
     static void addSums(ChecksumsResponse.Builder out, String containerPath, Path p, int blockSize) throws IOException {
-        BasicFileAttributes a = OpExecutor.lstat(p);
+        BasicFileAttributes a = PosixFiles.lstat(p);
         if (a == null || a.isOther()) {
             return;
         }
@@ -292,7 +292,7 @@ public final class StateApplier {
                     .setLinkTarget(Files.readSymbolicLink(p).toString()));
             return;
         }
-        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setMode(OpExecutor.mode(p))
+        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setMode(PosixFiles.mode(p))
                 .setIsDir(a.isDirectory());
         if (!a.isDirectory()) {
             f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));

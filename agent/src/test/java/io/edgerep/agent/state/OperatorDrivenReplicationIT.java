@@ -76,7 +76,7 @@ class OperatorDrivenReplicationIT {
 
             // the replica's agent on node-b, serving the replica pod's directory
             ReplicationService replicaSvc = new ReplicationService();
-            Server replicaServer = ReplicationEndToEndTest.serveReplication(replicaSvc, ca.node("node-b"), 0);
+            Server replicaServer = ReplicationRig.serveReplication(replicaSvc, ca.node("node-b"), 0);
             ManagedChannel unused = NettyChannelBuilder.forTarget("127.0.0.1:1").usePlaintext().build();
             StateReplicationManager replicaNode = new StateReplicationManager(replicaSvc, new StateEventPump(unused),
                     tmp.resolve("b-state"), () -> null, 1 << 20, 1 << 20);

@@ -130,7 +130,7 @@ final class OriginWorkload {
         new Random(7).nextBytes(big);
         Files.write(data.resolve("big.bin"), big);
         Files.writeString(data.resolve("cfg"), "config 0\n");
-        assertThat(ReplicationEndToEndTest.sh(data, """
+        assertThat(Trees.sh(data, """
                 sqlite3 wal.db 'PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
                   INSERT INTO t(v) SELECT hex(randomblob(900)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL
                   SELECT x+1 FROM c WHERE x<400) SELECT x FROM c);' >/dev/null &&

@@ -94,6 +94,7 @@ class PreexistingStateReplicationIT {
     private static final class Check {
         private final RealLoaderFixture f;
         private final OriginWorkload work;
+        private final FrozenOrigin frozen;
         volatile boolean writing;
         volatile long lastSeq;
         volatile Set<String> notCompared = Set.of();
@@ -101,15 +102,16 @@ class PreexistingStateReplicationIT {
         Check(RealLoaderFixture f, OriginWorkload work) {
             this.f = f;
             this.work = work;
+            this.frozen = new FrozenOrigin(f);
         }
 
         String atConfirmation(long confirmedSeq) {
             try {
                 writing = work.running();
-                f.freezeApps();
-                lastSeq = f.drainCapture();
+                frozen.freeze();
+                lastSeq = frozen.drainCapture();
                 Set<String> touched = new HashSet<>();
-                for (ReplicatedOp op : f.opsBetween(confirmedSeq + 1, lastSeq)) {
+                for (ReplicatedOp op : frozen.opsBetween(confirmedSeq + 1, lastSeq)) {
                     if (op.hasEvent()) {
                         for (String p : StateEvents.pathsOf(op.getEvent())) {
                             if (p.startsWith(f.prefix + "/")) {
@@ -119,11 +121,11 @@ class PreexistingStateReplicationIT {
                     }
                 }
                 Set<String> skip = new TreeSet<>(touched);
-                skip.addAll(f.sharedWritableMappings());
+                skip.addAll(frozen.sharedWritableMappings());
                 notCompared = skip;
-                String diff = differences(ReplicationEndToEndTest.tree(f.originData),
-                        ReplicationEndToEndTest.tree(f.replicaData), skip);
-                f.thawApps();
+                String diff = differences(Trees.tree(f.originData),
+                        Trees.tree(f.replicaData), skip);
+                frozen.thaw();
                 return diff;
             } catch (Exception e) {
                 throw new IllegalStateException(e);

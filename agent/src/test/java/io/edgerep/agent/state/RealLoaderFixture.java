@@ -77,9 +77,9 @@ final class RealLoaderFixture implements AutoCloseable {
 
     /** Skips the calling test unless it runs as root with bcc installed. */
     static void assumeRealLoader() throws Exception {
-        assumeTrue("0".equals(ReplicationEndToEndTest.sh(Path.of("/"), "id -u").trim()), "needs root");
+        assumeTrue("0".equals(Trees.sh(Path.of("/"), "id -u").trim()), "needs root");
         assumeTrue(
-                ReplicationEndToEndTest.sh(Path.of("/"), "/usr/bin/python3 -c 'import bcc' && echo ok").contains("ok"),
+                Trees.sh(Path.of("/"), "/usr/bin/python3 -c 'import bcc' && echo ok").contains("ok"),
                 "needs bcc");
     }
 
@@ -194,95 +194,6 @@ final class RealLoaderFixture implements AutoCloseable {
         return p;
     }
 
-    /**
-     * Freezes every process of the origin application (cgroup v2 freezer) and returns once the kernel says they are
-     * frozen: each syscall they were in has returned, so its capture record is written.
-     */
-    void freezeApps() throws Exception {
-        setFrozen(true);
-    }
-
-    /** Lets the frozen application go on. */
-    void thawApps() throws Exception {
-        setFrozen(false);
-    }
-
-    private void setFrozen(boolean frozen) throws Exception {
-        Files.writeString(cg.resolve("cgroup.freeze"), frozen ? "1" : "0");
-        String want = "frozen " + (frozen ? 1 : 0);
-        long end = System.currentTimeMillis() + 30_000;
-        while (!Files.readAllLines(cg.resolve("cgroup.events")).contains(want)) {
-            assertThat(System.currentTimeMillis()).as("cgroup " + want).isLessThan(end);
-            Thread.sleep(5);
-        }
-    }
-
-    /**
-     * Writes a marker file from the marker cgroup and waits until the origin's log holds its op: everything captured
-     * before it (the ring buffer is read in order) is in the log by then. Returns the marker op's seq.
-     */
-    long drainCapture() throws Exception {
-        // an absolute path: the process joins the traced cgroup from outside and is gone before the loader could
-        // read its working directory
-        String path = originData.resolve(".drain-" + UUID.randomUUID().toString().substring(0, 8)).toString();
-        Process p = new ProcessBuilder("bash", "-c", "echo $$ > " + markerCg.resolve("cgroup.procs")
-                + " && echo drained > " + path).redirectErrorStream(true).start();
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("marker written").isTrue();
-        long from = 1;
-        long end = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < end) {
-            long last = origin.log().lastSeq();
-            for (io.edgerep.proto.v1.ReplicatedOp op : opsBetween(from, last)) {
-                if (op.hasEvent() && StateEvents.pathsOf(op.getEvent()).contains(path)) {
-                    return op.getSeq();
-                }
-            }
-            from = Math.max(from, last + 1);
-            origin.log().awaitAfter(last, 20);
-        }
-        throw new AssertionError("the marker write " + path + " never reached the origin's log");
-    }
-
-    /** The ops the origin's log holds with from <= seq <= to. */
-    List<io.edgerep.proto.v1.ReplicatedOp> opsBetween(long from, long to) throws Exception {
-        List<io.edgerep.proto.v1.ReplicatedOp> out = new ArrayList<>();
-        long seq = Math.max(from, origin.log().firstHeld());
-        while (seq <= to) {
-            List<io.edgerep.proto.v1.ReplicatedOp> ops = origin.log().read(seq, 512, 1 << 20);
-            if (ops.isEmpty()) {
-                break;
-            }
-            for (io.edgerep.proto.v1.ReplicatedOp op : ops) {
-                if (op.getSeq() <= to) {
-                    out.add(op);
-                }
-            }
-            seq = ops.get(ops.size() - 1).getSeq() + 1;
-        }
-        return out;
-    }
-
-    /** Paths under the origin's directory (relative to it) that the application maps shared and writable. */
-    java.util.Set<String> sharedWritableMappings() throws IOException {
-        java.util.Set<String> out = new java.util.TreeSet<>();
-        for (String pid : Files.readAllLines(cg.resolve("cgroup.procs"))) {
-            List<String> maps;
-            try {
-                maps = Files.readAllLines(Path.of("/proc", pid.trim(), "maps"));
-            } catch (IOException e) {
-                continue; // exited
-            }
-            for (String line : maps) {
-                String[] f = line.trim().split("\\s+", 6);
-                if (f.length == 6 && f[1].startsWith("rw") && f[1].charAt(3) == 's'
-                        && f[5].startsWith(prefix + "/")) {
-                    out.add(f[5].substring(prefix.length() + 1));
-                }
-            }
-        }
-        return out;
-    }
-
     /** Waits for an application process to end well. */
     void awaitApp(String name, Process p, long seconds) throws Exception {
         assertThat(p.waitFor(seconds, TimeUnit.SECONDS)).as(name + " ended").isTrue();
@@ -297,7 +208,7 @@ final class RealLoaderFixture implements AutoCloseable {
         applier = new StateApplier(KEY, POD, new ConfinedRoot(replicaRoot, List.of(prefix)),
                 replicaStateDir.resolve("position"));
         service.put(new ReplicationService.Replica(applier, "node-a"));
-        server = ReplicationEndToEndTest.serveReplication(service, nodeB, port, interceptors);
+        server = ReplicationRig.serveReplication(service, nodeB, port, interceptors);
         port = server.getPort();
     }
 
@@ -380,11 +291,11 @@ final class RealLoaderFixture implements AutoCloseable {
 
     /** Waits until the replica's directory equals the origin's; returns when. */
     long awaitIdentical(long deadline) throws Exception {
-        return ReplicationEndToEndTest.awaitIdentical(originData, replicaData, deadline);
+        return Trees.awaitIdentical(originData, replicaData, deadline);
     }
 
     String sqlite(Path dir, String db, String sql) throws Exception {
-        return ReplicationEndToEndTest.sh(dir, "sqlite3 " + db + " '" + sql + "'");
+        return Trees.sh(dir, "sqlite3 " + db + " '" + sql + "'");
     }
 
     @Override
@@ -423,6 +334,6 @@ final class RealLoaderFixture implements AutoCloseable {
                 }
             }
         }
-        ReplicationEndToEndTest.sh(Path.of("/"), "rm -rf " + pinDir);
+        Trees.sh(Path.of("/"), "rm -rf " + pinDir);
     }
 }

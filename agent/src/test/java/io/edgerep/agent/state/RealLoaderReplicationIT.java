@@ -28,7 +28,7 @@ class RealLoaderReplicationIT {
             f.startOrigin();
             f.awaitInSync(30_000);
 
-            Process work = f.startApp("workload", ReplicationEndToEndTest.workload(Path.of("/")));
+            Process work = f.startApp("workload", Trees.workload(Path.of("/")));
             f.awaitApp("workload", work, 180);
             long workloadEnd = System.currentTimeMillis();
             long converged = f.awaitIdentical(workloadEnd + 5000);

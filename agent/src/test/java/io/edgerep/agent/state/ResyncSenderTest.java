@@ -70,7 +70,7 @@ class ResyncSenderTest {
         assertThat(repair.repaired()).isTrue();
         assertThat(repair.paths()).containsExactly("/data/d");
         assertThat(replica.kinds().get(replica.kinds().size() - 1)).isEqualTo(KindCase.RESYNC_END);
-        assertThat(OpExecutor.mode(r.resolve("data/d"))).isEqualTo(0755);
+        assertThat(PosixFiles.mode(r.resolve("data/d"))).isEqualTo(0755);
         assertThat(replica.applier.confirmed()).isFalse();
 
         ResyncSender.Sent again = sender.compare(s, null, new SnapshotTimes(true), 0);

@@ -119,8 +119,8 @@ class StateApplierTest {
         byte[] sparse = Files.readAllBytes(root.resolve("data/sparse"));
         assertThat(sparse).hasSize(20);
         assertThat(sparse[10]).isEqualTo((byte) 'z');
-        assertThat(OpExecutor.mode(root.resolve("data/d"))).isEqualTo(0750);
-        assertThat(OpExecutor.mode(root.resolve("data/d/log"))).isEqualTo(0600);
+        assertThat(PosixFiles.mode(root.resolve("data/d"))).isEqualTo(0750);
+        assertThat(PosixFiles.mode(root.resolve("data/d/log"))).isEqualTo(0600);
     }
 
     /**

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** When a verification runs; what it does is covered with a replica in ReplicationEndToEndTest. */
+/** When a verification runs; what it does is covered with a replica in Trees. */
 class VerifierTest {
     static final long QUIET = 200;
 
