@@ -5,11 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
-import io.grpc.ForwardingServerCallListener;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
+import io.edgerep.proto.v1.StateBatch;
 
 /**
  * Catches the replica at the moment it takes the origin's confirmation: the push batch after which the replica's
@@ -21,7 +17,7 @@ import io.grpc.ServerInterceptor;
  * The check is told the confirmed sequence and returns what it found (a description of every difference, empty when
  * none); a check that throws completes the result exceptionally.
  */
-final class ConfirmationProbe implements ServerInterceptor {
+final class ConfirmationProbe extends PushTap {
     private final Supplier<StateApplier> applier;
     private volatile LongFunction<String> check;
     private volatile CompletableFuture<Result> result = new CompletableFuture<>();
@@ -47,29 +43,19 @@ final class ConfirmationProbe implements ServerInterceptor {
     }
 
     @Override
-    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
-            ServerCallHandler<Q, A> next) {
-        ServerCall.Listener<Q> l = next.startCall(call, headers);
-        if (!call.getMethodDescriptor().getBareMethodName().equals("Push")) {
-            return l;
-        }
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(l) {
-            @Override
-            public void onMessage(Q message) {
-                StateApplier a = applier.get();
-                boolean before = a.confirmed();
-                super.onMessage(message); // applied (and acked) before this returns: the service is synchronous
-                LongFunction<String> c = check;
-                if (c != null && !before && a.confirmed()) {
-                    check = null;
-                    long seq = a.appliedSeq();
-                    try {
-                        result.complete(new Result(seq, c.apply(seq)));
-                    } catch (Throwable t) {
-                        result.completeExceptionally(t);
-                    }
-                }
+    void around(StateBatch batch, Runnable apply) {
+        StateApplier a = applier.get();
+        boolean before = a.confirmed();
+        apply.run();
+        LongFunction<String> c = check;
+        if (c != null && !before && a.confirmed()) {
+            check = null;
+            long seq = a.appliedSeq();
+            try {
+                result.complete(new Result(seq, c.apply(seq)));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
             }
-        };
+        }
     }
 }
