@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
+import io.edgerep.proto.v1.FileAttrs;
 import io.edgerep.proto.v1.FileBlocks;
 import io.edgerep.proto.v1.FileMeta;
 import io.edgerep.proto.v1.StateEvent;
@@ -62,7 +63,7 @@ final class OpExecutor implements AutoCloseable {
             case UNLINK -> unlink(ev.getUnlink().getPath());
             case MKDIR -> mkdir(ev.getMkdir().getPath(), ev.getMkdir().getMode());
             case RMDIR -> rmdir(ev.getRmdir().getPath());
-            case CHMOD -> PosixFiles.chmod(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
+            case CHMOD -> PosixFiles.setMode(follow(ev.getChmod().getPath()), ev.getChmod().getMode());
             case CREATE -> create(ev.getCreate().getPath(), ev.getCreate().getMode(), ev.getCreate().getTruncate());
             case SYNC -> sync(ev.getSync().getPath());
             case SYMLINK -> symlink(ev.getSymlink().getPath(), ev.getSymlink().getTarget());
@@ -94,7 +95,14 @@ final class OpExecutor implements AutoCloseable {
         BasicFileAttributes a = PosixFiles.lstat(p);
         if (!m.getLinkTarget().isEmpty()) {
             symlinkAt(p, m.getLinkTarget());
+            if (m.hasAttrs()) {
+                PosixFiles.setAttrs(p, m.getAttrs(), true);
+            }
             return;
+        }
+        if (!m.getHardlinkOf().isEmpty()) {
+            link(m.getHardlinkOf(), m.getPath());
+            return; // one file under two names: its attributes came with the first
         }
         if (a != null && a.isSymbolicLink()) {
             Files.delete(p); // never written through: the origin has a file or directory in its place
@@ -117,9 +125,26 @@ final class OpExecutor implements AutoCloseable {
             FileChannel ch = channel(p, true);
             PosixFiles.setLength(ch, m.getSize());
         }
-        if (m.getMode() != 0) {
-            PosixFiles.chmod(p, m.getMode());
+        if (m.hasAttrs()) {
+            closeUnder(p); // times are set last: nothing written through a cached channel after them
+            PosixFiles.setAttrs(p, m.getAttrs(), false);
+        } else if (m.getMode() != 0) {
+            PosixFiles.setMode(p, m.getMode());
         }
+    }
+
+    /**
+     * The origin's attributes for a path (owner, mode, times), never through its last link; a path the replica does
+     * not have (removed by a later op already applied, or refused) is left alone.
+     */
+    void attrs(FileAttrs a) throws IOException {
+        Path p = root.resolve(a.getPath(), false);
+        BasicFileAttributes have = PosixFiles.lstat(p);
+        if (have == null) {
+            return;
+        }
+        closeUnder(p);
+        PosixFiles.setAttrs(p, a, have.isSymbolicLink());
     }
 
     private void write(String path, long offset, ByteBuffer data, boolean append) throws IOException {
@@ -216,7 +241,7 @@ final class OpExecutor implements AutoCloseable {
         if (a == null) {
             Files.createDirectories(p);
             if (mode != 0) {
-                PosixFiles.chmod(p, mode);
+                PosixFiles.setMode(p, mode);
             }
         } else if (!a.isDirectory()) {
             throw new IOException("mkdir over a non-directory: " + path);
@@ -243,7 +268,7 @@ final class OpExecutor implements AutoCloseable {
             ch.truncate(0);
         }
         if (!existed && mode != 0) {
-            PosixFiles.chmod(p, mode);
+            PosixFiles.setMode(p, mode);
         }
     }
 

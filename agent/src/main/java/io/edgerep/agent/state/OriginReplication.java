@@ -6,8 +6,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -16,6 +18,7 @@ import org.jboss.logging.Logger;
 import com.google.protobuf.ByteString;
 
 import io.edgerep.agent.loader.CaptureSink;
+import io.edgerep.proto.v1.FileAttrs;
 import io.edgerep.proto.v1.FileDirty;
 import io.edgerep.proto.v1.FileTruncate;
 import io.edgerep.proto.v1.FileWrite;
@@ -143,6 +146,7 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
     @Override
     public synchronized void accept(List<StateEvent> events, long lost) {
         boolean resyncAll = lost > 0;
+        Set<String> changed = new LinkedHashSet<>();
         for (StateEvent ev : events) {
             if (ev.getSeq() != 0) {
                 if (lastLoaderSeq != 0 && ev.getSeq() != lastLoaderSeq + 1) {
@@ -162,8 +166,13 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
                     : List.of(in.hasCreate() || in.hasMkdir() ? withOriginMode(in) : in);
             for (StateEvent e : out) {
                 log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
+                for (String p : StateEvents.pathsOf(e)) {
+                    changed.add(p);
+                    changed.add(ResyncPlanner.parent(p)); // any op may make an entry on the replica (a write, too)
+                }
             }
         }
+        appendAttrs(changed);
         if (resyncAll) {
             LOG.infof("origin %s: resync of every replica (%d records lost)", key, lost);
             lostRecords.addAndGet(Math.max(lost, 1));
@@ -172,6 +181,27 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
             }
         }
         trim();
+    }
+
+    /**
+     * After the ops of a batch, the attributes each path they changed has on the origin now (owner, mode, times: what
+     * a write, a chmod, a chown or a utimes left), and those of their directories, whose entries they may have
+     * changed: the replica's files carry the origin's times, not those of their apply.
+     */
+    private void appendAttrs(Set<String> paths) {
+        for (String cp : paths) {
+            if (!origin.isReplicated(cp)) {
+                continue; // the parent of a replicated prefix
+            }
+            try {
+                FileAttrs.Builder a = PosixFiles.attrsOf(origin.resolve(cp, false), cp);
+                if (a != null) {
+                    log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setAttrs(a));
+                }
+            } catch (IOException e) {
+                // gone, or not a directory on the way: a later op says what became of it
+            }
+        }
     }
 
     /**

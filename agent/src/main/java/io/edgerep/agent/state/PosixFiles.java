@@ -10,14 +10,56 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
-import java.util.Set;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
-/** File operations of POSIX that java.nio spells at length: exact lengths, modes, links, whole trees. */
+import io.edgerep.proto.v1.FileAttrs;
+
+/** File operations of POSIX that java.nio spells at length: exact lengths, modes, owners, times, links, trees. */
 final class PosixFiles {
     private PosixFiles() {
+    }
+
+    /** The attributes of path as lstat(2) reports them (a link's own, never its target's); null when absent. */
+    static FileAttrs.Builder attrsOf(Path p, String containerPath) throws IOException {
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime,lastAccessTime", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        return FileAttrs.newBuilder().setPath(containerPath).setMode(((Integer) a.get("mode")) & 07777)
+                .setUid((Integer) a.get("uid")).setGid((Integer) a.get("gid"))
+                .setMtimeNs(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS))
+                .setAtimeNs(((FileTime) a.get("lastAccessTime")).to(TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * Gives path (never what it links to) the owner, mode and times in attrs, in that order: a change of owner clears
+     * the set-id bits, and both change the times.
+     */
+    static void setAttrs(Path p, FileAttrs attrs, boolean isLink) throws IOException {
+        Map<String, Object> have = Files.readAttributes(p, "unix:uid,gid", LinkOption.NOFOLLOW_LINKS);
+        if ((Integer) have.get("uid") != attrs.getUid()) {
+            Files.setAttribute(p, "unix:uid", attrs.getUid(), LinkOption.NOFOLLOW_LINKS);
+        }
+        if ((Integer) have.get("gid") != attrs.getGid()) {
+            Files.setAttribute(p, "unix:gid", attrs.getGid(), LinkOption.NOFOLLOW_LINKS);
+        }
+        if (!isLink) {
+            setMode(p, attrs.getMode());
+        }
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(
+                FileTime.from(attrs.getMtimeNs(), TimeUnit.NANOSECONDS),
+                FileTime.from(attrs.getAtimeNs(), TimeUnit.NANOSECONDS), null);
+    }
+
+    /** chmod(2) with every bit of 07777, set-id and sticky included. */
+    static void setMode(Path p, int mode) throws IOException {
+        Files.setAttribute(p, "unix:mode", mode & 07777);
     }
 
     /**
@@ -50,20 +92,6 @@ final class PosixFiles {
         } else if (length > size) {
             writeAt(ch, ByteBuffer.allocate(1), length - 1);
         }
-    }
-
-    static void chmod(Path p, int mode) throws IOException {
-        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] order = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-                PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-                PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-                PosixFilePermission.OWNER_READ};
-        for (int i = 0; i < order.length; i++) {
-            if ((mode & (1 << i)) != 0) {
-                perms.add(order[i]);
-            }
-        }
-        Files.setPosixFilePermissions(p, perms);
     }
 
     static int mode(Path p) throws IOException {

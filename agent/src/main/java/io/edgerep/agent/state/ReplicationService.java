@@ -118,7 +118,7 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
             if (bs < 512 || bs > (8 << 20)) {
                 throw Status.INVALID_ARGUMENT.withDescription("block size out of range").asRuntimeException();
             }
-            out.onNext(r.applier().checksums(req.getPathsList(), bs));
+            out.onNext(r.applier().checksums(req.getPathsList(), bs, req.getMetadataOnly()));
             out.onCompleted();
         } catch (io.grpc.StatusRuntimeException e) {
             out.onError(e);

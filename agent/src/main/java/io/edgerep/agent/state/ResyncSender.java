@@ -105,7 +105,11 @@ final class ResyncSender {
             }
             cur.addOps(op);
             bytes += op.getSerializedSize();
-            String path = op.hasBlocks() ? op.getBlocks().getPath() : op.getMeta().getPath();
+            String path = switch (op.getKindCase()) {
+                case BLOCKS -> op.getBlocks().getPath();
+                case ATTRS -> op.getAttrs().getPath();
+                default -> op.getMeta().getPath();
+            };
             if (firstPaths.size() < 8) {
                 firstPaths.add(path);
             }

@@ -1,9 +1,7 @@
 package io.edgerep.agent.state;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -11,7 +9,6 @@ import org.jboss.logging.Logger;
 
 import io.edgerep.proto.v1.Ack;
 import io.edgerep.proto.v1.ChecksumsResponse;
-import io.edgerep.proto.v1.FileChecksums;
 import io.edgerep.proto.v1.ReplicatedOp;
 import io.edgerep.proto.v1.StateBatch;
 
@@ -249,6 +246,7 @@ public final class StateApplier {
                 case EVENT -> exec.apply(op.getEvent());
                 case BLOCKS -> exec.blocks(op.getBlocks());
                 case META -> exec.meta(op.getMeta());
+                case ATTRS -> exec.attrs(op.getAttrs());
                 default -> throw new IOException("empty op");
             }
             appliedOps.incrementAndGet();
@@ -261,43 +259,17 @@ public final class StateApplier {
         }
     }
 
-    /** Block checksums of the given container paths (all replicated files when empty). */
-    public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
-        ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
-        if (paths.isEmpty()) {
-            for (Path p : root.walk()) {
-                addSums(out, root.containerPath(p), p, blockSize);
-            }
-        } else {
-            for (String cp : paths) {
-                try {
-                    addSums(out, cp, root.resolve(cp, false), blockSize);
-                } catch (PathRefusedException e) {
-                    refused.incrementAndGet();
-                } catch (java.nio.file.NoSuchFileException e) {
-                    // absent: not listed
-                }
-            }
-        }
-        return out.build();
+    /** What the replica holds at the given container paths (every replicated path when empty), as TreeSums reads it. */
+    public synchronized ChecksumsResponse checksums(List<String> paths, int blockSize, boolean metadataOnly)
+            throws IOException {
+        TreeSums.Read r = TreeSums.read(root, paths, blockSize, metadataOnly);
+        refused.addAndGet(r.refused());
+        return r.sums();
     }
 
-    static void addSums(ChecksumsResponse.Builder out, String containerPath, Path p, int blockSize) throws IOException {
-        BasicFileAttributes a = PosixFiles.lstat(p);
-        if (a == null || a.isOther()) {
-            return;
-        }
-        if (a.isSymbolicLink()) {
-            out.addFiles(FileChecksums.newBuilder().setPath(containerPath)
-                    .setLinkTarget(Files.readSymbolicLink(p).toString()));
-            return;
-        }
-        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setMode(PosixFiles.mode(p))
-                .setIsDir(a.isDirectory());
-        if (!a.isDirectory()) {
-            f.setSize(a.size()).addAllBlockSums(BlockSums.of(p, blockSize));
-        }
-        out.addFiles(f);
+    /** Block sums and facts of the given container paths (see {@link #checksums(List, int, boolean)}). */
+    public ChecksumsResponse checksums(List<String> paths, int blockSize) throws IOException {
+        return checksums(paths, blockSize, false);
     }
 
     public String key() {

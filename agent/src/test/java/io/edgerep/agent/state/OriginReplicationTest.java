@@ -39,7 +39,14 @@ class OriginReplicationTest {
                     ev(1).setRename(FileRename.newBuilder().setFrom("/data/side/x").setTo("/data/came-in")).build(),
                     ev(2).setLink(FileLink.newBuilder().setFrom("/data/side/y").setTo("/data/linked-in")).build(),
                     ev(3).setRename(FileRename.newBuilder().setFrom("/data/a").setTo("/data/b")).build()), 0);
-            List<ReplicatedOp> ops = log.read(1, 100, 1 << 20);
+            List<ReplicatedOp> all = log.read(1, 100, 1 << 20);
+            List<ReplicatedOp> ops = all.stream().filter(ReplicatedOp::hasEvent).toList();
+            // after the ops, the attributes of what they changed and of the directory whose entries they changed
+            assertThat(all.subList(ops.size(), all.size())).allMatch(ReplicatedOp::hasAttrs)
+                    .extracting(op -> op.getAttrs().getPath())
+                    .containsExactlyInAnyOrder("/data/came-in", "/data/linked-in", "/data/b", "/data");
+            assertThat(all.get(ops.size()).getAttrs().getMtimeNs()).isEqualTo(
+                    Files.getLastModifiedTime(data.resolve("came-in")).to(java.util.concurrent.TimeUnit.NANOSECONDS));
             assertThat(ops).extracting(op -> op.getEvent().getOpCase().toString()).containsExactly("WRITE", "TRUNCATE",
                     "WRITE", "TRUNCATE", "RENAME");
             assertThat(ops.get(0).getEvent().getWrite().getPath()).isEqualTo("/data/came-in");

@@ -114,9 +114,9 @@ class PreexistingStateReplicationIT {
                 for (ReplicatedOp op : frozen.opsBetween(confirmedSeq + 1, lastSeq)) {
                     if (op.hasEvent()) {
                         for (String p : StateEvents.pathsOf(op.getEvent())) {
-                            if (p.startsWith(f.prefix + "/")) {
-                                touched.add(p.substring(f.prefix.length() + 1));
-                            }
+                            // the path, and its directory, whose entries and times the op may have changed
+                            touched.add(relative(f, p));
+                            touched.add(relative(f, ResyncPlanner.parent(p)));
                         }
                     }
                 }
@@ -133,14 +133,22 @@ class PreexistingStateReplicationIT {
         }
     }
 
-    /** Every path of either tree outside skip (a directory's key without its trailing slash) whose entries differ. */
+    /** A container path as the tree comparison names it: relative to the origin's directory, "." for itself. */
+    static String relative(RealLoaderFixture f, String containerPath) {
+        return containerPath.equals(f.prefix)
+                ? "."
+                : containerPath.startsWith(f.prefix + "/")
+                        ? containerPath.substring(f.prefix.length() + 1)
+                        : containerPath;
+    }
+
+    /** Every path of either tree outside skip whose entries differ. */
     static String differences(Map<String, String> origin, Map<String, String> replica, Set<String> skip) {
         Set<String> keys = new TreeSet<>(origin.keySet());
         keys.addAll(replica.keySet());
         StringBuilder out = new StringBuilder();
         for (String k : keys) {
-            String path = k.endsWith("/") ? k.substring(0, k.length() - 1) : k;
-            if (!skip.contains(path) && !Objects.equals(origin.get(k), replica.get(k))) {
+            if (!skip.contains(k) && !Objects.equals(origin.get(k), replica.get(k))) {
                 out.append(k).append(": origin ").append(origin.get(k)).append(", replica ").append(replica.get(k))
                         .append('\n');
             }

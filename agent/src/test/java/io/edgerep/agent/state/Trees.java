@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -59,14 +60,19 @@ final class Trees {
     }
 
     /** Waits until both trees hold the same files, directories, modes and bytes; returns when (or fails at the deadline). */
+    /**
+     * Waits until both trees are identical in everything {@link #tree} compares; returns when (or fails at the
+     * deadline, naming every path that differs and how).
+     */
     static long awaitIdentical(Path a, Path b, long deadline) throws Exception {
-        Map<String, String> ta = tree(a);
+        Map<String, String> ta = Map.of();
         Map<String, String> tb = Map.of();
         while (System.currentTimeMillis() < deadline) {
             try {
+                ta = tree(a);
                 tb = tree(b);
             } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
-                Thread.sleep(20); // the replica is changing under the walk
+                Thread.sleep(20); // changing under the walk
                 continue;
             }
             if (ta.equals(tb)) {
@@ -74,25 +80,61 @@ final class Trees {
             }
             Thread.sleep(20);
         }
-        assertThat(tb).as("replica tree").isEqualTo(ta);
+        assertThat(differences(ta, tb)).as("replica %s against origin %s", b, a).isEmpty();
         return System.currentTimeMillis();
     }
 
+    /** Each path whose entries differ, with both entries (absent: "-"). */
+    static List<String> differences(Map<String, String> origin, Map<String, String> replica) {
+        java.util.TreeSet<String> keys = new java.util.TreeSet<>(origin.keySet());
+        keys.addAll(replica.keySet());
+        List<String> out = new java.util.ArrayList<>();
+        for (String k : keys) {
+            String o = origin.getOrDefault(k, "-");
+            String r = replica.getOrDefault(k, "-");
+            if (!o.equals(r)) {
+                out.add(k + ": origin " + o + " | replica " + r);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every path under root (root itself as "."), never following a link, with all a program can observe of it:
+     * type, mode, owner, group, modification time (ns; a link's in µs, as lutimes keeps it), size and content of a
+     * file, a link's contents, and the first name of a file with several.
+     */
     static Map<String, String> tree(Path root) throws Exception {
         Map<String, String> out = new TreeMap<>();
-        if (!Files.exists(root)) {
+        if (PosixFiles.lstat(root) == null) {
             return out;
         }
+        Map<Object, String> firstName = new java.util.HashMap<>();
+        List<Path> all;
         try (var s = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                String rel = root.relativize(p).toString();
-                String mode = Integer.toOctalString(PosixFiles.mode(p));
-                if (Files.isDirectory(p)) {
-                    out.put(rel + "/", "dir " + mode);
-                } else if (Files.isRegularFile(p)) {
-                    MessageDigest md = MessageDigest.getInstance("SHA-256");
-                    out.put(rel, mode + " " + HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
-                }
+            all = s.sorted().toList();
+        }
+        for (Path p : all) {
+            String rel = p.equals(root) ? "." : root.relativize(p).toString();
+            Map<String, Object> a = Files.readAttributes(p, "unix:*", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime"))
+                    .to(java.util.concurrent.TimeUnit.NANOSECONDS);
+            String owner = " uid=" + a.get("uid") + " gid=" + a.get("gid");
+            if ((Boolean) a.get("isSymbolicLink")) {
+                out.put(rel, "link ->" + Files.readSymbolicLink(p) + owner + " mtime=" + mtime / 1000 + "us");
+                continue;
+            }
+            String mode = " mode=" + Integer.toOctalString(((Integer) a.get("mode")) & 07777);
+            if ((Boolean) a.get("isDirectory")) {
+                out.put(rel, "dir" + mode + owner + " mtime=" + mtime);
+            } else if ((Boolean) a.get("isRegularFile")) {
+                String name = firstName.putIfAbsent(List.of(a.get("dev"), a.get("ino")), rel);
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                out.put(rel, "file" + mode + owner + " mtime=" + mtime + " size=" + a.get("size") + " sha256="
+                        + HexFormat.of().formatHex(md.digest(Files.readAllBytes(p)))
+                        + (name == null ? "" : " hardlink-of=" + name));
+            } else {
+                out.put(rel, "other" + mode + owner);
             }
         }
         return out;
