@@ -184,7 +184,8 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         for (ReplicationService.Replica r : service.replicas().values()) {
             StateApplier a = r.applier();
             out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.reportedSeq())
-                    .setLagMs(a.reportedLagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps()).build());
+                    .setLagMs(a.reportedLagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps())
+                    .setConfirmed(a.confirmed()).build());
         }
         return out;
     }

@@ -35,6 +35,11 @@ public class StateSpec {
     @JsonPropertyDescription("Largest lag a replica may have and still count as in sync (a duration such as 500ms, 1s, 2m); bounds the InSync condition.")
     private String maxLag = "1s";
 
+    @Default("5m")
+    @Pattern("^([0-9]+(ms|s|m|h))+$")
+    @JsonPropertyDescription("How often the origin compares each replica's whole tree with its own (metadata first, content only where that differs), to find and repair what capture cannot see: writes by other containers, kubectl cp, changes made on a replica. A duration such as 30s, 5m, 1h.")
+    private String verifyInterval = "5m";
+
     public OriginSpec getOrigin() {
         return origin;
     }
@@ -57,6 +62,14 @@ public class StateSpec {
 
     public void setReplicas(ReplicaSelectorSpec replicas) {
         this.replicas = replicas;
+    }
+
+    public String getVerifyInterval() {
+        return verifyInterval;
+    }
+
+    public void setVerifyInterval(String verifyInterval) {
+        this.verifyInterval = verifyInterval;
     }
 
     public String getMaxLag() {

@@ -56,6 +56,26 @@ public class StateStatus {
         private Long lagMillis;
         @JsonPropertyDescription("Resyncs since the replica joined.")
         private Long resyncs;
+        @JsonPropertyDescription("Whether the origin confirmed the replica's content identical to its own since the last resync or repair.")
+        private Boolean confirmed;
+        @JsonPropertyDescription("Paths the origin's periodic verification found different on the replica where no captured write explained it (drift), since the origin's agent started; each was repaired.")
+        private Long driftedPaths;
+
+        public Boolean getConfirmed() {
+            return confirmed;
+        }
+
+        public void setConfirmed(Boolean confirmed) {
+            this.confirmed = confirmed;
+        }
+
+        public Long getDriftedPaths() {
+            return driftedPaths;
+        }
+
+        public void setDriftedPaths(Long driftedPaths) {
+            this.driftedPaths = driftedPaths;
+        }
 
         public String getPod() {
             return pod;

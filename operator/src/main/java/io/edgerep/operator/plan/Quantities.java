@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 public final class Quantities {
 
     private static final Pattern BITRATE = Pattern.compile("^([0-9]+(?:\\.[0-9]+)?)([kMG]?)$");
-    private static final Pattern DURATION_PART = Pattern.compile("([0-9]+)(ms|s|m)");
+    private static final Pattern DURATION_PART = Pattern.compile("([0-9]+)(ms|s|m|h)");
 
     private Quantities() {
     }
@@ -33,7 +33,7 @@ public final class Quantities {
         return Math.round(bps);
     }
 
-    /** Milliseconds from e.g. "1s", "500ms", "2m30s". */
+    /** Milliseconds from e.g. "1s", "500ms", "2m30s", "1h". */
     public static long millis(String text) {
         if (text == null || text.isEmpty()) {
             throw new IllegalArgumentException("empty duration");
@@ -50,6 +50,7 @@ public final class Quantities {
             total += switch (m.group(2)) {
                 case "ms" -> n;
                 case "s" -> n * 1000;
+                case "h" -> n * 3_600_000;
                 default -> n * 60_000;
             };
         }

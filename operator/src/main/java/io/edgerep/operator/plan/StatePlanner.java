@@ -36,6 +36,11 @@ final class StatePlanner {
     private StatePlanner() {
     }
 
+    static com.google.protobuf.Duration duration(long ms) {
+        return com.google.protobuf.Duration.newBuilder().setSeconds(ms / 1000).setNanos((int) (ms % 1000) * 1_000_000)
+                .build();
+    }
+
     static Result plan(String key, long generation, StateSpec state, Collection<Pod> pods, NodeFacts facts) {
         List<Pod> origins = Planner.usablePods(pods, state.getOrigin().getPodSelector());
         List<Pod> replicas = Planner.usablePods(pods, state.getReplicas().getPodSelector()).stream()
@@ -58,7 +63,8 @@ final class StatePlanner {
         StateOriginConfig.Builder oc = StateOriginConfig.newBuilder().setKey(key).setGeneration(generation)
                 .setPod(PodFacts.ref(origin))
                 .setContainer(PodFacts.container(origin, state.getOrigin().getContainer()))
-                .addAllPaths(state.getPaths());
+                .addAllPaths(state.getPaths())
+                .setVerifyInterval(duration(Quantities.millis(state.getVerifyInterval())));
         for (Pod r : replicas) {
             String endpoint = facts.endpoint(PodFacts.node(r));
             if (endpoint.isEmpty()) {

@@ -10,6 +10,7 @@ import io.edgerep.api.v1alpha1.StateStatus;
 import io.edgerep.operator.plan.Quantities;
 import io.edgerep.operator.plan.ResourcePlan;
 import io.edgerep.operator.registry.NodeView;
+import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
 
 /**
@@ -20,8 +21,11 @@ import io.edgerep.proto.v1.ReplicaProgress;
  * @param maxLagMs the largest lag of the replicas that reported
  * @param behind "pod (lag ms)" of each replica beyond maxLag
  * @param unknown pods of the replicas whose node reported no progress (or is not connected)
+ * @param unconfirmed pods of the replicas that reported progress but are not confirmed identical to the origin
+ * @param drifting pods of the replicas in which the origin's verification found drift it is repairing
  */
-public record StateReplicas(StateStatus status, long maxLagMs, List<String> behind, List<String> unknown) {
+public record StateReplicas(StateStatus status, long maxLagMs, List<String> behind, List<String> unknown,
+        List<String> unconfirmed, List<String> drifting) {
 
     /** Reads each planned replica's progress from the view of its node. */
     public static StateReplicas of(StateSpec state, ResourcePlan plan, Map<String, NodeView> nodes) {
@@ -35,6 +39,12 @@ public record StateReplicas(StateStatus status, long maxLagMs, List<String> behi
         long maxLag = 0;
         List<String> behind = new ArrayList<>();
         List<String> unknown = new ArrayList<>();
+        List<String> unconfirmed = new ArrayList<>();
+        List<String> drifting = new ArrayList<>();
+        Map<String, ReplicaDrift> drift = new java.util.HashMap<>();
+        if (originView != null && originView.origin() != null) {
+            originView.origin().getDriftList().forEach(d -> drift.put(d.getPod(), d));
+        }
         for (var e : plan.replicaPods().entrySet()) {
             NodeView v = nodes.get(e.getValue());
             ReplicaProgress p = v == null ? null : progressOf(v, e.getKey());
@@ -48,14 +58,25 @@ public record StateReplicas(StateStatus status, long maxLagMs, List<String> behi
                 rs.setAppliedSeq(p.getAppliedSeq());
                 rs.setLagMillis(lag);
                 rs.setResyncs(p.getResyncs());
+                rs.setConfirmed(p.getConfirmed());
+                if (!p.getConfirmed()) {
+                    unconfirmed.add(e.getKey());
+                }
                 maxLag = Math.max(maxLag, lag);
                 if (lag > bound) {
                     behind.add(e.getKey() + " (" + lag + "ms)");
                 }
             }
+            ReplicaDrift d = drift.get(e.getKey());
+            if (d != null) {
+                rs.setDriftedPaths(d.getDriftedPaths());
+                if (d.getRepairing()) {
+                    drifting.add(e.getKey());
+                }
+            }
             status.getReplicas().add(rs);
         }
-        return new StateReplicas(status, maxLag, behind, unknown);
+        return new StateReplicas(status, maxLag, behind, unknown, unconfirmed, drifting);
     }
 
     /** Writes this half into the resource's status (the state, the replica count and largest lag). */

@@ -110,10 +110,13 @@ class ControlPlaneIT extends ControlPlaneSetup {
                 && r.getOriginNode().equals("n1") && r.getPod().getName().equals("edge"));
         agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
                 .setPod("edge").setAppliedSeq(42).setLagMs(3)).build());
+        awaitCondition(ns, "web", "InSync", "False", "Unconfirmed"); // caught up, not yet confirmed by the origin
+        agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
+                .setPod("edge").setAppliedSeq(42).setLagMs(3).setConfirmed(true)).build());
         awaitCondition(ns, "web", "Ready", "True", "Ready");
         assertThat(er(ns, "web").getStatus().getState().getReplicas().get(0).getAppliedSeq()).isEqualTo(42);
         agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
-                .setPod("edge").setAppliedSeq(43).setLagMs(5000)).build());
+                .setPod("edge").setAppliedSeq(43).setLagMs(5000).setConfirmed(true)).build());
         awaitCondition(ns, "web", "InSync", "False", "ReplicaLagging");
     }
 

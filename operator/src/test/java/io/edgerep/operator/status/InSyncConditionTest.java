@@ -25,7 +25,12 @@ class InSyncConditionTest {
             .getState();
 
     static StateReplicas replicas(List<String> behind, List<String> unknown) {
-        return new StateReplicas(new StateStatus(), 0, behind, unknown);
+        return replicas(behind, unknown, List.of(), List.of());
+    }
+
+    static StateReplicas replicas(List<String> behind, List<String> unknown, List<String> unconfirmed,
+            List<String> drifting) {
+        return new StateReplicas(new StateStatus(), 0, behind, unknown, unconfirmed, drifting);
     }
 
     static Stream<Arguments> table() {
@@ -40,8 +45,15 @@ class InSyncConditionTest {
                         ConditionState.fails("NoReplicaPods", "no replica pod is ready")),
                 Arguments.of("lagging beats silent", both, replicas(lagging, silent),
                         ConditionState.fails("ReplicaLagging", "beyond maxLag 1s: e1 (2000ms)")),
-                Arguments.of("silent", both, replicas(none, silent),
+                Arguments.of("silent beats drift", both, replicas(none, silent, silent, List.of("e1")),
                         ConditionState.fails("ProgressUnknown", "no progress reported for replica(s) e2")),
+                Arguments.of("drift beats unconfirmed", both, replicas(none, none, List.of("e1", "e2"), List.of("e1")),
+                        ConditionState.fails("Drift", "the origin found replica(s) e1 different where no captured "
+                                + "write explains it (another container, kubectl cp, a change on the replica) and is "
+                                + "repairing them")),
+                Arguments.of("unconfirmed", both, replicas(none, none, List.of("e2"), none),
+                        ConditionState.fails("Unconfirmed", "replica(s) e2 not yet confirmed identical to the origin "
+                                + "since their last resync or repair")),
                 Arguments.of("every replica within maxLag", both, replicas(none, none),
                         ConditionState.holds("InSync", "2 replica(s) within 1s")));
     }

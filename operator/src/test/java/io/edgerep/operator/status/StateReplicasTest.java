@@ -7,6 +7,7 @@ import static io.edgerep.operator.status.StatusFixtures.withOrigin;
 import static io.edgerep.operator.status.StatusFixtures.withReplicas;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class StateReplicasTest {
 
     static ReplicaProgress progress(String pod, long appliedSeq, long lagMs) {
         return ReplicaProgress.newBuilder().setKey("v/x").setPod(pod).setAppliedSeq(appliedSeq).setLagMs(lagMs)
-                .setResyncs(2).build();
+                .setResyncs(2).setConfirmed(true).build();
     }
 
     @Test
@@ -74,5 +75,23 @@ class StateReplicasTest {
         assertThat(r.status().getLastSeq()).isNull();
         assertThat(r.status().getOriginPod()).isNull();
         assertThat(r.maxLagMs()).isZero();
+    }
+
+    @Test
+    void replicasNotConfirmedAndReplicasTheOriginFoundDriftingAreNamed() {
+        var plan = statePlan("o", "n1", Map.of("a", "n2", "b", "n2", "c", "n2"));
+        var origin = new io.edgerep.operator.registry.NodeView("n1", true, 3, 3, List.of(), List.of(), List.of(),
+                io.edgerep.proto.v1.OriginProgress.newBuilder().setKey("v/x").setLastSeq(10)
+                        .addDrift(io.edgerep.proto.v1.ReplicaDrift.newBuilder().setPod("b").setDriftedPaths(3)
+                                .setRepairing(true))
+                        .addDrift(io.edgerep.proto.v1.ReplicaDrift.newBuilder().setPod("c").setDriftedPaths(1))
+                        .build());
+        var r = StateReplicas.of(state("1s"), plan, Map.of("n1", origin, "n2", withReplicas("n2",
+                progress("a", 10, 0).toBuilder().setConfirmed(false).build(), progress("b", 10, 0),
+                progress("c", 10, 0))));
+        assertThat(r.unconfirmed()).containsExactly("a");
+        assertThat(r.drifting()).containsExactly("b");
+        assertThat(r.status().getReplicas()).extracting(rs -> rs.getPod() + " " + rs.getConfirmed() + " "
+                + rs.getDriftedPaths()).containsExactly("a false null", "b true 3", "c true 1");
     }
 }

@@ -129,7 +129,8 @@ class StatusAggregatorTest {
         var pods = List.of(pod("v", "o", "n1", "10.0.0.1", Map.of("role", "origin")),
                 pod("v", "e", "n2", "10.0.0.2", Map.of("role", "edge")));
         var p = Planner.plan(st, pods, new NodeFacts(Map.of("n2", "x:1")), null);
-        var fast = ReplicaProgress.newBuilder().setKey("v/web").setPod("e").setAppliedSeq(9).setLagMs(20).build();
+        var fast = ReplicaProgress.newBuilder().setKey("v/web").setPod("e").setAppliedSeq(9).setLagMs(20)
+                .setConfirmed(true).build();
         var slow = fast.toBuilder().setLagMs(900).build();
         var ok = StatusAggregator.aggregate(st, Verdict.ACCEPTED, p,
                 Map.of("n1", applied("n1", 1, List.of(), List.of()),
