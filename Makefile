@@ -25,9 +25,11 @@ proto-py: $(PROTO_PY) ## generate the loader's Python stubs from proto/
 
 $(PROTO_PY): $(PROTO_SRC)
 	@command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null \
-	  || { echo "protoc or grpc_python_plugin missing: run 'make setup' (apt: protobuf-compiler protobuf-compiler-grpc)"; exit 1; }
+	  || { echo "protoc or grpc_python_plugin missing: run 'make setup' (apt: protobuf-compiler protobuf-compiler-grpc libprotobuf-dev)"; exit 1; }
 	@mkdir -p bpf/loader
-	protoc -I proto --python_out=bpf/loader --grpc_out=bpf/loader \
+	@test -f /usr/include/google/protobuf/duration.proto \
+	  || { echo "google/protobuf well-known types missing: run 'make setup' (apt: libprotobuf-dev)"; exit 1; }
+	protoc -I proto -I /usr/include --python_out=bpf/loader --grpc_out=bpf/loader \
 	  --plugin=protoc-gen-grpc=$$(command -v grpc_python_plugin) $(PROTO_SRC)
 	@touch $@
 
