@@ -10,6 +10,8 @@ public final class LinkCounters {
     final AtomicLong sessions = new AtomicLong();
     final AtomicLong skippedOps = new AtomicLong();
     final AtomicLong verifyRepairs = new AtomicLong();
+    final AtomicLong driftedPaths = new AtomicLong();
+    final AtomicLong treeComparisons = new AtomicLong();
 
     /** Bytes of file content sent by resyncs and repairs. */
     public long resyncedBytes() {
@@ -34,6 +36,16 @@ public final class LinkCounters {
     /** Ops sent as placeholders because a resync's content already held them. */
     public long skippedOps() {
         return skippedOps.get();
+    }
+
+    /** Periodic whole-tree comparisons run. */
+    public long treeComparisons() {
+        return treeComparisons.get();
+    }
+
+    /** Paths the periodic whole-tree comparison found different where no captured op explained it. */
+    public long driftedPaths() {
+        return driftedPaths.get();
     }
 
     /** Verifications that found the replica different and repaired it (repairs not accounted for). */

@@ -27,11 +27,28 @@ import io.grpc.Channel;
 public final class ReplicaLink implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ReplicaLink.class);
 
-    /** Tunables. */
+    /**
+     * Tunables.
+     *
+     * @param verifyIntervalMs how often the whole tree is compared (see {@link AntiEntropy}); 0: never
+     */
     public record Options(int maxBatchOps, long maxBatchBytes, long windowOps, int blockSize, long quietMs,
-            int maxTouched) {
+            int maxTouched, long verifyIntervalMs) {
+        /** The default verification interval, as the resource's spec has it. */
+        public static final long DEFAULT_VERIFY_INTERVAL_MS = 300_000;
+
+        public Options(int maxBatchOps, long maxBatchBytes, long windowOps, int blockSize, long quietMs,
+                int maxTouched) {
+            this(maxBatchOps, maxBatchBytes, windowOps, blockSize, quietMs, maxTouched, DEFAULT_VERIFY_INTERVAL_MS);
+        }
+
         public static Options defaults() {
             return new Options(512, 1 << 20, 8192, BlockSums.DEFAULT_BLOCK_SIZE, 200, 10_000);
+        }
+
+        /** These options with another verification interval. */
+        public Options verifyingEvery(long ms) {
+            return new Options(maxBatchOps, maxBatchBytes, windowOps, blockSize, quietMs, maxTouched, ms);
         }
     }
 
@@ -53,6 +70,11 @@ public final class ReplicaLink implements AutoCloseable {
     private final SnapshotPlacement placement;
     private final ResyncSender sender;
     private final Verifier verifier;
+    private final AntiEntropy antiEntropy;
+    /** The last comparison of the whole tree found drift not yet repaired and confirmed. */
+    private volatile boolean drifting;
+    private volatile long verifyIntervalMs;
+    private volatile String lastDrift = "";
     private volatile PushSession session;
     /** The replica reached a known state in this link's lifetime. */
     private volatile boolean synced;
@@ -70,6 +92,9 @@ public final class ReplicaLink implements AutoCloseable {
         this.placement = new SnapshotPlacement(() -> clockTrusted.getAsBoolean());
         this.sender = new ResyncSender(key, pod, origin, opt, counters);
         this.verifier = new Verifier(key, pod, log, opt, counters, touched, placement, sender);
+        this.verifier.onConfirmed(() -> drifting = false);
+        this.verifyIntervalMs = opt.verifyIntervalMs();
+        this.antiEntropy = new AntiEntropy(origin, log, opt, () -> verifyIntervalMs);
         this.thread = new Thread(this::run, "replica-link-" + id);
         this.thread.setDaemon(true);
     }
@@ -142,6 +167,13 @@ public final class ReplicaLink implements AutoCloseable {
                 if (!partial.isEmpty()) {
                     partialResync(s, partial);
                     continue;
+                }
+                if (!verifier.pending() && antiEntropy.due(System.currentTimeMillis())) {
+                    s.awaitAllAcked(); // the replica stands at cursor - 1 while both trees are read
+                    if (acked.get() >= cursor - 1) {
+                        compareWholeTree(s, cursor - 1);
+                        continue;
+                    }
                 }
                 if (verifier.due(lastOpMs, System.currentTimeMillis())) {
                     s.awaitAllAcked(); // nothing more is sent meanwhile: the replica stands at cursor - 1
@@ -247,6 +279,22 @@ public final class ReplicaLink implements AutoCloseable {
         LOG.debugf("replica %s: partial resync of %d paths: %d bytes", id, paths.size(), r.bytes());
     }
 
+    /** The periodic comparison: what differs is verified; what no op explains is drift, reported first. */
+    private void compareWholeTree(PushSession s, long applied) throws Exception {
+        AntiEntropy.Found f = antiEntropy.compare(s, applied, id.key(), id.pod());
+        counters.treeComparisons.incrementAndGet();
+        if (!f.drifted().isEmpty()) {
+            counters.driftedPaths.addAndGet(f.drifted().size());
+            lastDrift = AntiEntropy.sample(f.drifted());
+            drifting = true;
+            LOG.warnf("replica %s: %d paths differ from the origin where no captured op explains it: %s; repairing",
+                    id, f.drifted().size(), lastDrift);
+        }
+        if (!f.differing().isEmpty()) {
+            verifier.requestPaths(f.differing());
+        }
+    }
+
     private Set<String> takePartial() {
         synchronized (partialRequested) {
             if (partialRequested.isEmpty()) {
@@ -292,6 +340,21 @@ public final class ReplicaLink implements AutoCloseable {
 
     public LinkCounters counters() {
         return counters;
+    }
+
+    /** How often the whole tree is compared from now on (0: never). */
+    public void verifyEvery(long ms) {
+        this.verifyIntervalMs = ms;
+    }
+
+    /** Whether the last whole-tree comparison found drift that is not repaired and confirmed yet. */
+    public boolean drifting() {
+        return drifting;
+    }
+
+    /** A few of the paths the last comparison that found drift named. */
+    public String lastDrift() {
+        return lastDrift;
     }
 
     /** Paths found changing where capture does not see (copied at each verification, never awaited). */

@@ -90,11 +90,12 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
             ManagedChannel old = st.channels.put(pod, ch);
             st.endpoints.put(pod, t.getAgentEndpoint());
             st.replication.addLink(new ReplicaLink(cfg.getKey(), pod, st.replication.log(), st.replication.origin(), ch,
-                    ReplicaLink.Options.defaults()).start());
+                    ReplicaLink.Options.defaults().verifyingEvery(verifyIntervalMs(cfg))).start());
             if (old != null) {
                 old.shutdownNow();
             }
         }
+        st.replication.links().values().forEach(l -> l.verifyEvery(verifyIntervalMs(cfg)));
         for (String pod : new ArrayList<>(st.replication.links().keySet())) {
             if (!want.contains(pod)) {
                 st.replication.removeLink(pod);
@@ -105,6 +106,14 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
                 }
             }
         }
+    }
+
+    /** The config's whole-tree verification interval; the default when an older operator sends none. */
+    static long verifyIntervalMs(StateOriginConfig cfg) {
+        if (!cfg.hasVerifyInterval()) {
+            return ReplicaLink.Options.DEFAULT_VERIFY_INTERVAL_MS;
+        }
+        return cfg.getVerifyInterval().getSeconds() * 1000 + cfg.getVerifyInterval().getNanos() / 1_000_000;
     }
 
     @Override
@@ -173,8 +182,13 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
     public synchronized List<OriginProgress> originProgress() {
         List<OriginProgress> out = new ArrayList<>();
         for (OriginState o : origins.values()) {
-            out.add(OriginProgress.newBuilder().setKey(o.replication.key()).setLastSeq(o.replication.log().lastSeq())
-                    .setLostRecords(o.replication.lostRecords()).build());
+            OriginProgress.Builder b = OriginProgress.newBuilder().setKey(o.replication.key())
+                    .setLastSeq(o.replication.log().lastSeq()).setLostRecords(o.replication.lostRecords());
+            for (ReplicaLink l : o.replication.links().values()) {
+                b.addDrift(io.edgerep.proto.v1.ReplicaDrift.newBuilder().setPod(l.pod())
+                        .setDriftedPaths(l.counters().driftedPaths()).setRepairing(l.drifting()));
+            }
+            out.add(b.build());
         }
         return out;
     }
@@ -217,6 +231,18 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
                     out.add(event(l.key(), false, "Resynced",
                             String.format("replica %s resynced (%d resyncs, %d bytes sent in "
                                     + "total)", l.pod(), n, l.counters().resyncedBytes())));
+                }
+            }
+        }
+        for (OriginState o : origins.values()) {
+            for (ReplicaLink l : o.replication.links().values()) {
+                long n = l.counters().driftedPaths();
+                String id = "drift " + l.id();
+                if (n > reported.getOrDefault(id, 0L)) {
+                    out.add(event(l.key(), true, "Drift", String.format("replica %s differed from the origin in %d "
+                            + "path(s) no captured write explains (another container, kubectl cp, a change on the "
+                            + "replica): %s; repairing", l.pod(), n - reported.getOrDefault(id, 0L), l.lastDrift())));
+                    reported.put(id, n);
                 }
             }
         }

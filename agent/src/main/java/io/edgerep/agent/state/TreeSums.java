@@ -5,15 +5,15 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 import io.edgerep.proto.v1.ChecksumsResponse;
-import io.edgerep.proto.v1.FileAttrs;
 import io.edgerep.proto.v1.FileChecksums;
 
 /**
@@ -47,40 +47,57 @@ final class TreeSums {
                 }
             }
         }
-        Map<String, String> hardlinks = hardlinkNames(found);
+        Map<Object, String> firstName = new HashMap<>();
         ChecksumsResponse.Builder out = ChecksumsResponse.newBuilder();
         for (Map.Entry<String, Path> e : found.entrySet()) {
-            FileChecksums.Builder f = facts(e.getKey(), e.getValue(), blockSize, metadataOnly);
-            if (f != null) {
-                out.addFiles(f.setHardlinkOf(hardlinks.getOrDefault(e.getKey(), "")));
+            Map<String, Object> a = unixAttrs(e.getValue());
+            if (a == null) {
+                continue;
             }
+            FileChecksums.Builder f = facts(e.getKey(), e.getValue(), a, blockSize, metadataOnly);
+            if (f == null) {
+                continue;
+            }
+            if ((Boolean) a.get("isRegularFile") && (Integer) a.get("nlink") > 1) {
+                String first = firstName.putIfAbsent(List.of(a.get("dev"), a.get("ino")), e.getKey());
+                if (first != null) {
+                    f.setHardlinkOf(first);
+                }
+            }
+            out.addFiles(f);
         }
         return new Read(out.build(), refused);
+    }
+
+    /** Every unix attribute of a path, never following a link (null: absent). */
+    static Map<String, Object> unixAttrs(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
     }
 
     /** What {@link #read} found, and how many asked-for paths it refused. */
     record Read(ChecksumsResponse sums, int refused) {
     }
 
-    /** The facts of one path (null: absent, or neither file, directory nor link). */
-    static FileChecksums.Builder facts(String containerPath, Path p, int blockSize, boolean metadataOnly)
-            throws IOException {
-        BasicFileAttributes a = PosixFiles.lstat(p);
-        if (a == null || a.isOther()) {
+    /** The facts of one path from its unix attributes (null: neither file, directory nor link). */
+    static FileChecksums.Builder facts(String containerPath, Path p, Map<String, Object> a, int blockSize,
+            boolean metadataOnly) throws IOException {
+        if ((Boolean) a.get("isOther")) {
             return null;
         }
-        FileAttrs.Builder attrs = PosixFiles.attrsOf(p, containerPath);
-        if (attrs == null) {
-            return null; // gone meanwhile
-        }
-        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setUid(attrs.getUid())
-                .setGid(attrs.getGid()).setMtimeNs(attrs.getMtimeNs());
-        if (a.isSymbolicLink()) {
+        FileChecksums.Builder f = FileChecksums.newBuilder().setPath(containerPath).setUid((Integer) a.get("uid"))
+                .setGid((Integer) a.get("gid"))
+                .setMtimeNs(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS));
+        if ((Boolean) a.get("isSymbolicLink")) {
             return f.setLinkTarget(Files.readSymbolicLink(p).toString());
         }
-        f.setMode(attrs.getMode()).setIsDir(a.isDirectory());
-        if (!a.isDirectory()) {
-            f.setSize(a.size());
+        boolean dir = (Boolean) a.get("isDirectory");
+        f.setMode(((Integer) a.get("mode")) & 07777).setIsDir(dir);
+        if (!dir) {
+            f.setSize((Long) a.get("size"));
             if (!metadataOnly) {
                 f.addAllBlockSums(BlockSums.of(p, blockSize));
             }

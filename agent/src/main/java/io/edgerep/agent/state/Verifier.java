@@ -42,6 +42,8 @@ final class Verifier {
     private final ResyncSender sender;
 
     private volatile boolean pending;
+    private Runnable onConfirmed = () -> {
+    };
     /** When the link began waiting for a quiet origin to verify (0: not waiting). */
     private long waitFromMs;
     /** Whether the verification running now did not wait for a quiet origin. */
@@ -77,6 +79,17 @@ final class Verifier {
     /** Verify the paths touched so far. */
     void request() {
         pending = true;
+    }
+
+    /** Verify these paths (and those touched so far). */
+    void requestPaths(java.util.Collection<String> paths) {
+        touched.add(paths);
+        pending = true;
+    }
+
+    /** Runs each time the replica is confirmed. */
+    void onConfirmed(Runnable hook) {
+        this.onConfirmed = hook;
     }
 
     /** Verify the whole tree. */
@@ -173,6 +186,7 @@ final class Verifier {
         if (!confirmSent) {
             s.sendConfirm(applied);
         }
+        onConfirmed.run();
     }
 
     /** Whether every repair is accounted for (see the class comment); anything else is a real repair. */
