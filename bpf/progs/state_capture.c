@@ -130,8 +130,14 @@ static __always_inline int st_open_enter(const char *upath, s32 dfd, u32 oflags,
 	int writable = (oflags & ST_O_ACCMODE) != 0 || (oflags & (ST_O_CREAT | ST_O_TRUNC)) != 0;
 	int dir = !writable && (oflags & (ST_O_DIRECTORY | ST_O_PATH)) != 0;
 	p.op = ST_OP_OPEN_RO;
-	if ((writable || dir) && st_path_wanted(rep, upath, dfd, &p.flags))
-		p.op = writable ? ST_EV_OPEN : ST_EV_DIROPEN;
+	if (writable && st_path_wanted(rep, upath, dfd, &p.flags)) {
+		p.op = ST_EV_OPEN;
+	} else if (dir) {
+		/* every directory, wanted or not: a walk down from "/" (openat of
+		 * one component at a time, as rsync does) must resolve in user space */
+		st_path_wanted(rep, upath, dfd, &p.flags);
+		p.op = ST_EV_DIROPEN;
+	}
 	p.a0 = (u64)upath;
 	p.a1 = oflags;
 	p.a2 = mode;

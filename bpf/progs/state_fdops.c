@@ -28,6 +28,7 @@ static __always_inline int st_fd_exit(long ret)
 		break;
 	case ST_EV_FTRUNC:
 	case ST_EV_FCHMOD:
+	case ST_EV_FATTR:
 		st_emit_data(p->op, desc_id, d, d->rep_id, p->fd, p->a0, p->a0, 0);
 		break;
 	case ST_EV_SYNC:
@@ -115,6 +116,15 @@ TRACEPOINT_PROBE(syscalls, sys_exit_fchmod)
 	return st_fd_exit(args->ret);
 }
 
+TRACEPOINT_PROBE(syscalls, sys_enter_fchown)
+{
+	return st_fd_enter(ST_EV_FATTR, args->fd, 0, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_fchown)
+{
+	return st_fd_exit(args->ret);
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_mmap)
 {
 	if (!(args->prot & ST_PROT_WRITE) || (args->flags & ST_MAP_SHARED_VALIDATE) == 0 ||
@@ -154,29 +164,58 @@ TRACEPOINT_PROBE(syscalls, sys_exit_copy_file_range)
 	return st_fd_exit(args->ret);
 }
 
+/* A dup: of a followed fd, the new fd shares its description; of any other fd
+ * of a traced process, user space learns it (old fd in child), for the fd may
+ * name a directory that *at calls go through (chown -R, find: F_DUPFD_CLOEXEC). */
+static __always_inline int st_dup_enter(s32 oldfd)
+{
+	struct st_fd_key ok = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = oldfd};
+	if (st_maybe_followed(ok.tgid) && st_fds.lookup(&ok))
+		return st_fd_enter(ST_OP_DUP, oldfd, 0, 0);
+	u32 rep = st_rep_of_current();
+	if (!rep)
+		return 0;
+	struct st_pending p = {};
+	p.op = ST_OP_DIRDUP;
+	p.fd = oldfd;
+	p.rep_id = rep;
+	st_save(&p);
+	return 0;
+}
+
+static __always_inline int st_dup_exit(long ret)
+{
+	u64 id;
+	struct st_pending *p = st_take(&id);
+	if (!p)
+		return 0;
+	if (p->op != ST_OP_DIRDUP)
+		return st_fd_exit(ret);
+	if (ret >= 0 && ret != p->fd)
+		st_emit_proc(ST_EV_DUP, p->rep_id, 0, (u32)p->fd, (s32)ret);
+	st_pending.delete(&id);
+	return 0;
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_dup)
 {
-	return st_fd_enter(ST_OP_DUP, args->fildes, 0, 0);
+	return st_dup_enter(args->fildes);
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_dup)
 {
-	return st_fd_exit(args->ret);
+	return st_dup_exit(args->ret);
 }
 
 /* dup2/dup3: the new fd is released even when the old one is not followed. */
 static __always_inline int st_dup2_enter(s32 oldfd, s32 newfd)
 {
 	struct st_fd_key nk = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = newfd};
-	if (!st_maybe_followed(nk.tgid))
-		return 0;
-	if (oldfd != newfd && st_fds.lookup(&nk)) {
+	if (oldfd != newfd && st_maybe_followed(nk.tgid) && st_fds.lookup(&nk)) {
 		struct st_fd_key ok = {.tgid = nk.tgid, .fd = oldfd};
-		if (!st_fds.lookup(&ok)) {
+		if (!st_fds.lookup(&ok))
 			st_fd_release(&nk); /* replaced by an fd we do not follow */
-			return 0;
-		}
 	}
-	return st_fd_enter(ST_OP_DUP, oldfd, 0, 0);
+	return st_dup_enter(oldfd);
 }
 
 TRACEPOINT_PROBE(syscalls, sys_enter_dup2)
@@ -185,7 +224,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_dup2)
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_dup2)
 {
-	return st_fd_exit(args->ret);
+	return st_dup_exit(args->ret);
 }
 
 TRACEPOINT_PROBE(syscalls, sys_enter_dup3)
@@ -194,21 +233,21 @@ TRACEPOINT_PROBE(syscalls, sys_enter_dup3)
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_dup3)
 {
-	return st_fd_exit(args->ret);
+	return st_dup_exit(args->ret);
 }
 
 TRACEPOINT_PROBE(syscalls, sys_enter_fcntl)
 {
 	u32 cmd = args->cmd;
 	if (cmd == ST_F_DUPFD || cmd == ST_F_DUPFD_CLOEXEC)
-		return st_fd_enter(ST_OP_DUP, args->fd, 0, 0);
+		return st_dup_enter(args->fd);
 	if (cmd == ST_F_SETFL)
 		return st_fd_enter(ST_OP_SETFL, args->fd, args->arg, 0);
 	return 0;
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_fcntl)
 {
-	return st_fd_exit(args->ret);
+	return st_dup_exit(args->ret);
 }
 
 /* close releases the fd whatever the result (even EINTR leaves it closed). */

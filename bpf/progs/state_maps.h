@@ -45,7 +45,9 @@
 /* RWF_APPEND of pwritev2. */
 #define ST_RWF_APPEND 0x10
 /* unlinkat flag: remove a directory. */
-#define ST_AT_REMOVEDIR 0x200
+#define ST_AT_REMOVEDIR	       0x200
+#define ST_AT_SYMLINK_NOFOLLOW 0x100
+#define ST_AT_EMPTY_PATH       0x1000
 /* AT_FDCWD. */
 #define ST_AT_FDCWD -100
 /* fcntl commands. */
@@ -69,6 +71,7 @@
 #define ST_OP_DUP     106 /* dup/dup2/dup3/fcntl(F_DUPFD*) */
 #define ST_OP_SETFL   107 /* fcntl(F_SETFL): O_APPEND may change */
 #define ST_OP_SPLICE  108 /* splice/sendfile/copy_file_range into a file */
+#define ST_OP_DIRDUP  109 /* dup of an fd not followed: it may name a directory */
 
 /* cgroup v2 id -> replication id: the processes that are traced. */
 BPF_HASH(st_cgroups, u64, u32, 1024);

@@ -150,6 +150,92 @@ TRACEPOINT_PROBE(syscalls, sys_exit_fchmodat2)
 	return st_path_exit(args->ret);
 }
 
+/* An owner or times change on a path: the agent reads what the call left. A call
+ * that names no path (utimensat with NULL, *at with AT_EMPTY_PATH and "") acts on
+ * the fd itself, as fchown does. */
+static __always_inline int st_attr_enter(const char *path, s32 dfd, u32 aflags)
+{
+	char first = 0;
+	if (path)
+		bpf_probe_read_user(&first, 1, path);
+	if (!path || (!first && (aflags & ST_AT_EMPTY_PATH)))
+		return st_fd_enter(ST_EV_FATTR, dfd, 0, 0);
+	return st_path_enter(ST_EV_ATTR, path, dfd, 0, 0, 0, 0, aflags);
+}
+
+/* Exit of either form: the pending entry says which one it was. */
+static __always_inline int st_attr_exit(long ret)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct st_pending *p = st_pending.lookup(&id);
+	if (p && p->op == ST_EV_FATTR)
+		return st_fd_exit(ret);
+	return st_path_exit(ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_chown)
+{
+	return st_attr_enter(args->filename, ST_AT_FDCWD, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_chown)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_lchown)
+{
+	return st_attr_enter(args->filename, ST_AT_FDCWD, ST_AT_SYMLINK_NOFOLLOW);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_lchown)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_fchownat)
+{
+	return st_attr_enter(args->filename, args->dfd, args->flag);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_fchownat)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_utimensat)
+{
+	return st_attr_enter(args->filename, args->dfd, args->flags);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_utimensat)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_futimesat)
+{
+	return st_attr_enter(args->filename, args->dfd, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_futimesat)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_utimes)
+{
+	return st_attr_enter(args->filename, ST_AT_FDCWD, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_utimes)
+{
+	return st_attr_exit(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_utime)
+{
+	return st_attr_enter(args->filename, ST_AT_FDCWD, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_utime)
+{
+	return st_attr_exit(args->ret);
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_link)
 {
 	return st_path_enter(ST_EV_LINK, args->oldname, ST_AT_FDCWD, args->newname, ST_AT_FDCWD, 0,

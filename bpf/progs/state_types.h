@@ -31,11 +31,13 @@
 #define ST_EV_CHDIR	 17 /* st_open: chdir(path) or fchdir(fd) */
 #define ST_EV_FORK	 18 /* st_proc: child inherits cwd and fds */
 #define ST_EV_EXIT	 19 /* st_proc: process gone, its fds with it */
-#define ST_EV_DUP	 20 /* st_proc: fd = new fd now sharing desc_id */
+#define ST_EV_DUP	 20 /* st_proc: fd = new fd now sharing desc_id (0: a dup of fd child) */
 #define ST_EV_CLOSERANGE 21 /* st_proc: fd..child closed (close_range) */
 #define ST_EV_LINK	 22 /* st_path: link / linkat path -> path2 */
 #define ST_EV_SYMLINK	 23 /* st_path: symlink: path2 names a link holding path */
 #define ST_EV_UMASK	 24 /* st_proc: child = the process's new umask */
+#define ST_EV_ATTR	 25 /* st_path: owner or times changed (chown, utimensat, ...) */
+#define ST_EV_FATTR	 26 /* st_data: owner or times changed through a followed fd */
 
 /* --- st_hdr.flags --- */
 #define ST_F_RELATIVE  0x1 /* path relative or *at with a dir fd: user space resolves */
@@ -70,7 +72,8 @@ struct st_open {
 	char path[ST_PATH_LEN]; /* path as passed by the process */
 };
 
-/* Descriptor ops: ST_EV_WRITE (data follows), DIRTY, FTRUNC, SYNC, CLOSE, FCHMOD, MMAP, MSYNC */
+/* Descriptor ops: ST_EV_WRITE (data follows), DIRTY, FTRUNC, SYNC, CLOSE, FCHMOD, FATTR, MMAP,
+ * MSYNC */
 struct st_data {
 	struct st_hdr hdr; /* common head */
 	u64 offset;	   /* file offset of the bytes / new length / address */
@@ -80,13 +83,13 @@ struct st_data {
 	u8 data[0];	   /* ST_EV_WRITE: len bytes, copied at syscall exit */
 };
 
-/* Path ops: ST_EV_TRUNC, RENAME, UNLINK, MKDIR, RMDIR, CHMOD, LINK, SYMLINK */
+/* Path ops: ST_EV_TRUNC, RENAME, UNLINK, MKDIR, RMDIR, CHMOD, LINK, SYMLINK, ATTR */
 struct st_path {
 	struct st_hdr hdr;	 /* common head */
 	s32 dfd;		 /* directory fd of path (AT_FDCWD = -100) */
 	s32 dfd2;		 /* directory fd of path2 */
 	u32 mode;		 /* mkdir / chmod mode */
-	u32 aflags;		 /* renameat2 / unlinkat flags */
+	u32 aflags;		 /* renameat2 / unlinkat / *at AT_SYMLINK_NOFOLLOW flags */
 	u64 arg;		 /* truncate length */
 	char path[ST_PATH_LEN];	 /* path as passed */
 	char path2[ST_PATH_LEN]; /* rename target as passed */
@@ -95,7 +98,7 @@ struct st_path {
 /* Process ops: ST_EV_FORK, EXIT, DUP, CLOSERANGE, UMASK */
 struct st_proc {
 	struct st_hdr hdr; /* common head */
-	u32 child;	   /* FORK: child pid; CLOSERANGE: last fd; UMASK: the mask */
+	u32 child;	   /* FORK: child pid; CLOSERANGE: last fd; UMASK: the mask; DUP: old fd */
 	s32 fd;		   /* DUP: the new fd; CLOSERANGE: first fd */
 };
 

@@ -123,6 +123,57 @@ def test_what_the_kernel_cannot_copy_is_reported_as_ranges(traced, workdir):
     assert tree_digest(replica) == tree_digest(origin)
 
 
+EXPECTED_ATTRS = [
+    ("create", "/f", 0o644, False),
+    ("attrs", "/f", False),  # chown
+    ("symlink", "f", "/l"),
+    ("attrs", "/l", True),  # lchown
+    ("attrs", "/f", True),  # fchown
+    ("attrs", "/f", True),  # futimens
+    ("attrs", "/f", True),  # fchownat AT_EMPTY_PATH
+    ("attrs", "/f", False),  # utimensat
+    ("attrs", "/l", True),  # utimensat AT_SYMLINK_NOFOLLOW
+    ("mkdir", "/sub", 0o755),
+    ("create", "/sub/g", 0o644, True),
+    ("attrs", "/sub/g", False),  # fchownat relative to a directory fd
+    ("attrs", "/sub/g", False),  # futimesat
+    ("attrs", "/f", False),  # utimes
+    ("attrs", "/f", False),  # utime
+]
+
+
+def test_owner_and_time_changes_are_captured_by_every_call(traced):
+    t, origin, outside = traced
+    harness.run_workload(t.cg, "attrs", origin, outside)
+    events = t.collector.wait_fence(origin + "/.fence")
+    assert [harness.brief(e, origin) for e in events] == EXPECTED_ATTRS
+    assert t.collector.lost() == {}
+
+
+def test_walks_through_duplicated_and_component_directory_fds_resolve(traced):
+    """chown -R goes through F_DUPFD_CLOEXEC copies of directory fds; rsync opens one path
+    component at a time from "/": every *at call still names its path, none is lost."""
+    t, origin, outside = traced
+    src = os.path.join(outside, "src")
+    os.makedirs(os.path.join(src, "d", "e"))
+    for rel in ("f", "d/g", "d/e/h"):
+        with open(os.path.join(src, rel), "w") as fh:
+            fh.write(rel)
+    t.cg.run(["cp", "-a", src, origin + "/c"])
+    t.cg.run(["chown", "-R", "7:8", origin + "/c"])
+    t.cg.run(["rsync", "-a", src + "/", origin + "/r/"])
+    t.cg.run(["mkdir", origin + "/.fence"])
+    events = t.collector.wait_fence(origin + "/.fence")
+    names = {"", "/f", "/d", "/d/g", "/d/e", "/d/e/h"}
+    chowned = {b[1] for b in map(lambda e: harness.brief(e, origin), events) if b[0] == "attrs"}
+    assert {"/c" + n for n in names} <= chowned
+    named = {
+        x for e in events for x in harness.brief(e, origin)[1:] if isinstance(x, str) and x.startswith("/")
+    }
+    assert {"/r" + n for n in names if n} <= named
+    assert t.collector.lost() == {}
+
+
 def test_untraced_cgroup_and_other_prefixes_give_nothing(state_service, traced, workdir):
     t, origin, outside = traced
     other = harness.TestCgroup()

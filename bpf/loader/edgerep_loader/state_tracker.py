@@ -33,6 +33,7 @@ AT_FDCWD = -100
 O_CREAT = 0o100
 O_TRUNC = 0o1000
 RENAME_EXCHANGE = 0x2
+AT_SYMLINK_NOFOLLOW = 0x100
 _MISSING = object()
 #: Largest FileWrite a merge of consecutive writes builds.
 COALESCE_MAX = 64 * 1024
@@ -333,7 +334,7 @@ class Tracker:
 
     def _handle(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
         t = rec.type
-        if t in (sp.EV_WRITE, sp.EV_DIRTY, sp.EV_FTRUNC, sp.EV_SYNC, sp.EV_FCHMOD):
+        if t in (sp.EV_WRITE, sp.EV_DIRTY, sp.EV_FTRUNC, sp.EV_SYNC, sp.EV_FCHMOD, sp.EV_FATTR):
             return self._fd_op(rec)
         handler = self._HANDLERS.get(t)
         return handler(self, rec) if handler else []
@@ -368,6 +369,8 @@ class Tracker:
             op = {"truncate": loader_pb2.FileTruncate(path=path, length=rec.offset)}
         elif t == sp.EV_SYNC:
             op = {"sync": loader_pb2.FileSync(path=path)}
+        elif t == sp.EV_FATTR:
+            op = {"attrs_changed": loader_pb2.AttrsChanged(path=path, nofollow=True)}
         else:
             op = {"chmod": loader_pb2.FileChmod(path=path, mode=rec.length & 0o7777)}
         return [self._event(rec, **op)]
@@ -456,7 +459,15 @@ class Tracker:
         return out
 
     def _dup(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
-        self.fds.setdefault(rec.tgid, {})[rec.fd] = rec.desc_id
+        if rec.desc_id:
+            self.fds.setdefault(rec.tgid, {})[rec.fd] = rec.desc_id
+            return []
+        # a dup of an fd not followed: a directory fd's copy resolves *at calls as the original does
+        base = self.dirfds.get((rec.tgid, rec.child))
+        if base is not None:
+            self.dirfds[(rec.tgid, rec.fd)] = base
+        else:
+            self.dirfds.pop((rec.tgid, rec.fd), None)
         return []
 
     def _close_range(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
@@ -518,6 +529,9 @@ class Tracker:
             op = {"mkdir": loader_pb2.DirCreate(path=path, mode=mode)}
         elif t == sp.EV_RMDIR:
             op = {"rmdir": loader_pb2.DirRemove(path=path)}
+        elif t == sp.EV_ATTR:
+            nofollow = bool(rec.aflags & AT_SYMLINK_NOFOLLOW)
+            op = {"attrs_changed": loader_pb2.AttrsChanged(path=path, nofollow=nofollow)}
         else:
             op = {"chmod": loader_pb2.FileChmod(path=path, mode=rec.mode & 0o7777)}
         return [self._event(rec, **op)]
@@ -598,4 +612,5 @@ class Tracker:
         sp.EV_CHMOD: _path_op,
         sp.EV_LINK: _path_op,
         sp.EV_SYMLINK: _path_op,
+        sp.EV_ATTR: _path_op,
     }

@@ -230,6 +230,8 @@ def brief(e: loader_pb2.StateEvent, root: str = "") -> tuple:
         return (kind, rel(op.path), op.mode)
     if kind == "dirty":
         return ("dirty", rel(op.path), op.offset, op.length, op.reason)
+    if kind == "attrs_changed":
+        return ("attrs", rel(op.path), op.nofollow)
     return (kind, rel(op.path))
 
 

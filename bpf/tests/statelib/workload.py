@@ -132,6 +132,42 @@ def special(d: str, outside: str) -> None:
     os.link(src, os.path.join(d, "hl-in"))  # from outside: the new name must be read
 
 
+def attrs(d: str, outside: str) -> None:
+    """Owner and times changed every way a program can: by path, without following a link,
+    through an fd, relative to a directory fd, and by the legacy utime/utimes/futimesat calls."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def syscall(nr: int, *args) -> None:
+        if libc.syscall(nr, *args) != 0:
+            raise OSError(ctypes.get_errno(), f"syscall {nr}")
+
+    f = os.path.join(d, "f")
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.chown(f, 1234, 2345)  # chown(2) by path
+    os.symlink("f", os.path.join(d, "l"))
+    os.lchown(os.path.join(d, "l"), 11, 12)  # the link itself
+    os.fchown(fd, 21, 22)  # fchown(2)
+    os.utime(fd, ns=(1_000_000_001, 2_000_000_002))  # futimens: utimensat(fd, NULL)
+    syscall(260, fd, b"", 31, 32, 0x1000)  # fchownat(fd, "", AT_EMPTY_PATH)
+    os.close(fd)
+    os.utime(f, ns=(3_000_000_003, 4_000_000_004))  # utimensat by path
+    os.utime(os.path.join(d, "l"), ns=(5, 6), follow_symlinks=False)  # AT_SYMLINK_NOFOLLOW
+    os.mkdir(os.path.join(d, "sub"), 0o755)
+    dfd = os.open(os.path.join(d, "sub"), os.O_RDONLY | os.O_DIRECTORY)
+    with open(os.path.join(d, "sub", "g"), "w"):
+        pass
+    os.chown("g", 41, 42, dir_fd=dfd)  # fchownat relative to a directory fd
+    syscall(261, dfd, b"g", None)  # futimesat(dfd, "g", NULL)
+    os.close(dfd)
+    syscall(235, f.encode(), None)  # utimes(f, NULL)
+    syscall(132, f.encode(), None)  # utime(f, NULL)
+    os.chown(os.path.join(outside, "."), 0, 0)  # outside the prefix: nothing
+    ro = os.open(f, os.O_RDONLY)
+    os.close(ro)
+
+
 def loss(d: str, outside: str) -> None:
     """Writes that cannot fit a one-page ring (8000 bytes each) next to small ones."""
     for name in ("a", "b"):
@@ -161,7 +197,14 @@ def appender(d: str, outside: str) -> None:
         os.close(fd)
 
 
-SCENARIOS = {"basic": basic, "special": special, "loss": loss, "outsider": outsider, "appender": appender}
+SCENARIOS = {
+    "basic": basic,
+    "special": special,
+    "attrs": attrs,
+    "loss": loss,
+    "outsider": outsider,
+    "appender": appender,
+}
 
 if __name__ == "__main__":
     scenario, directory, out = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -69,6 +69,9 @@ final class OpExecutor implements AutoCloseable {
             case SYMLINK -> symlink(ev.getSymlink().getPath(), ev.getSymlink().getTarget());
             case LINK -> link(ev.getLink().getFrom(), ev.getLink().getTo());
             case DIRTY -> throw new IOException("dirty range reached a replica unresolved: " + ev.getDirty().getPath());
+            case ATTRS_CHANGED -> {
+                // the owner and times it left arrive as the FileAttrs the origin appends after the batch
+            }
             case OP_NOT_SET -> {
                 // a placeholder: the op's effect came with the resync content before it
             }

@@ -160,6 +160,10 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
                 continue;
             }
             checkClock(ev);
+            if (ev.hasAttrsChanged()) {
+                changed.add(ev.getAttrsChanged().getPath()); // its FileAttrs below say what the call left
+                continue;
+            }
             StateEvent in = fromOutsideThroughLink(ev);
             List<StateEvent> out = in.hasDirty()
                     ? resolveDirty(in)

@@ -32,6 +32,7 @@ public final class StateEvents {
                 out.add(ev.getLink().getTo());
             }
             case SYMLINK -> out.add(ev.getSymlink().getPath());
+            case ATTRS_CHANGED -> out.add(ev.getAttrsChanged().getPath());
             default -> {
             }
         }
