@@ -25,7 +25,7 @@ from pathlib import Path
 from . import media
 from .apps import add_web_pods, start_sink, start_webapp, web_url
 from .controlplane import ControlPlane
-from .files import tree_digest
+from .files import differences_by_kind, tree_digest
 from .manifests import INGRESS_PORT, budget, consumer, edge_replica, stream, web_state
 from .proc import start, wait_for
 from .system import REPO, EdgeSystem
@@ -259,11 +259,14 @@ def main() -> int:
             healthy &= lost_ref == 0
         expected = tree_digest(origin.host_dir)
         for r in replicas:
-            same = wait_for_match(r.host_dir, expected)
-            print(
-                f"  replica  {r.name:<12} {len(expected)} files  {'identical (bytes, modes)' if same else 'DIFFERS'}"
-            )
-            healthy &= same
+            diff = wait_for_match(r.host_dir, expected)
+            verdict = "identical (types, bytes, modes, owners, times, links)"
+            if diff:
+                verdict = "DIFFERS: " + "; ".join(
+                    f"{k} {len(v)} ({', '.join(v[:3])})" for k, v in diff.items()
+                )
+            print(f"  replica  {r.name:<12} {len(expected)} paths  {verdict}")
+            healthy &= not diff
         print(f"  {cp.kubectl('get', 'er', '-n', NS).stdout.strip()}")
         png = OUT / "demo.png"
         plot(samples, psnr, fps, png)
@@ -286,12 +289,13 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def wait_for_match(root: Path, expected: dict[str, str]) -> bool:
+def wait_for_match(root: Path, expected: dict[str, str]) -> dict[str, list[str]]:
+    """Waits for root to match; what still differs, by kind, when it does not (empty: identical)."""
     try:
         wait_for("replica to match", lambda: tree_digest(root) == expected, timeout=20, interval=0.5)
-        return True
+        return {}
     except TimeoutError:
-        return False
+        return differences_by_kind(expected, tree_digest(root))
 
 
 if __name__ == "__main__":

@@ -73,3 +73,40 @@ def test_web_app_keeps_its_state_in_files_and_sqlite(workdir):
         db = sqlite3.connect(pod.host_dir / "app.db")
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 50
+
+
+def test_the_tree_comparison_sees_every_property_a_program_observes(tmp_path):
+    """Each change a replica could get wrong shows in tree_digest and under its kind."""
+    import os
+
+    from edgerep_e2e.files import differences_by_kind, tree_digest
+
+    def make(root):
+        (root / "d" / "empty").mkdir(parents=True)
+        (root / "f").write_text("content")
+        os.link(root / "f", root / "d" / "f2")
+        (root / "g").write_text("other")
+        os.symlink("f", root / "l")
+        for p in (root / "f", root / "g", root / "d" / "empty", root / "d", root):
+            os.utime(p, ns=(1_000_000_000, 1_600_000_000_123456789))
+        os.utime(root / "l", ns=(5, 7_000_000_000), follow_symlinks=False)
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    make(a)
+    make(b)
+    assert tree_digest(a) == tree_digest(b)
+    changes = {
+        "mode": lambda r: os.chmod(r / "g", 0o4755),
+        "owner": lambda r: os.chown(r / "g", 1, 2),
+        "mtime": lambda r: os.utime(r / "g", ns=(1, 1_600_000_000_123456788)),
+        "content": lambda r: (r / "g").write_text("0ther")
+        or os.utime(r / "g", ns=(1, 1_600_000_000_123456789)),
+        "link": lambda r: os.unlink(r / "l") or os.symlink("g", r / "l"),
+        "hardlink": lambda r: os.unlink(r / "d" / "f2") or (r / "d" / "f2").write_text("content"),
+        "missing": lambda r: os.rmdir(r / "d" / "empty"),
+    }
+    for kind, change in changes.items():
+        c = tmp_path / kind
+        make(c)
+        change(c)
+        assert kind in differences_by_kind(tree_digest(a), tree_digest(c)), kind

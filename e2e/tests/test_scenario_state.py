@@ -9,6 +9,7 @@ byte-identical to the origin and its database must pass integrity_check.
 from __future__ import annotations
 
 import json
+import os
 import logging
 
 import pytest
@@ -60,3 +61,35 @@ def test_web_app_state_replicated_byte_identical(edge, workdir):
     log.info("state scenario status: %s", json.dumps(status.get("state")))
     assert {r["pod"] for r in status["state"]["replicas"]} == {r.name for r in replicas}
     assert all(r.get("lagMillis", 0) <= 1000 for r in status["state"]["replicas"])
+
+
+def test_a_change_made_on_a_replica_behind_edgerep_is_found_and_repaired(edge, workdir):
+    """Capture cannot see an edit made on a replica node by hand: the periodic whole-tree
+    comparison (spec.state.verifyInterval) must find it, say so in status and as an event,
+    and repair it, owner and times included."""
+    topo, cp, system = edge
+    origin, replicas = add_web_pods(topo, ["node-b", "node-c"])
+    system.register_pods(NS, [origin, *replicas])
+    cp.apply_json(edge_replica("web", NS, state={**web_state(), "verifyInterval": "2s"}))
+    cp.kubectl("wait", "--for=condition=Ready", "er/web", "-n", NS, "--timeout=120s", timeout=130)
+    app = start_webapp(origin, workdir)
+    post_items(topo, web_url(origin), 50, timeout=120)
+    app.stop()
+    expected = tree_digest(origin.host_dir)
+    wait_identical(replicas, expected, "the origin", timeout=30)
+
+    edited = replicas[0]
+    victim = sorted(p for p in edited.host_dir.glob("items/*") if p.is_file())[0]
+    victim.write_bytes(b"changed by hand\n")
+    os.chown(victim, 4321, 4321)
+    (edited.host_dir / "dropped-in.html").write_text("<p>not from the origin</p>\n")
+
+    def drifted() -> bool:
+        rs = cp.get_json("er/web", "-n", NS)["status"]["state"]["replicas"]
+        return any(r["pod"] == edited.name and r.get("driftedPaths", 0) >= 2 for r in rs)
+
+    wait_for(f"{edited.name} reported drifting in status", drifted, timeout=60)
+    events = cp.get_json("events", "-n", NS, "--field-selector", "reason=Drift")["items"]
+    assert any(edited.name in e["message"] for e in events), [e["message"] for e in events]
+    wait_identical([edited], expected, "the origin after the repair", timeout=30)
+    wait_identical(replicas[1:], expected, "the origin (never edited)", timeout=5)
