@@ -31,6 +31,11 @@ def edge(workdir, request):
         yield edge
 
 
+def in_sync(cp) -> bool:
+    conditions = cp.get_json("er/web", "-n", NS)["status"]["conditions"]
+    return any(c["type"] == "InSync" and c["status"] == "True" for c in conditions)
+
+
 def test_web_app_state_replicated_byte_identical(edge, workdir):
     topo, cp, system = edge
     origin, replicas = add_web_pods(topo, ["node-b", "node-c"])
@@ -49,14 +54,7 @@ def test_web_app_state_replicated_byte_identical(edge, workdir):
         checked, items = integrity(replica, workdir)
         assert checked == "ok"
         assert items == REQUESTS
-    wait_for(
-        "InSync=True",
-        lambda: any(
-            c["type"] == "InSync" and c["status"] == "True"
-            for c in cp.get_json("er/web", "-n", NS)["status"]["conditions"]
-        ),
-        timeout=30,
-    )
+    wait_for("InSync=True", lambda: in_sync(cp), timeout=30)
     status = cp.get_json("er/web", "-n", NS)["status"]
     log.info("state scenario status: %s", json.dumps(status.get("state")))
     assert {r["pod"] for r in status["state"]["replicas"]} == {r.name for r in replicas}
@@ -77,6 +75,8 @@ def test_a_change_made_on_a_replica_behind_edgerep_is_found_and_repaired(edge, w
     app.stop()
     expected = tree_digest(origin.host_dir)
     wait_identical(replicas, expected, "the origin", timeout=30)
+    # confirmed: the verification after the writes is behind us, only the periodic comparison is left
+    wait_for("InSync=True", lambda: in_sync(cp), timeout=30)
 
     edited = replicas[0]
     victim = sorted(p for p in edited.host_dir.glob("items/*") if p.is_file())[0]
@@ -93,3 +93,19 @@ def test_a_change_made_on_a_replica_behind_edgerep_is_found_and_repaired(edge, w
     assert any(edited.name in e["message"] for e in events), [e["message"] for e in events]
     wait_identical([edited], expected, "the origin after the repair", timeout=30)
     wait_identical(replicas[1:], expected, "the origin (never edited)", timeout=5)
+
+    # a file dropped into the origin's directory by a process outside its container
+    before = {
+        r["pod"]: r.get("driftedPaths", 0)
+        for r in cp.get_json("er/web", "-n", NS)["status"]["state"]["replicas"]
+    }
+    (origin.host_dir / "kubectl-cp.txt").write_text("copied in from outside\n")
+    os.utime(origin.host_dir / "kubectl-cp.txt", ns=(1, 946_684_800_000_000_001))
+    expected = tree_digest(origin.host_dir)
+    wait_identical(replicas, expected, "the origin with the dropped-in file", timeout=30)
+
+    def counted() -> bool:
+        rs = cp.get_json("er/web", "-n", NS)["status"]["state"]["replicas"]
+        return all(r.get("driftedPaths", 0) > before.get(r["pod"], 0) for r in rs)
+
+    wait_for("the dropped-in file counted as drift on every replica", counted, timeout=30)

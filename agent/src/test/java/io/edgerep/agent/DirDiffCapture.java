@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 
 import com.google.protobuf.ByteString;
 
+import io.edgerep.proto.v1.AttrsChanged;
 import io.edgerep.proto.v1.DirCreate;
 import io.edgerep.proto.v1.DirRemove;
 import io.edgerep.proto.v1.FileCreate;
@@ -28,7 +29,9 @@ import io.edgerep.proto.v1.StateEventBatch;
 /**
  * A stand-in for the loader's syscall capture in tests that run without root: polls an origin directory and turns
  * what changed since the last poll into the loader's StateEvents (mkdir, create, block-granular writes, truncate,
- * unlink, rmdir), with gap-free loader sequence numbers. Renames show as unlink + create of the new content.
+ * unlink, rmdir), with gap-free loader sequence numbers. Renames show as unlink + create of the new content. A path
+ * whose mode, owner or times alone changed gives AttrsChanged, as a chown, chmod, utimensat or a write of the same
+ * bytes would from the kernel.
  */
 public final class DirDiffCapture {
     static final int CHUNK = 4096;
@@ -39,6 +42,8 @@ public final class DirDiffCapture {
     private final Consumer<StateEventBatch> sink;
     private final Map<String, byte[]> files = new HashMap<>();
     private final TreeMap<String, Boolean> dirs = new TreeMap<>();
+    /** Mode, owner and times of every file and directory at the last poll. */
+    private final Map<String, String> meta = new HashMap<>();
     private long seq;
 
     /** @param prefix container-absolute replicated path, e.g. "/data", under root */
@@ -58,6 +63,7 @@ public final class DirDiffCapture {
         List<StateEvent> out = new ArrayList<>();
         Map<String, byte[]> nowFiles = new HashMap<>();
         TreeMap<String, Boolean> nowDirs = new TreeMap<>();
+        Map<String, String> nowMeta = new HashMap<>();
         Path start = root.resolve(prefix.substring(1));
         try (var s = Files.walk(start)) {
             for (Path p : (Iterable<Path>) s::iterator) {
@@ -66,6 +72,7 @@ public final class DirDiffCapture {
                     if (Files.isSymbolicLink(p)) {
                         continue;
                     }
+                    nowMeta.put(cp, String.valueOf(Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime")));
                     if (Files.isDirectory(p)) {
                         nowDirs.put(cp, true);
                     } else if (Files.isRegularFile(p)) {
@@ -119,6 +126,15 @@ public final class DirDiffCapture {
         for (String d : gone) {
             out.add(ev().setRmdir(DirRemove.newBuilder().setPath(d)).build());
         }
+        java.util.Set<String> named = new java.util.HashSet<>();
+        out.forEach(ev -> named.addAll(io.edgerep.agent.state.StateEvents.pathsOf(ev)));
+        for (Map.Entry<String, String> e : new TreeMap<>(nowMeta).entrySet()) {
+            if (!named.contains(e.getKey()) && !e.getValue().equals(meta.get(e.getKey()))) {
+                out.add(ev().setAttrsChanged(AttrsChanged.newBuilder().setPath(e.getKey()).setNofollow(true)).build());
+            }
+        }
+        meta.clear();
+        meta.putAll(nowMeta);
         files.clear();
         files.putAll(nowFiles);
         dirs.clear();

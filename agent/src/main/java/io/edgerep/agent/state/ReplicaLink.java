@@ -93,6 +93,7 @@ public final class ReplicaLink implements AutoCloseable {
         this.sender = new ResyncSender(key, pod, origin, opt, counters);
         this.verifier = new Verifier(key, pod, log, opt, counters, touched, placement, sender);
         this.verifier.onConfirmed(() -> drifting = false);
+        this.verifier.onDrift(this::drifted);
         this.verifyIntervalMs = opt.verifyIntervalMs();
         this.antiEntropy = new AntiEntropy(origin, log, opt, () -> verifyIntervalMs);
         this.thread = new Thread(this::run, "replica-link-" + id);
@@ -280,15 +281,20 @@ public final class ReplicaLink implements AutoCloseable {
     }
 
     /** The periodic comparison: what differs is verified; what no op explains is drift, reported first. */
+    /** Paths that differ from the origin where no captured op explains it: counted and reported, then repaired. */
+    private void drifted(java.util.Set<String> paths) {
+        counters.driftedPaths.addAndGet(paths.size());
+        lastDrift = AntiEntropy.sample(paths);
+        drifting = true;
+        LOG.warnf("replica %s: %d paths differ from the origin where no captured op explains it: %s; repairing", id,
+                paths.size(), lastDrift);
+    }
+
     private void compareWholeTree(PushSession s, long applied) throws Exception {
         AntiEntropy.Found f = antiEntropy.compare(s, applied, id.key(), id.pod());
         counters.treeComparisons.incrementAndGet();
         if (!f.drifted().isEmpty()) {
-            counters.driftedPaths.addAndGet(f.drifted().size());
-            lastDrift = AntiEntropy.sample(f.drifted());
-            drifting = true;
-            LOG.warnf("replica %s: %d paths differ from the origin where no captured op explains it: %s; repairing",
-                    id, f.drifted().size(), lastDrift);
+            drifted(f.drifted());
         }
         if (!f.differing().isEmpty()) {
             verifier.requestPaths(f.differing());

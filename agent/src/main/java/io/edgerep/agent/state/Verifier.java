@@ -42,6 +42,8 @@ final class Verifier {
     private final ResyncSender sender;
 
     private volatile boolean pending;
+    private java.util.function.Consumer<Set<String>> onDrift = paths -> {
+    };
     private Runnable onConfirmed = () -> {
     };
     /** When the link began waiting for a quiet origin to verify (0: not waiting). */
@@ -88,6 +90,11 @@ final class Verifier {
     }
 
     /** Runs each time the replica is confirmed. */
+    /** Called with the paths a verification at a quiet origin repaired that no op explains: drift. */
+    void onDrift(java.util.function.Consumer<Set<String>> hook) {
+        this.onDrift = hook;
+    }
+
     void onConfirmed(Runnable hook) {
         this.onConfirmed = hook;
     }
@@ -170,6 +177,13 @@ final class Verifier {
             nextMs = System.currentTimeMillis() + Math.min(MAX_BACKOFF_MS, 10L << Math.min(repairRounds, 10));
             LOG.infof("replica %s/%s: verification repaired %d paths (%d bytes): %s", key, pod,
                     sent.result().files(), sent.result().bytes(), sent.firstPaths());
+            if (!busy && sent.paths() != null) { // no op in flight: what differed, differed behind capture's back
+                Set<String> drifted = new java.util.TreeSet<>(sent.paths());
+                drifted.removeAll(unseenChanges);
+                if (!drifted.isEmpty()) {
+                    onDrift.accept(drifted);
+                }
+            }
             if (scope != null) {
                 touched.add(scope);
             } else {
