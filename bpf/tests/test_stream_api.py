@@ -50,7 +50,7 @@ def api():
                 os.unlink(sock)
 
 
-def good_consumer(i: int = 0, **kw) -> loader_pb2.ConsumerSpec:
+def good_consumer(i: int = 0, **kw) -> loader_pb2.ReplicatorConsumer:
     args = dict(
         name=f"c{i}",
         egress_interface="c0",
@@ -60,10 +60,10 @@ def good_consumer(i: int = 0, **kw) -> loader_pb2.ConsumerSpec:
         policy=NONE,
     )
     args.update(kw)
-    return loader_pb2.ConsumerSpec(**args)
+    return loader_pb2.ReplicatorConsumer(**args)
 
 
-def good_stream(**kw) -> loader_pb2.StreamSpec:
+def good_stream(**kw) -> loader_pb2.ReplicatorStream:
     args = dict(
         stream_id=1,
         interface="in0",
@@ -73,7 +73,7 @@ def good_stream(**kw) -> loader_pb2.StreamSpec:
         consumers=[good_consumer()],
     )
     args.update(kw)
-    return loader_pb2.StreamSpec(**args)
+    return loader_pb2.ReplicatorStream(**args)
 
 
 def expect_invalid(call, request, words: str):

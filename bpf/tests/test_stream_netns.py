@@ -38,8 +38,8 @@ def topo():
         t.destroy()
 
 
-def consumer(t: Topology, i: int, policy: common_pb2.Policy | None = None) -> loader_pb2.ConsumerSpec:
-    return loader_pb2.ConsumerSpec(
+def consumer(t: Topology, i: int, policy: common_pb2.Policy | None = None) -> loader_pb2.ReplicatorConsumer:
+    return loader_pb2.ReplicatorConsumer(
         name=f"c{i}",
         egress_interface=f"c{i}",
         dst_mac=link_mac(t.cns(i), "eth0"),
@@ -95,7 +95,7 @@ def test_stream_policies_end_to_end(topo):
         burst_bytes=int(stream_bps * 0.5),
     )
     uniform = common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=200_000)
-    spec = loader_pb2.StreamSpec(
+    spec = loader_pb2.ReplicatorStream(
         stream_id=7,
         interface="in0",
         ip_protocol=17,
@@ -187,7 +187,7 @@ def test_stream_consumer_reached_through_the_fib(topo):
     )
     via_fib = consumer(topo, 3)
     via_fib.dst_mac = ""
-    spec = loader_pb2.StreamSpec(
+    spec = loader_pb2.ReplicatorStream(
         stream_id=10,
         interface="in0",
         ip_protocol=17,
@@ -213,7 +213,7 @@ def test_stream_consumer_reached_through_the_fib(topo):
 
 def test_stream_loader_restart_loses_nothing(topo):
     stub = topo.stub()
-    spec = loader_pb2.StreamSpec(
+    spec = loader_pb2.ReplicatorStream(
         stream_id=8,
         interface="in0",
         ip_protocol=17,

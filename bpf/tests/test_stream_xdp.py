@@ -45,7 +45,7 @@ def test_stream_xdp_end_to_end(topo):
         rate_bytes_per_sec=int(pps * FRAME * 0.8),
         burst_bytes=int(pps * FRAME * 0.5),
     )
-    spec = loader_pb2.StreamSpec(
+    spec = loader_pb2.ReplicatorStream(
         stream_id=9,
         interface="in0",
         ip_protocol=17,

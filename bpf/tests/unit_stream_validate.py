@@ -14,20 +14,20 @@ def ifindex_of(name: str) -> int:
     return IFACES.get(name, 0)
 
 
-def spec(**kw) -> loader_pb2.StreamSpec:
-    consumer = loader_pb2.ConsumerSpec(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
+def spec(**kw) -> loader_pb2.ReplicatorStream:
+    consumer = loader_pb2.ReplicatorConsumer(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
     args = dict(
         stream_id=1, interface="in0", port=5004, inspection=common_pb2.INSPECTION_MPEGTS, consumers=[consumer]
     )
     args.update(kw)
-    return loader_pb2.StreamSpec(**args)
+    return loader_pb2.ReplicatorStream(**args)
 
 
 def test_stream_valid_spec_passes():
     check_stream(spec(), ifindex_of)
     check_stream(spec(consumers=[]), ifindex_of)
     many = [
-        loader_pb2.ConsumerSpec(name=f"c{i}", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
+        loader_pb2.ReplicatorConsumer(name=f"c{i}", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
         for i in range(256)
     ]
     check_stream(spec(consumers=many), ifindex_of)
@@ -76,4 +76,4 @@ def test_stream_bad_consumer_fields(ckw, words):
     args = dict(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
     args.update(ckw)
     with pytest.raises(InvalidRequest, match=words):
-        check_stream(spec(consumers=[loader_pb2.ConsumerSpec(**args)]), ifindex_of)
+        check_stream(spec(consumers=[loader_pb2.ReplicatorConsumer(**args)]), ifindex_of)

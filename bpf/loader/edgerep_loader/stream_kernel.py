@@ -146,7 +146,7 @@ class StreamKernel:
         self.write_blob(slot, b"")
 
     def write_blob(self, slot: int, data: bytes) -> None:
-        """Keep a serialized StreamSpec in the slot's blob (for a restarted loader)."""
+        """Keep a serialized ReplicatorStream in the slot's blob (for a restarted loader)."""
         if len(data) > sp.SPEC_BLOB_MAX:
             raise ValueError(f"stream spec too large ({len(data)} bytes > {sp.SPEC_BLOB_MAX})")
         blobs = self.bpf[b"spec_blobs"]
@@ -156,7 +156,7 @@ class StreamKernel:
         blobs[ct.c_uint32(slot)] = leaf
 
     def read_blobs(self) -> dict[int, bytes]:
-        """Slot -> serialized StreamSpec of every programmed slot."""
+        """Slot -> serialized ReplicatorStream of every programmed slot."""
         out = {}
         cfgs = self.bpf[b"stream_cfgs"]
         blobs = self.bpf[b"spec_blobs"]

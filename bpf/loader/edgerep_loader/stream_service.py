@@ -1,6 +1,6 @@
 """Stream half of the Loader service: replicators, streams, consumers, counters.
 
-Desired state arrives whole (a StreamSpec with its full consumer set) and is
+Desired state arrives whole (a ReplicatorStream with its full consumer set) and is
 written to pinned maps; applying the same state twice changes nothing. The
 serialized spec is kept in a pinned map too, so a restarted loader lists and
 diffs what an earlier one programmed, and the tc/XDP attachments (which hold
@@ -48,14 +48,14 @@ class StreamService:
         self._ipr = IPRoute()
         self.kernel = StreamKernel(pin_dir, xdp=XDP_BUILT)
         self._slots: dict[int, int] = {}  # stream_id -> slot
-        self._specs: dict[int, loader_pb2.StreamSpec] = {}  # stream_id -> spec
+        self._specs: dict[int, loader_pb2.ReplicatorStream] = {}  # stream_id -> spec
         self._adopt()
 
     # --- adoption ---
     def _adopt(self) -> None:
         """Rebuild the in-memory view from the pinned maps of an earlier loader."""
         for slot, blob in self.kernel.read_blobs().items():
-            spec = loader_pb2.StreamSpec()
+            spec = loader_pb2.ReplicatorStream()
             spec.ParseFromString(blob)
             self._slots[spec.stream_id] = slot
             self._specs[spec.stream_id] = spec
@@ -200,7 +200,7 @@ class StreamService:
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"the XDP datapath serves stream slots below {XDP_STREAMS}",
                     )
-                canonical = loader_pb2.StreamSpec()
+                canonical = loader_pb2.ReplicatorStream()
                 canonical.CopyFrom(spec)
                 canonical.ip_protocol = 17
                 blob = canonical.SerializeToString()
@@ -227,7 +227,7 @@ class StreamService:
                 consumers=[loader_pb2.ConsumerResult(name=c.name, ok=True) for c in spec.consumers]
             )
 
-    def _resolve(self, c: loader_pb2.ConsumerSpec) -> KernelConsumer:
+    def _resolve(self, c: loader_pb2.ReplicatorConsumer) -> KernelConsumer:
         ifindex = self._ifindex(c.egress_interface)
         src_mac = _mac(c.src_mac) if c.src_mac else self._link_mac(ifindex)
         kind = c.policy.kind or common_pb2.POLICY_KIND_NONE

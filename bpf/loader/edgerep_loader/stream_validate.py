@@ -47,8 +47,8 @@ def check_policy(p: common_pb2.Policy, who: str) -> None:
         raise InvalidRequest(f"{who}: UNIFORM takes uniform_drop_ppm, not a rate")
 
 
-def check_stream(spec: loader_pb2.StreamSpec, ifindex_of) -> None:
-    """Validate a StreamSpec; ``ifindex_of(name)`` gives 0 for unknown interfaces."""
+def check_stream(spec: loader_pb2.ReplicatorStream, ifindex_of) -> None:
+    """Validate a ReplicatorStream; ``ifindex_of(name)`` gives 0 for unknown interfaces."""
     if not 1 <= spec.stream_id <= 65535:
         raise InvalidRequest(f"stream_id must be 1..65535, got {spec.stream_id}")
     if not spec.interface or not ifindex_of(spec.interface):

@@ -32,12 +32,12 @@ import io.edgerep.proto.v1.RemoveStreamRequest;
 import io.edgerep.proto.v1.RemoveStreamResponse;
 import io.edgerep.proto.v1.RemoveTraceRequest;
 import io.edgerep.proto.v1.RemoveTraceResponse;
+import io.edgerep.proto.v1.ReplicatorStream;
 import io.edgerep.proto.v1.SetStreamRequest;
 import io.edgerep.proto.v1.SetStreamResponse;
 import io.edgerep.proto.v1.SetTraceRequest;
 import io.edgerep.proto.v1.SetTraceResponse;
 import io.edgerep.proto.v1.StateEventBatch;
-import io.edgerep.proto.v1.StreamSpec;
 import io.edgerep.proto.v1.StreamStateEventsRequest;
 import io.edgerep.proto.v1.XdpMode;
 import io.grpc.Server;
@@ -53,7 +53,7 @@ import io.grpc.stub.StreamObserver;
  */
 public final class FakeLoader extends LoaderGrpc.LoaderImplBase implements AutoCloseable {
     public final Map<String, EnsureReplicatorResponse> replicators = new ConcurrentHashMap<>();
-    public final Map<Integer, StreamSpec> streams = new ConcurrentHashMap<>();
+    public final Map<Integer, ReplicatorStream> streams = new ConcurrentHashMap<>();
     public final Map<Integer, SetTraceRequest> traces = new ConcurrentHashMap<>();
     public final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     public final Set<String> failInterfaces = ConcurrentHashMap.newKeySet();
@@ -127,7 +127,7 @@ public final class FakeLoader extends LoaderGrpc.LoaderImplBase implements AutoC
             return;
         }
         SetStreamResponse.Builder resp = SetStreamResponse.newBuilder();
-        StreamSpec.Builder kept = r.getStream().toBuilder().clearConsumers();
+        ReplicatorStream.Builder kept = r.getStream().toBuilder().clearConsumers();
         for (var c : r.getStream().getConsumersList()) {
             boolean fail = failConsumers.contains(c.getName());
             resp.addConsumers(ConsumerResult.newBuilder().setName(c.getName()).setOk(!fail)

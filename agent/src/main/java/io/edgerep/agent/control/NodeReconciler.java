@@ -19,7 +19,6 @@ import io.edgerep.agent.state.ReplicaId;
 import io.edgerep.agent.state.StateWiring;
 import io.edgerep.proto.v1.ConsumerConfig;
 import io.edgerep.proto.v1.ConsumerResult;
-import io.edgerep.proto.v1.ConsumerSpec;
 import io.edgerep.proto.v1.Datapath;
 import io.edgerep.proto.v1.EnsureReplicatorRequest;
 import io.edgerep.proto.v1.EnsureReplicatorResponse;
@@ -35,13 +34,14 @@ import io.edgerep.proto.v1.PodRef;
 import io.edgerep.proto.v1.RemoveReplicatorRequest;
 import io.edgerep.proto.v1.RemoveStreamRequest;
 import io.edgerep.proto.v1.RemoveTraceRequest;
+import io.edgerep.proto.v1.ReplicatorConsumer;
+import io.edgerep.proto.v1.ReplicatorStream;
 import io.edgerep.proto.v1.SetStreamRequest;
 import io.edgerep.proto.v1.SetStreamResponse;
 import io.edgerep.proto.v1.SetTraceRequest;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
 import io.edgerep.proto.v1.StreamConfig;
-import io.edgerep.proto.v1.StreamSpec;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 
@@ -139,8 +139,8 @@ public final class NodeReconciler {
         for (int i = 0; i < actual.getReplicatorsCount() && i < actual.getReplicatorInterfacesCount(); i++) {
             haveRep.put(actual.getReplicatorInterfaces(i), actual.getReplicators(i));
         }
-        Map<Integer, StreamSpec> haveStreams = new HashMap<>();
-        for (StreamSpec s : actual.getStreamsList()) {
+        Map<Integer, ReplicatorStream> haveStreams = new HashMap<>();
+        for (ReplicatorStream s : actual.getStreamsList()) {
             haveStreams.put(s.getStreamId(), s);
         }
 
@@ -180,14 +180,14 @@ public final class NodeReconciler {
                         repError.get(s.getInterface())));
                 continue;
             }
-            StreamSpec.Builder spec = StreamSpec.newBuilder().setStreamId(id).setInterface(s.getInterface())
+            ReplicatorStream.Builder spec = ReplicatorStream.newBuilder().setStreamId(id).setInterface(s.getInterface())
                     .setIpProtocol(s.getIpProtocol() == 0 ? UDP : s.getIpProtocol()).setPort(s.getPort())
                     .setInspection(s.getInspection());
             Map<String, ItemResult> consumerResults = new LinkedHashMap<>();
             for (ConsumerConfig c : s.getConsumersList()) {
                 String ck = s.getKey() + "/" + c.getKey();
                 try {
-                    Optional<ConsumerSpec> cs = consumerSpec(c);
+                    Optional<ReplicatorConsumer> cs = replicatorConsumer(c);
                     if (cs.isEmpty()) {
                         consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved",
                                 "no route or neighbour entry for " + target(c)));
@@ -199,7 +199,7 @@ public final class NodeReconciler {
                     consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved", e.toString()));
                 }
             }
-            StreamSpec want = spec.build();
+            ReplicatorStream want = spec.build();
             ItemResult.Builder sr = ItemResult.newBuilder().setKind(ItemKind.ITEM_KIND_STREAM).setKey(s.getKey())
                     .setOk(true);
             EnsureReplicatorResponse rep = repState.get(s.getInterface());
@@ -251,8 +251,8 @@ public final class NodeReconciler {
     }
 
     /** The kernel's view of a consumer: local pods get their port and MAC, remote ones leave through the FIB. */
-    private Optional<ConsumerSpec> consumerSpec(ConsumerConfig c) throws Exception {
-        ConsumerSpec.Builder b = ConsumerSpec.newBuilder().setName(c.getKey()).setDstIp(c.getPod().getIp())
+    private Optional<ReplicatorConsumer> replicatorConsumer(ConsumerConfig c) throws Exception {
+        ReplicatorConsumer.Builder b = ReplicatorConsumer.newBuilder().setName(c.getKey()).setDstIp(c.getPod().getIp())
                 .setDstPort(c.getPort()).setPolicy(c.getPolicy());
         Optional<RouteResolver.Egress> e = pods.egress(target(c));
         if (e.isEmpty()) {

@@ -106,12 +106,8 @@ final class StreamPlanner {
             if (q.getMaxBitrate() != null) {
                 policy.setRateBytesPerSec(Quantities.bitsPerSecond(q.getMaxBitrate()) / 8);
             }
-            if (q.getMinDetectionRate() != null) {
-                int ppm = lossPpm(profile.lossBudgetPercent(q.getMinDetectionRate(), q.getPolicy()));
-                b.setToleratedLossPpm(ppm);
-                if (q.getPolicy() == QocSpec.DropPolicy.Uniform) {
-                    policy.setUniformDropPpm(ppm);
-                }
+            if (q.getMinDetectionRate() != null && q.getPolicy() == QocSpec.DropPolicy.Uniform) {
+                policy.setUniformDropPpm(lossPpm(profile.lossBudgetPercent(q.getMinDetectionRate(), q.getPolicy())));
             }
         }
         return b.setPolicy(policy).build();

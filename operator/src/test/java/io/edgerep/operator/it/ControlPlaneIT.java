@@ -57,7 +57,8 @@ class ControlPlaneIT extends ControlPlaneSetup {
         assertThat(s.getPort()).isEqualTo(5004);
         assertThat(consumerKeys(s)).containsExactly("det/d1", "det/d2");
         assertThat(s.getConsumers(1).getViaNodeIp()).isEqualTo(Fixtures.hostIp("n2"));
-        assertThat(s.getConsumers(0).getToleratedLossPpm()).isEqualTo(10454);
+        assertThat(s.getConsumers(0).getPolicy().getKind())
+                .isEqualTo(io.edgerep.proto.v1.PolicyKind.POLICY_KIND_DIFFERENTIAL_FIRST);
         EdgeReplica e = er(ns, "cam");
         assertThat(e.getStatus().getObservedGeneration()).isEqualTo(1L);
         assertThat(e.getStatus().getConsumerCount()).isEqualTo(2);

@@ -63,36 +63,36 @@ class PlannerTest {
                         Fixtures.stream(NS, "cam", 5004, "n1", det),
                         List.of(p("d1", "n1", "10.1.0.5", "app", "det"), p("d2", "n2", "10.2.0.5", "app", "det")),
                         List.of("n1 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n1   det/d1 10.1.0.5:6000 DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454",
+                                "n1   det/d1 10.1.0.5:6000 DIFFERENTIAL_FIRST rate=0 uni=0",
                                 "n1   det/d2 10.2.0.5:6000 via " + hostIp("n2")
-                                        + " DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454")),
+                                        + " DIFFERENTIAL_FIRST rate=0 uni=0")),
                 Arguments.of("unpinned ingress: every consumer node copies to its own consumers",
                         Fixtures.stream(NS, "cam", 5004, null, det, cnt),
                         List.of(p("d1", "n1", "10.1.0.5", "app", "det"), p("c2", "n2", "10.2.0.6", "app", "cnt")),
                         List.of("n1 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n1   det/d1 10.1.0.5:6000 DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454",
+                                "n1   det/d1 10.1.0.5:6000 DIFFERENTIAL_FIRST rate=0 uni=0",
                                 "n2 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n2   cnt/c2 10.2.0.6:6001 UNIFORM rate=250000 uni=0 loss=0")),
+                                "n2   cnt/c2 10.2.0.6:6001 UNIFORM rate=250000 uni=0")),
                 Arguments.of("not ready, deleting and unscheduled pods are left out",
                         Fixtures.stream(NS, "cam", 5004, "n1", det),
                         List.of(notReady(p("d1", "n1", "10.1.0.5", "app", "det")),
                                 deleting(p("d2", "n1", "10.1.0.6", "app", "det")),
                                 p("d3", "n1", "10.1.0.7", "app", "det")),
                         List.of("n1 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n1   det/d3 10.1.0.7:6000 DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454")),
+                                "n1   det/d3 10.1.0.7:6000 DIFFERENTIAL_FIRST rate=0 uni=0")),
                 Arguments.of("no QoC means deliver everything; uniform with a rate gets a uniform drop share",
                         Fixtures.stream(NS, "cam", 5004, "n1", all, uni),
                         List.of(p("a1", "n1", "10.1.0.8", "app", "all"), p("u1", "n1", "10.1.0.9", "app", "uni")),
                         List.of("n1 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n1   all/a1 10.1.0.8:6002 NONE rate=0 uni=0 loss=0",
-                                "n1   uni/u1 10.1.0.9:6003 UNIFORM rate=0 uni=10000 loss=10000")),
+                                "n1   all/a1 10.1.0.8:6002 NONE rate=0 uni=0",
+                                "n1   uni/u1 10.1.0.9:6003 UNIFORM rate=0 uni=10000")),
                 Arguments.of("consumers sorted by pod name; other labels ignored",
                         Fixtures.stream(NS, "cam", 5004, "n1", det),
                         List.of(p("zz", "n1", "10.1.0.2", "app", "det"), p("aa", "n1", "10.1.0.3", "app", "det"),
                                 p("xx", "n1", "10.1.0.4", "app", "other")),
                         List.of("n1 stream video/cam eth0 17:5004 MPEGTS TC",
-                                "n1   det/aa 10.1.0.3:6000 DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454",
-                                "n1   det/zz 10.1.0.2:6000 DIFFERENTIAL_FIRST rate=0 uni=0 loss=10454")),
+                                "n1   det/aa 10.1.0.3:6000 DIFFERENTIAL_FIRST rate=0 uni=0",
+                                "n1   det/zz 10.1.0.2:6000 DIFFERENTIAL_FIRST rate=0 uni=0")),
                 Arguments.of("unpinned ingress without consumer pods plans nothing",
                         Fixtures.stream(NS, "cam", 5004, null, det), List.of(), List.of()),
                 Arguments.of("state: origin node traces, replica nodes receive",
@@ -187,9 +187,7 @@ class PlannerTest {
                     out.add(node + "   " + c.getKey() + " " + c.getPod().getIp() + ":" + c.getPort()
                             + (c.getViaNodeIp().isEmpty() ? "" : " via " + c.getViaNodeIp()) + " "
                             + c.getPolicy().getKind().name().replace("POLICY_KIND_", "") + " rate="
-                            + c.getPolicy().getRateBytesPerSec() + " uni=" + c.getPolicy().getUniformDropPpm()
-                            + " loss="
-                            + c.getToleratedLossPpm());
+                            + c.getPolicy().getRateBytesPerSec() + " uni=" + c.getPolicy().getUniformDropPpm());
                 }
             }
             for (StateOriginConfig o : items.origins()) {

@@ -52,7 +52,7 @@ class StreamPlannerTest {
         assertThat(r.nodes()).containsOnlyKeys("n1");
         var c = r.nodes().get("n1").streams().get(0).getConsumers(0);
         assertThat(c.getViaNodeIp()).isEqualTo(Fixtures.hostIp("n2"));
-        assertThat(c.getToleratedLossPpm()).isEqualTo(10454);
+        assertThat(c.getPolicy().getKind()).isEqualTo(io.edgerep.proto.v1.PolicyKind.POLICY_KIND_DIFFERENTIAL_FIRST);
     }
 
     @Test
