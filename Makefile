@@ -49,7 +49,9 @@ images: build ## build the operator, agent and loader images (needs podman, buil
 	for i in operator agent loader; do \
 	  $(ENGINE) build -f deploy/images/$$i.Containerfile -t edgerep/$$i:0.1.0 . || exit 1; done
 
-test: setup proto-py ## everything CI runs: unit, it, bpf, e2e — as root
+test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e — as root
+	black --check -q $(PY_SRC)
+	clang-format --dry-run --Werror $(C_SRC)
 	$(MVNW) -Pcheck-format install
 	$(PYTEST) bpf/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
@@ -91,8 +93,10 @@ bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) i
 	@mkdir -p bench/results
 	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
 
-PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench
-C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h)
+# the bench drivers are Python scripts without an extension: named, so black sees them
+PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench \
+  $(shell grep -l '^\#!.*python' bench/*/run)
+C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c)
 
 fmt: ## format Java (Eclipse formatter + import order), Python (black) and BPF C (clang-format)
 	$(MVNW) -q process-sources

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Request-latency client: N keep-alive POSTs of 1 KiB; prints latencies (ns) as JSON.
 
 Usage: python3 -B client.py PORT N

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Does bpf_ringbuf_reserve fail with free space? A trivial program reserves
 128 bytes per write(2) of a paced writer and counts failures, while a consumer
 drains the ring (ours: state_ring.RingReader, or bcc's callback consumer).

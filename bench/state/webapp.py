@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small web application that writes a file on every request (the xdn-ebpf
 measurement): POST body -> DATA/req-<n % 64>.bin (O_TRUNC), one line appended
 to DATA/access.log; answers "ok". Single-threaded, HTTP/1.1 keep-alive.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Per-consumer drop policies: None, Uniform, DifferentialFirst (byte token bucket). */
 #ifndef EDGEREP_POLICY_H
 #define EDGEREP_POLICY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Rewrite of a tc packet (skb) towards one consumer: MACs, IPv4 addresses, UDP port,
  * with the IPv4 and UDP checksums updated incrementally. The packet is rewritten in
  * place before each clone; `cur` remembers what the previous consumer left in it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: syscall tracepoints recording the file-state changes of the
  * processes of traced cgroups under traced path prefixes (bcc dialect).
  *

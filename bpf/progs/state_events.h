@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: record emission and loss accounting (bcc dialect). */
 #ifndef EDGEREP_STATE_EVENTS_H
 #define EDGEREP_STATE_EVENTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: descriptor ops other than writes (included by state_capture.c). */
 
 /* Save a call on a followed fd (op = ST_EV_* / ST_OP_*), a0..a1 extra arguments. */

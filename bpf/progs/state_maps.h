@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: maps, constants and small helpers (bcc dialect). */
 #ifndef EDGEREP_STATE_MAPS_H
 #define EDGEREP_STATE_MAPS_H

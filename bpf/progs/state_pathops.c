@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: path ops and process lifecycle (included by state_capture.c). */
 
 /* Save a path op when a path (or the rename target) is wanted.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* State capture: structs and codes shared between the BPF program and the
  * loader. The loader never mirrors these by hand: it reads their layout from
  * bcc (one dummy map per struct, see state_capture.c "layout maps").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Parts shared by the tc and XDP replicators: header parsing, stream match and
  * the per-TS-packet DPI step. The DPI runs one TS packet per program through
  * tail calls (JMP_TS calls itself for the next packet), which keeps each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Maps of the stream replicator, pinned under PIN_DIR (a -D from the loader).
  * bcc reuses a pinned map when its path exists, so a restarted loader adopts them.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* tc ingress replicator: match a stream by port pair, classify the datagram's
  * frame class (DPI over every TS packet, one tail call per TS packet), then for
  * each consumer apply its drop policy, rewrite the headers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* Structs and constants shared between the stream programs and the loader.
  *
  * The loader reads the layouts of these structs through bcc (table.Leaf), and

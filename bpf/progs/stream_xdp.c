@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* XDP replicator: the same match and DPI as tc (tail calls per TS packet), then
  * one bpf_redirect_map with BPF_F_BROADCAST to the stream's devmap; the devmap
  * program of each entry (stream_xdp_egress) applies that consumer's policy and

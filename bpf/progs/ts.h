@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /* MPEG-TS / PES / H.264 / H.265 inspection of one UDP payload.
  *
  * The payload is first copied into a per-CPU scratch buffer (struct scratch);

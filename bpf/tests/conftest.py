@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures. Kernel tests are marked ``kernel`` (run by ``make test-bpf``, as root)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real-encoder fixtures for the stream tests: ffmpeg MPEG-TS clips, ffprobe ground truth, frames.
 
 Clips are generated at test time into a cache under /tmp keyed by the ffmpeg

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Proves the kernel harness: bcc compiles on this node and a program delivers a real event."""
 
 from __future__ import annotations

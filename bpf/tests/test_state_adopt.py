@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Files a process opened before its trace existed: SetTrace adopts the
 descriptors, so writes through them (appends, plain writes at the followed
 position, pwrite) are captured like any other; read-only descriptors and files

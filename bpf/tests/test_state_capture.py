@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """State capture, scripted: a known program in its own cgroup, exact expected ops."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The loader's faster build of the state program yields the same instructions.
 
 StateProgram compiles the program with a prelude that renames the user-memory

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A process that keeps a file open while it forks children all the time (a
 shell script's log, a server's workers) keeps having every write through that
 file captured: user space never rewrites the kernel's reference counts (a lost

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The state RPCs through the real gRPC server on a unix socket: bad input is
 refused with a clear error and changes nothing; good input streams events."""
 

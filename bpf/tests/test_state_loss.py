@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Forced ring-buffer overflow: exact loss counters and the exact list of affected files."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """State capture of real programs nobody here wrote, replayed into an empty
 directory: the replica must be byte-identical to the origin."""
 

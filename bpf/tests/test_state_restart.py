@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real loader killed (SIGKILL) and started again: state capture is back soon.
 
 The test plays the agent (statelib.loaderproc): it dials every 100 ms, opens the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The state program built ahead of SetTrace (StateService.warm_up), in process.
 
 A marker in the pin dir says a loader there had traces: warm_up then builds the

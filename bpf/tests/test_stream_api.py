@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Loader API with bad arguments, through the real gRPC server on a unix socket.
 
 Every bad call gets INVALID_ARGUMENT with a message naming the problem, and

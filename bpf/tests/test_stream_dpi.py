@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DPI accuracy through BPF_PROG_TEST_RUN on real ffmpeg output, against ffprobe.
 
 Each clip is cut into 7-TS-packet UDP datagrams, run through the tc entry

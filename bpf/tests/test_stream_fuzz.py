@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Robustness of the tc replicator under ≥ 100k malformed and random packets (BPF_PROG_TEST_RUN),
 and the fan-out to 256 consumers.
 

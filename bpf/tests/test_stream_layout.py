@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The map layouts bcc compiled are the ones stream_types.h documents (as Cilium's alignchecker).
 
 A layout change breaks adoption of maps pinned by an earlier loader, so sizes and

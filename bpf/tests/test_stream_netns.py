@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end in network namespaces: a real ffmpeg TS from a sender namespace into a
 node namespace whose loader (a real process, gRPC on a unix socket) programs the tc
 replicator, copied to 4 consumer namespaces with different policies; then the

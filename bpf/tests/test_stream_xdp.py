@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """XDP datapath end to end in network namespaces: devmap broadcast with a devmap program per
 egress; the loader picks the mode per interface (generic on veth) and reports it.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pure tests of the loader's kernel-fact parsing."""
 
 from __future__ import annotations

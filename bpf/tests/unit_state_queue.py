@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The bounded event queue: batches by size and age, never grows without bound."""
 
 from __future__ import annotations

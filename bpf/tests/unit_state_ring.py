@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Record layouts read through struct_for match what ctypes (bcc's view of the C structs) says."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Record -> StateEvent translation without a kernel: resolution, filtering, renames."""
 
 from __future__ import annotations

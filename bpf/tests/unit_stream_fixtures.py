@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pure tests of the fixture helpers the kernel tests rely on."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The C side (stream_types.h, ts.h) and the Python/proto side agree on constants and codes.
 
 Stable numeric codes are shared three ways: common.proto (FrameClass, PolicyKind,

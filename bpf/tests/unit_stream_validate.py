@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pure tests of the stream request validation (no kernel)."""
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ def ifindex_of(name: str) -> int:
 
 
 def spec(**kw) -> loader_pb2.ReplicatorStream:
-    consumer = loader_pb2.ReplicatorConsumer(name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000)
+    consumer = loader_pb2.ReplicatorConsumer(
+        name="a", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000
+    )
     args = dict(
         stream_id=1, interface="in0", port=5004, inspection=common_pb2.INSPECTION_MPEGTS, consumers=[consumer]
     )

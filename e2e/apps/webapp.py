@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small web application that keeps its state in files and SQLite, written on every request.
 
 It is the black-box origin of the state scenarios: edgerep knows nothing of it

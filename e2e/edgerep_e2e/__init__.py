@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end harness: a multi-node edge on one machine, driven through the Kubernetes API.
 
 Every node, pod, the sensor and the control plane live in network namespaces this

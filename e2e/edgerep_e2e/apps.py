@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the scenarios run in pods: the web app (``e2e/apps/webapp.py``), its pods and requests, a UDP sink."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real kube-apiserver and etcd inside the control-plane namespace, and kubectl for them.
 
 The binaries are the ones `scripts/setup kube` builds from their Go modules.

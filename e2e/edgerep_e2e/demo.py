@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`make demo`: a three-node edge on this machine, driven only through the Kubernetes API.
 
 It builds the topology, starts a real API server, the packaged operator and a

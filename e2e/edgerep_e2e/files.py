@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Comparing a replica's files with its origin's."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """EdgeReplica manifests as the scenarios and the demo apply them (``cp.apply_json``, ``kubectl apply``).
 
 The pieces compose: ``edge_replica(name, ns, stream=stream([consumer(...), ...]), state=web_state())``.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real video for the stream scenarios: clips from ffmpeg, a paced sender, decoding and PSNR."""
 
 from __future__ import annotations

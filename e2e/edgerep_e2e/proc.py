@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Running commands and long-lived processes inside network namespaces."""
 
 from __future__ import annotations

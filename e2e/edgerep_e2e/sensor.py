@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A sensor: sends an MPEG-TS clip over UDP as a camera does, 7 TS packets per datagram, paced.
 
 Run in the sensor namespace: ``python3 -m edgerep_e2e.sensor CLIP IP PORT --rate BPS``.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """edgerep itself on the topology: the packaged operator, and one loader and one agent per node.
 
 The operator runs in the control-plane namespace against the real API server.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Nodes, pods and a sensor as network namespaces on one machine.
 
 ::

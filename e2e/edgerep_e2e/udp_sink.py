@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A consumer pod's receiver: keeps every datagram of the stream and reports what arrived.
 
 Run inside a pod: ``python3 -m edgerep_e2e.udp_sink --port 6000 --out /srv/recv.ts``.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of the end-to-end suite (root): topologies that always clean up."""
 
 from __future__ import annotations

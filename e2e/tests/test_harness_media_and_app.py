@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The scenario tools on their own, without edgerep in the path: so a scenario failure points at edgerep."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scenario 5: bad input — invalid manifests through kubectl, and a hostile origin app.
 
 - Invalid manifests: each case is either refused by ``kubectl apply`` with the schema's own message,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scenario 4: the control plane crashes while the data flows — operator, then an agent, then a loader.
 
 One edge of two nodes carries both halves at once: a 4 Mbit/s H.264 stream enters node-a and is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scenario 3: an EdgeReplica's life with kubectl while data flows — change, grow, shrink, move, delete.
 
 Two tests, each on its own edge:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scenario 2: a real web app's files and SQLite database replicated to two replicas on other nodes.
 
 The origin app is a black box to edgerep: its writes are captured by syscall

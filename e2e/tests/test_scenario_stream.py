@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scenario 1: a real H.264 stream copied in the kernel to three consumers with different budgets.
 
 Everything is real: kube-apiserver, the packaged operator, a loader and an

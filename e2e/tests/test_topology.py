@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The harness itself: namespaces, routing, a real API server, pods registered with status, clean teardown."""
 
 from __future__ import annotations

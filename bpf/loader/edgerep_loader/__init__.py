@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """edgerep loader: owns the kernel side of a node (BPF programs, pinned maps, attachments)."""
 
 __version__ = "0.1.0"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One bcc compile at a time in the loader process.
 
 bcc 0.26's clang front end keeps one process-wide kernel-symbol resolver

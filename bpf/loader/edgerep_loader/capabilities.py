@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What this node's kernel offers, read from stable interfaces only."""
 
 from __future__ import annotations

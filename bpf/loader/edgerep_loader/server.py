@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """gRPC server of the loader on a unix socket readable by root alone.
 
 The servicer is thin: it validates nothing itself and delegates each call to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Descriptors that traced processes opened before their trace existed.
 
 The kernel program follows a file from the open it saw: a process that opened

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Builds, loads and reads the state-capture BPF program (bpf/progs/state_capture.c).
 
 The program is one bcc text: ``state_capture.c`` with every local

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bounded event queue between the ring-buffer reader and one StreamStateEvents call.
 
 The reader blocks (up to a deadline) when a subscriber is ``max_events`` behind:

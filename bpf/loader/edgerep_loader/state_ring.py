@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A BPF ring-buffer consumer that reads the mapped ring directly.
 
 bcc calls a ctypes callback per record, which costs microseconds each: too

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """State half of the Loader service: traced cgroups and prefixes, event stream.
 
 One state-capture program (state_capture.c) serves every replication id; it is

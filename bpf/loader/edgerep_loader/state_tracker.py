@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Turns state-capture records into ``StateEvent`` messages.
 
 Pure user-space logic, testable without a kernel: it keeps what the kernel

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Kernel side of the stream replicator: programs, tail-call tables and pinned maps.
 
 One ``StreamKernel`` per pin dir. Maps are pinned by the programs themselves

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Compiles the stream replicator (tc and XDP programs) with its maps pinned under a pin dir."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Stream half of the Loader service: replicators, streams, consumers, counters.
 
 Desired state arrives whole (a ReplicatorStream with its full consumer set) and is

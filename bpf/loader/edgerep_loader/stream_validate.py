@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Validation of stream requests: every check runs before anything is changed."""
 
 from __future__ import annotations

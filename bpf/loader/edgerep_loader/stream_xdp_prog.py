@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """XDP datapath of the stream replicator: programs, devmaps, attach with a mode chosen per interface.
 
 Mode choice: a veth (fed by the stack) gets generic XDP — native XDP there pays an

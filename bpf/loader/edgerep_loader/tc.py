@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tc attach of the stream replicator: clsact + cls_bpf in direct-action mode (pyroute2).
 
 The filter holds the program, so the replicator keeps running after the loader

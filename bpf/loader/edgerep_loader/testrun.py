@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """BPF_PROG_TEST_RUN through libbcc's ``bpf_prog_test_run_opts`` (ctypes)."""
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 """Test helpers for state capture: cgroups, event collection, replay, workloads."""

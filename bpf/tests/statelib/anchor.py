@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A long-lived process inside a test cgroup that runs commands for the test,
 the way a container's init spawns its work: every command is forked by a
 traced parent whose working directory the loader already knows.

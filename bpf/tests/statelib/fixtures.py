@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest fixtures shared by the test_state* modules (imported by each of them)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Cgroups, processes and event collection for the state-capture tests.
 
 Everything created carries the prefix ``edgerep-t-state`` and is removed in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real loader as a process, and the calls an agent makes when it (re)connects.
 
 Used by the restart tests: the loader runs as ``python3 -m edgerep_loader`` on

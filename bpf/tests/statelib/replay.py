@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A tiny replayer of StateEvents into a directory (the real applier lives in the agent).
 
 Paths under ``prefix`` are mapped to ``dst``; FileDirty ranges are copied

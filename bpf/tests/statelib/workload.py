@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scripted workload run inside a test cgroup: known syscalls, known bytes.
 
 Usage: python3 -B workload.py SCENARIO DIR OUTSIDE

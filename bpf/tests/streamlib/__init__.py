@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers shared by the stream kernel tests: unique pin dirs and leftover cleanup."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Consumer side of the netns tests: capture UDP frames to a port, verify checksums, keep payloads.
 
 Run inside a consumer namespace: ``python3 receiver.py IFNAME PORT OUT_PREFIX IDLE_S``.

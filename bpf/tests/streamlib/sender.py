@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Sensor side of the netns tests: send a TS file as 7-TS-packet UDP datagrams, paced.
 
 Run inside the sender namespace:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Network-namespace topology of the stream tests: sender -> node -> N consumers.
 
 sender ns  snd0 10.200.0.1/24  ==veth==  in0 10.200.0.2/24  node ns

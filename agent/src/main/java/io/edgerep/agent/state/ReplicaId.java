@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.agent.state;
 
 /** One replica of one EdgeReplica: its key ("namespace/name") and the replica pod's name. */

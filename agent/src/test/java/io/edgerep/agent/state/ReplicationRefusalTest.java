@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.agent.state;
 
 import static io.edgerep.agent.state.Trees.DEADLINE_MS;

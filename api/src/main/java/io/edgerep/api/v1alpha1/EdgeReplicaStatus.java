@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.api.v1alpha1;
 
 import java.util.ArrayList;

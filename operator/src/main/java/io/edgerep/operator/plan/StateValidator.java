@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.plan;
 
 import static io.edgerep.operator.plan.SemanticValidator.INVALID_MAX_LAG;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.plan;
 
 /** Whether a spec is accepted; when not, a CamelCase reason and a message for the condition and Event. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.status;
 
 import static io.edgerep.operator.Fixtures.sel;
