@@ -348,7 +348,7 @@ int st_write_chunk(void *ctx)
 	struct st_desc *d = st_descs.lookup(&desc_id);
 	if (!d || c->done >= c->total)
 		return 0;
-	u32 reason = ST_DIRTY_CHUNKS;
+	u32 reason = ST_DIRTY_IOVEC_LIMIT;
 	if (c->seg_len == 0) {
 		if (!c->vbase || c->iov >= c->vlen || c->iov >= ST_MAX_IOV)
 			goto rest;
@@ -428,12 +428,13 @@ static __always_inline int st_write_exit(void *ctx, long ret)
 	st_pending.delete(&id);
 	if (c->total > ST_CAPTURE_MAX) {
 		st_emit_data(ST_EV_DIRTY, desc_id, d, d->rep_id, c->fd, c->off, c->total,
-			     ST_DIRTY_LARGE);
+			     ST_DIRTY_LARGE_WRITE);
 		return 0;
 	}
 	st_jump.call(ctx, ST_JUMP_CHUNK);
 	/* no chunk program: the whole range must be re-read */
-	st_emit_data(ST_EV_DIRTY, desc_id, d, d->rep_id, c->fd, c->off, c->total, ST_DIRTY_CHUNKS);
+	st_emit_data(ST_EV_DIRTY, desc_id, d, d->rep_id, c->fd, c->off, c->total,
+		     ST_DIRTY_IOVEC_LIMIT);
 	return 0;
 out:
 	st_pending.delete(&id);

@@ -46,10 +46,10 @@
 #define ST_F_TRUNCATED 0x4 /* path longer than ST_PATH_LEN - 1 */
 
 /* --- st_data.reason for ST_EV_DIRTY --- */
-#define ST_DIRTY_LARGE	1 /* write beyond the capture cap */
-#define ST_DIRTY_CHUNKS 2 /* more iovec pieces than records per call */
-#define ST_DIRTY_SPLICE 3 /* splice / sendfile / copy_file_range into the file */
-#define ST_DIRTY_FAULT	4 /* the user buffer could not be read at exit */
+#define ST_DIRTY_LARGE_WRITE 1 /* write beyond the capture cap */
+#define ST_DIRTY_IOVEC_LIMIT 2 /* more iovec pieces than records per call */
+#define ST_DIRTY_SPLICE	     3 /* splice / sendfile / copy_file_range into the file */
+#define ST_DIRTY_FAULT	     4 /* the user buffer could not be read at exit */
 
 /* Common head of every ring-buffer record. */
 struct st_hdr {

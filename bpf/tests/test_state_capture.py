@@ -175,6 +175,18 @@ def test_walks_through_duplicated_and_component_directory_fds_resolve(traced):
     assert t.collector.lost() == {}
 
 
+def test_record_layouts_are_pinned(traced):
+    """The loader reads records through bcc's view of the structs; a change to one must be
+    a decision (and the agent's and the benchmarks' numbers move with it), never an accident."""
+    import ctypes as ct
+
+    t, _, _ = traced
+    p = t.svc._prog
+    sizes = {n: ct.sizeof(getattr(p, "_" + n)) for n in ("hdr", "open", "data", "path", "proc")}
+    assert sizes == {"hdr": 40, "open": 312, "data": 64, "path": 576, "proc": 48}
+    assert p._data_off == 64  # write bytes follow st_data
+
+
 def test_untraced_cgroup_and_other_prefixes_give_nothing(state_service, traced, workdir):
     t, origin, outside = traced
     other = harness.TestCgroup()

@@ -43,7 +43,9 @@ def test_overflow_counts_every_lost_record_and_names_the_files(tiny_ring_service
         col.wait_for(lambda e: e.WhichOneof("op") == "dirty" and e.dirty.path.endswith("/b"))
         events = col.events
         lost_files = sorted(
-            e.dirty.path for e in events if e.WhichOneof("op") == "dirty" and e.dirty.reason == "lost"
+            e.dirty.path
+            for e in events
+            if e.WhichOneof("op") == "dirty" and e.dirty.reason == loader_pb2.DIRTY_REASON_LOST
         )
         assert col.lost() == {rep: 20}  # 2 files x 10 writes of 8000 bytes
         assert lost_files == [origin + "/a", origin + "/b"]

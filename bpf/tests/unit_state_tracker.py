@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from edgerep.v1 import loader_pb2
 from edgerep_loader import state_program as sp
 from edgerep_loader.state_tracker import AT_FDCWD, KernelFds, Tracker, inside
 
@@ -103,7 +104,7 @@ def test_rename_in_out_and_over():
     ]
     assert t.handle(rec(sp.EV_WRITE, desc_id=1, data=b"z", length=1)) == []
     ev = t.handle(rec(sp.EV_RENAME, path=b"/tmp/c", path2=b"/data/c", dfd=AT_FDCWD, fd=AT_FDCWD))
-    assert ev[0].dirty.path == "/data/c" and ev[0].dirty.reason == "rename_in"
+    assert ev[0].dirty.path == "/data/c" and ev[0].dirty.reason == loader_pb2.DIRTY_REASON_RENAME_IN
 
 
 def test_replaced_file_no_longer_receives_writes_of_old_descriptor():
@@ -121,9 +122,9 @@ def test_exit_drops_followed_fds_and_reports_shared_mappings():
     t.handle(rec(sp.EV_DUP, desc_id=1, fd=9))
     t.handle(rec(sp.EV_MMAP, desc_id=1, offset=0x1000, length=0x2000))
     ev = t.handle(rec(sp.EV_MSYNC, offset=0x1800, length=16))
-    assert [(e.dirty.path, e.dirty.reason) for e in ev] == [("/data/m", "mmap")]
+    assert [(e.dirty.path, e.dirty.reason) for e in ev] == [("/data/m", loader_pb2.DIRTY_REASON_MMAP)]
     ev = t.handle(rec(sp.EV_EXIT))
-    assert [(e.dirty.path, e.dirty.reason) for e in ev] == [("/data/m", "mmap")]
+    assert [(e.dirty.path, e.dirty.reason) for e in ev] == [("/data/m", loader_pb2.DIRTY_REASON_MMAP)]
     assert sorted(t.kernel.dropped) == [(10, 3), (10, 9)]
 
 
@@ -166,8 +167,8 @@ def test_loss_events_name_each_file_once():
     t = tracker()
     ev = t.loss_events(1, ["/data/b", "/data/a", "/data/b"])
     assert [(e.dirty.path, e.dirty.reason, e.seq) for e in ev] == [
-        ("/data/a", "lost", 1),
-        ("/data/b", "lost", 2),
+        ("/data/a", loader_pb2.DIRTY_REASON_LOST, 1),
+        ("/data/b", loader_pb2.DIRTY_REASON_LOST, 2),
     ]
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from . import media
 from .apps import add_web_pods, start_sink, start_webapp, web_url
 from .controlplane import ControlPlane
+from . import suitelock
 from .files import differences_by_kind, tree_digest
 from .manifests import INGRESS_PORT, budget, consumer, edge_replica, stream, web_state
 from .proc import start, wait_for
@@ -159,6 +160,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     OUT.mkdir(parents=True, exist_ok=True)
+    lock = suitelock.hold("the demo")  # noqa: F841 (held until the demo exits)
     workdir = Path(tempfile.mkdtemp(prefix="edgerep-e2e-demo-"))
     Topology.remove_leftovers()
     say(f"encoding a {args.seconds}s H.264 clip with ffmpeg (cached after the first run)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edgerep_e2e.controlplane import ControlPlane
+from edgerep_e2e import suitelock
 from edgerep_e2e.system import EdgeSystem
 from edgerep_e2e.topology import Topology
 
@@ -22,6 +23,7 @@ def _root_and_clean_slate():
         pytest.exit(
             "the e2e suite needs root (network namespaces, cgroups, bpf): run `sudo make e2e`", returncode=2
         )
+    lock = suitelock.hold("the e2e suite")  # noqa: F841 (held for the session)
     removed = Topology.remove_leftovers()
     if removed:
         print(f"removed leftovers of an earlier run: {removed}")

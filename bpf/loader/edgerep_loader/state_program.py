@@ -70,7 +70,7 @@ static __typeof__(bpf_probe_read_user_str) st_read_user_str_helper = (void *)BPF
 #: locks, timers or kptrs), the instructions are the same, and the compile is 15% shorter.
 CFLAGS = ["-Wno-macro-redefined", "-g0"]
 
-# Event type codes (state_types.h ST_EV_*), stable.
+# Event type codes (state_types.h ST_EV_*), stable; unit_state_codes checks each against the header.
 EV_OPEN = 1
 EV_DIROPEN = 2
 EV_WRITE = 3
@@ -102,7 +102,8 @@ F_RELATIVE = 0x1
 F_APPEND = 0x2
 F_TRUNCATED = 0x4
 
-DIRTY_REASONS = {1: "large_write", 2: "iovec_limit", 3: "splice", 4: "fault"}
+#: FileDirty reasons the kernel gives (ST_DIRTY_*, the same numbers as DirtyReason 1-4).
+KERNEL_DIRTY_REASONS = frozenset({1, 2, 3, 4})
 
 #: Bytes of a path in records (ST_PATH_LEN).
 PATH_LEN = 254

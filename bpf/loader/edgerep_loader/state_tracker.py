@@ -31,8 +31,8 @@ from edgerep_loader import state_program as sp
 log = logging.getLogger("edgerep.loader.state")
 
 AT_FDCWD = -100
-O_CREAT = 0o100
-O_TRUNC = 0o1000
+O_CREAT = os.O_CREAT
+O_TRUNC = os.O_TRUNC
 RENAME_EXCHANGE = 0x2
 AT_SYMLINK_NOFOLLOW = 0x100
 _MISSING = object()
@@ -244,10 +244,13 @@ class Tracker:
         )
 
     def loss_events(self, rep_id: int, paths: Iterable[str], ts_ns: int = 0) -> List[loader_pb2.StateEvent]:
-        """FileDirty(reason "lost") for files whose records the kernel dropped."""
+        """FileDirty(reason LOST) for files whose records the kernel dropped."""
         rec = sp.Record(0, 0, 0, ts_ns, 0, rep_id, 0, 0)
         return self._flush(rep_id) + [
-            self._event(rec, dirty=loader_pb2.FileDirty(path=p, offset=0, length=0, reason="lost"))
+            self._event(
+                rec,
+                dirty=loader_pb2.FileDirty(path=p, offset=0, length=0, reason=loader_pb2.DIRTY_REASON_LOST),
+            )
             for p in sorted(set(paths))
         ]
 
@@ -363,7 +366,7 @@ class Tracker:
                     path=path,
                     offset=rec.offset,
                     length=rec.length,
-                    reason=sp.DIRTY_REASONS.get(rec.reason, "unknown"),
+                    reason=rec.reason if rec.reason in sp.KERNEL_DIRTY_REASONS else 0,
                 )
             }
         elif t == sp.EV_FTRUNC:
@@ -450,7 +453,11 @@ class Tracker:
         for _addr, _len, desc in self.mmaps.pop(tgid, []):
             path = self._desc_path(desc)
             if path:
-                out.append(self._event(rec, dirty=loader_pb2.FileDirty(path=path, reason="mmap")))
+                out.append(
+                    self._event(
+                        rec, dirty=loader_pb2.FileDirty(path=path, reason=loader_pb2.DIRTY_REASON_MMAP)
+                    )
+                )
         for fd in list(self.fds.pop(tgid, {})):
             self.kernel.drop_fd(tgid, fd)
         self.cwd.pop(tgid, None)
@@ -499,7 +506,11 @@ class Tracker:
         for addr, length, desc in self.mmaps.get(rec.tgid, []):
             path = self._desc_path(desc)
             if path and addr < hi and lo < addr + length:
-                out.append(self._event(rec, dirty=loader_pb2.FileDirty(path=path, reason="mmap")))
+                out.append(
+                    self._event(
+                        rec, dirty=loader_pb2.FileDirty(path=path, reason=loader_pb2.DIRTY_REASON_MMAP)
+                    )
+                )
         return out
 
     def _path_op(self, rec: sp.Record) -> List[loader_pb2.StateEvent]:
@@ -545,7 +556,9 @@ class Tracker:
         self._renamed(src, dst if dst_in else None)
         if rec.aflags & RENAME_EXCHANGE:
             return [
-                self._event(rec, dirty=loader_pb2.FileDirty(path=p, reason="rename_exchange"))
+                self._event(
+                    rec, dirty=loader_pb2.FileDirty(path=p, reason=loader_pb2.DIRTY_REASON_RENAME_EXCHANGE)
+                )
                 for p in (src, dst)
                 if self._wanted(rec.rep_id, p)
             ]
@@ -554,7 +567,11 @@ class Tracker:
         if src_in:
             return [self._event(rec, unlink=loader_pb2.FileUnlink(path=src))]
         if dst_in:
-            return [self._event(rec, dirty=loader_pb2.FileDirty(path=dst, reason="rename_in"))]
+            return [
+                self._event(
+                    rec, dirty=loader_pb2.FileDirty(path=dst, reason=loader_pb2.DIRTY_REASON_RENAME_IN)
+                )
+            ]
         return []
 
     def _link(self, rec: sp.Record, src: Optional[str]) -> List[loader_pb2.StateEvent]:
@@ -563,7 +580,9 @@ class Tracker:
             return []
         if self._wanted(rec.rep_id, src):
             return [self._event(rec, link=loader_pb2.FileLink(**{"from": src, "to": dst}))]
-        return [self._event(rec, dirty=loader_pb2.FileDirty(path=dst, reason="link_in"))]
+        return [
+            self._event(rec, dirty=loader_pb2.FileDirty(path=dst, reason=loader_pb2.DIRTY_REASON_LINK_IN))
+        ]
 
     def _forget(self, path: str) -> None:
         """Descriptions of a file that was unlinked or replaced no longer reach the path."""

@@ -230,7 +230,8 @@ def brief(e: loader_pb2.StateEvent, root: str = "") -> tuple:
     if kind in ("mkdir", "chmod"):
         return (kind, rel(op.path), op.mode)
     if kind == "dirty":
-        return ("dirty", rel(op.path), op.offset, op.length, op.reason)
+        reason = loader_pb2.DirtyReason.Name(op.reason).removeprefix("DIRTY_REASON_").lower()
+        return ("dirty", rel(op.path), op.offset, op.length, reason)
     if kind == "attrs_changed":
         return ("attrs", rel(op.path), op.nofollow)
     return (kind, rel(op.path))

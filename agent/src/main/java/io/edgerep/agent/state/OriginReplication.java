@@ -19,6 +19,7 @@ import org.jboss.logging.Logger;
 import com.google.protobuf.ByteString;
 
 import io.edgerep.agent.loader.CaptureSink;
+import io.edgerep.proto.v1.DirtyReason;
 import io.edgerep.proto.v1.FileAttrs;
 import io.edgerep.proto.v1.FileDirty;
 import io.edgerep.proto.v1.FileTruncate;
@@ -249,7 +250,8 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
             return ev;
         } catch (PathRefusedException e) {
             return ev.toBuilder().setDirty(FileDirty.newBuilder().setPath(to)
-                    .setReason(ev.hasRename() ? "rename_in" : "link_in")).build();
+                    .setReason(ev.hasRename() ? DirtyReason.DIRTY_REASON_RENAME_IN : DirtyReason.DIRTY_REASON_LINK_IN))
+                    .build();
         } catch (IOException e) {
             return ev; // gone or not a directory on the way: the replica resolves it the same way
         }

@@ -140,7 +140,8 @@ class RealProgramsReplicationTest extends ReplicationRig {
             new java.util.Random(3).nextBytes(big);
             Files.write(tmp.resolve("o/data/mapped"), big);
             origin.accept(List.of(io.edgerep.proto.v1.StateEvent.newBuilder().setReplicationId(7)
-                    .setDirty(io.edgerep.proto.v1.FileDirty.newBuilder().setPath("/data/mapped").setReason("mmap"))
+                    .setDirty(io.edgerep.proto.v1.FileDirty.newBuilder().setPath("/data/mapped")
+                            .setReason(io.edgerep.proto.v1.DirtyReason.DIRTY_REASON_MMAP))
                     .build()), 0);
             awaitIdentical(tmp.resolve("o/data"), tmp.resolve("r/data"), System.currentTimeMillis() + DEADLINE_MS);
             assertThat(link.counters().resyncs()).isEqualTo(resyncs + 1);
