@@ -10,7 +10,6 @@ import java.util.TreeSet;
 
 import io.edgerep.proto.v1.ChecksumsRequest;
 import io.edgerep.proto.v1.FileChecksums;
-import io.edgerep.proto.v1.ReplicatedOp;
 
 /**
  * The periodic comparison of a replica's whole tree with its origin's, for what capture cannot see: writes by another
@@ -75,19 +74,8 @@ final class AntiEntropy {
     /** Paths (and their directories) of the ops after seq: what the replica has yet to apply. */
     private Set<String> changedAfter(long seq) throws Exception {
         Set<String> out = new TreeSet<>();
-        long from = seq + 1;
-        long last = log.lastSeq();
-        while (from <= last) {
-            List<ReplicatedOp> ops;
-            try {
-                ops = log.read(from, opt.maxBatchOps(), opt.maxBatchBytes());
-            } catch (OpLog.GoneException e) {
-                return Set.copyOf(origin.walk().stream().map(origin::containerPath).toList());
-            }
-            if (ops.isEmpty()) {
-                break;
-            }
-            for (ReplicatedOp op : ops) {
+        try {
+            log.scanAfter(seq, opt.maxBatchOps(), opt.maxBatchBytes(), op -> {
                 List<String> paths = op.hasEvent()
                         ? StateEvents.pathsOf(op.getEvent())
                         : op.hasAttrs() ? List.of(op.getAttrs().getPath()) : List.of();
@@ -95,8 +83,10 @@ final class AntiEntropy {
                     out.add(p);
                     out.add(ResyncPlanner.parent(p));
                 }
-            }
-            from = ops.get(ops.size() - 1).getSeq() + 1;
+                return true;
+            });
+        } catch (OpLog.GoneException e) {
+            return Set.copyOf(origin.walk().stream().map(origin::containerPath).toList());
         }
         return out;
     }

@@ -114,6 +114,29 @@ public final class OpLog implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Visits every op sequenced after seq, as far as the log holds now, in batches of at most maxOps and about
+     * maxBytes, until visit returns false; false when it stopped early.
+     */
+    public boolean scanAfter(long seq, int maxOps, long maxBytes, java.util.function.Predicate<ReplicatedOp> visit)
+            throws GoneException {
+        long from = seq + 1;
+        long last = lastSeq();
+        while (from <= last) {
+            List<ReplicatedOp> ops = read(from, maxOps, maxBytes);
+            if (ops.isEmpty()) {
+                break;
+            }
+            for (ReplicatedOp op : ops) {
+                if (!visit.test(op)) {
+                    return false;
+                }
+            }
+            from = ops.get(ops.size() - 1).getSeq() + 1;
+        }
+        return true;
+    }
+
     /** Ops from fromSeq on, at most maxOps and about maxBytes (at least one op when any exists). */
     public synchronized List<ReplicatedOp> read(long fromSeq, int maxOps, long maxBytes) throws GoneException {
         if (fromSeq < firstHeld) {

@@ -236,41 +236,33 @@ final class Verifier {
      */
     private Set<String> changedBeforeRead(Set<String> paths, SnapshotTimes times, long applied) throws Exception {
         Set<String> out = new HashSet<>();
-        long seq = applied + 1;
-        long last = log.lastSeq();
-        while (seq <= last) {
-            List<ReplicatedOp> ops;
-            try {
-                ops = log.read(seq, opt.maxBatchOps(), opt.maxBatchBytes());
-            } catch (OpLog.GoneException e) {
-                return null;
-            }
-            if (ops.isEmpty()) {
-                break;
-            }
-            for (ReplicatedOp op : ops) {
+        boolean known;
+        try {
+            known = log.scanAfter(applied, opt.maxBatchOps(), opt.maxBatchBytes(), op -> {
                 if (!op.hasEvent()) {
-                    continue;
+                    return true;
                 }
                 List<String> touches = StateEvents.pathsOf(op.getEvent());
                 if (Collections.disjoint(touches, paths)) {
-                    continue;
+                    return true;
                 }
                 if (!times.covers(touches)) {
-                    return null; // e.g. a rename to a path this plan did not read: replayed as it stands, it may fail
+                    return false; // e.g. a rename to a path this plan did not read: replayed as it stands, it may fail
                 }
                 switch (times.classify(op.getEvent().getTimestampNs(), touches)) {
                     case INCLUDED -> touches.stream().filter(paths::contains).forEach(out::add);
                     case UNKNOWN -> {
-                        return null;
+                        return false;
                     }
                     default -> {
                     }
                 }
-            }
-            seq = ops.get(ops.size() - 1).getSeq() + 1;
+                return true;
+            });
+        } catch (OpLog.GoneException e) {
+            return null;
         }
-        return out;
+        return known ? out : null;
     }
 
     /** Paths found changing where capture does not see (copied at each verification, never awaited). */

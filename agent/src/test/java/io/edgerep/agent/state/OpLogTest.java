@@ -44,6 +44,22 @@ class OpLogTest {
 
     /** Reads from any held position return consecutive ops from there, through trims, spills and compactions. */
     @Test
+    void scansEveryOpAfterASequenceInBatchesAndStopsWhenTold() throws Exception {
+        try (OpLog log = new OpLog(dir, 1 << 20, 1 << 20)) {
+            for (int i = 1; i <= 50; i++) {
+                log.append(op(10));
+            }
+            List<Long> seen = new java.util.ArrayList<>();
+            assertThat(log.scanAfter(20, 7, Long.MAX_VALUE, o -> seen.add(o.getSeq()))).isTrue();
+            assertThat(seen).hasSize(30).startsWith(21L, 22L).endsWith(50L);
+            seen.clear();
+            assertThat(log.scanAfter(0, 4, Long.MAX_VALUE, o -> seen.add(o.getSeq()) && o.getSeq() < 9)).isFalse();
+            assertThat(seen).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L);
+            assertThat(log.scanAfter(50, 4, Long.MAX_VALUE, o -> false)).as("nothing after the last").isTrue();
+        }
+    }
+
+    @Test
     void readsFromAnyPositionThroughTrimsSpillsAndCompaction() throws Exception {
         java.util.Random rnd = new java.util.Random(7);
         try (OpLog log = new OpLog(dir, 256 << 10, 100L << 20)) {
