@@ -30,7 +30,7 @@ import pytest
 
 from conftest import running_edge
 from edgerep_e2e import manifests
-from edgerep_e2e.files import file_digest
+from edgerep_e2e.files import differences, tree_digest
 from edgerep_e2e.proc import wait_for
 
 log = logging.getLogger("edgerep.e2e")
@@ -348,19 +348,8 @@ print("done")
 
 
 def files_and_dirs(root: Path) -> dict[str, str]:
-    """Regular files (mode, sha256) and directories under root, never following a link; links listed apart."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            rel = str(p.relative_to(root))
-            if p.is_symlink():
-                out[rel] = "link -> " + os.readlink(p)
-            elif p.is_dir():
-                out[rel] = "dir"
-            elif p.is_file() and not name.endswith("-shm"):
-                out[rel] = file_digest(p)
-    return out
+    """Every path under root with all a program observes of it (files.tree_digest: links listed, never followed)."""
+    return tree_digest(root)
 
 
 def check_hostile_origin(topo, cp, system, workdir: Path) -> None:
@@ -452,13 +441,8 @@ def check_hostile_origin(topo, cp, system, workdir: Path) -> None:
         k for k, v in everything.items() if v.startswith("link")
     }, everything
     for replica in replicas:
-        have = files_and_dirs(replica.host_dir / "data")
-        diff = {
-            k: (everything.get(k, "-"), have.get(k, "-"))
-            for k in set(everything) | set(have)
-            if everything.get(k) != have.get(k)
-        }
-        assert not diff, f"{replica.name} differs from the origin, path: (origin, replica): {diff}"
+        diff = differences(everything, files_and_dirs(replica.host_dir / "data"))
+        assert not diff, f"{replica.name} differs from the origin:\n  " + "\n  ".join(diff)
 
 
 def test_invalid_manifests_refused_by_schema_or_operator(edge):

@@ -42,6 +42,9 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
     private final OpLog log;
     private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
     private long lastLoaderSeq;
+    /** Paths whose attributes could not be read after the last batch: a rename in the next one may say where. */
+    private Set<String> unreadAttrs = new LinkedHashSet<>();
+    private static final int MAX_UNREAD_ATTRS = 10_000;
     private final AtomicLong lostRecords = new AtomicLong();
     private final AtomicLong refusedEvents = new AtomicLong();
     /** Events are never delivered this long after their syscall; older timestamps are on another clock. */
@@ -172,13 +175,19 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
                     : List.of(in.hasCreate() || in.hasMkdir() ? withOriginMode(in) : in);
             for (StateEvent e : out) {
                 log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
+                if (e.hasRename()) { // what was changed under the old name is read under the new one
+                    changed = renamed(changed, e.getRename().getFrom(), e.getRename().getTo());
+                    unreadAttrs = renamed(unreadAttrs, e.getRename().getFrom(), e.getRename().getTo());
+                }
                 for (String p : StateEvents.pathsOf(e)) {
                     changed.add(p);
                     changed.add(ResyncPlanner.parent(p)); // any op may make an entry on the replica (a write, too)
                 }
             }
         }
-        appendAttrs(changed);
+        Set<String> toRead = new LinkedHashSet<>(changed);
+        toRead.addAll(unreadAttrs);
+        appendAttrs(toRead);
         if (resyncAll) {
             LOG.infof("origin %s: resync of every replica (%d records lost)", key, lost);
             lostRecords.addAndGet(Math.max(lost, 1));
@@ -195,6 +204,8 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
      * changed: the replica's files carry the origin's times, not those of their apply.
      */
     private void appendAttrs(Set<String> paths) {
+        Set<String> retry = unreadAttrs;
+        unreadAttrs = new LinkedHashSet<>();
         for (String cp : paths) {
             if (!origin.isReplicated(cp)) {
                 continue; // the parent of a replicated prefix
@@ -205,9 +216,21 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
                     log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setAttrs(a));
                 }
             } catch (IOException e) {
-                // gone, or not a directory on the way: a later op says what became of it
+                // gone, or renamed already by a call whose event is still on its way: tried once more after it
+                if (!retry.contains(cp) && unreadAttrs.size() < MAX_UNREAD_ATTRS) {
+                    unreadAttrs.add(cp);
+                }
             }
         }
+    }
+
+    /** paths with from (and whatever lies under it) named as after a rename to to. */
+    static Set<String> renamed(Set<String> paths, String from, String to) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String p : paths) {
+            out.add(p.equals(from) || p.startsWith(from + "/") ? to + p.substring(from.length()) : p);
+        }
+        return out;
     }
 
     /**

@@ -26,6 +26,14 @@ class OriginReplicationTest {
      * length instead, so a longer file the replica held under that name does not keep its tail.
      */
     @Test
+    void pathsUnderARenamedDirectoryAreNamedAsAfterTheRename() {
+        var got = OriginReplication.renamed(new java.util.LinkedHashSet<>(java.util.List.of("/d/dir", "/d/dir/f",
+                "/d/dir/sub/g", "/d/dirt", "/d")), "/d/dir", "/d/dir-old");
+        org.assertj.core.api.Assertions.assertThat(got).containsExactly("/d/dir-old", "/d/dir-old/f",
+                "/d/dir-old/sub/g", "/d/dirt", "/d");
+    }
+
+    @Test
     void aRenameOrLinkFromOutsideThroughALinkShipsTheWholeFile() throws Exception {
         Path data = Files.createDirectories(tmp.resolve("o/data"));
         Files.createDirectories(tmp.resolve("o/outside"));
