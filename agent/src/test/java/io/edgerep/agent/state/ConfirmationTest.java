@@ -145,8 +145,18 @@ class ConfirmationTest extends ReplicationRig {
                         .isFalse();
                 touchShm.set(true);
                 awaitConfirmed(applier);
-                // a verification may happen to read the mapped file between two of its changes and see it match;
-                // resync again until one saw it change unseen, and the replica must be confirmed after that too
+                // a verification may happen to read the mapped file between two of its changes and see it match
+                // (the writer is slow on a loaded machine); from here the mapping also changes before the replica
+                // takes each batch, so before the origin reads again: resync until a verification saw it change
+                // unseen, and the replica must be confirmed after that too
+                java.util.concurrent.atomic.AtomicLong remaps = new java.util.concurrent.atomic.AtomicLong();
+                watcher.before(b -> {
+                    try {
+                        Files.writeString(tmp.resolve("o/data/shm"), "remapped " + remaps.incrementAndGet());
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
                 java.util.concurrent.atomic.AtomicInteger confirms = new java.util.concurrent.atomic.AtomicInteger();
                 watcher.after(b -> {
                     if (b.hasConfirm()) {
