@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
+from google.protobuf.duration_pb2 import Duration
 from statelib import harness
 from statelib.fixtures import cgroup, new_rep_id, state_service, workdir  # noqa: F401 (fixtures)
 
@@ -137,6 +138,16 @@ def test_stream_rejects_oversized_batches(loader):
     assert "max_batch_events" in err.value.details()
 
 
+@pytest.mark.parametrize("age", [Duration(seconds=2), Duration(nanos=0), Duration(seconds=-1)])
+def test_stream_rejects_a_batch_age_outside_its_range(loader, age):
+    with pytest.raises(grpc.RpcError) as err:
+        next(
+            iter(loader.StreamStateEvents(loader_pb2.StreamStateEventsRequest(max_batch_age=age), timeout=30))
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "max_batch_age" in err.value.details() and "1..1000 ms" in err.value.details()
+
+
 def test_events_stream_over_grpc_in_batches(loader, cgroup, workdir):
     origin = os.path.join(workdir, "origin")
     outside = os.path.join(workdir, "outside")
@@ -152,7 +163,9 @@ def test_events_stream_over_grpc_in_batches(loader, cgroup, workdir):
         for t in loader.ListTraces(loader_pb2.ListTracesRequest(), timeout=30).traces
     )
     call = loader.StreamStateEvents(
-        loader_pb2.StreamStateEventsRequest(replication_ids=[rep], max_batch_events=64, max_batch_age_ms=20)
+        loader_pb2.StreamStateEventsRequest(
+            replication_ids=[rep], max_batch_events=64, max_batch_age=Duration(nanos=20_000_000)
+        )
     )
     batches = []
 

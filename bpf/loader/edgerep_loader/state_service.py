@@ -471,14 +471,19 @@ class StateService:
     def stream_events(self, request: loader_pb2.StreamStateEventsRequest, context):
         """Yield StateEventBatch messages until the caller goes away."""
         max_events = request.max_batch_events or DEFAULT_BATCH_EVENTS
-        age_ms = request.max_batch_age_ms or DEFAULT_BATCH_AGE_MS
+        age_ms = (
+            request.max_batch_age.ToMilliseconds()
+            if request.HasField("max_batch_age")
+            else DEFAULT_BATCH_AGE_MS
+        )
         if max_events > MAX_BATCH_EVENTS:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"max_batch_events {max_events} exceeds {MAX_BATCH_EVENTS}"
             )
-        if age_ms > MAX_BATCH_AGE_MS:
+        if not 0 < age_ms <= MAX_BATCH_AGE_MS:
             context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"max_batch_age_ms {age_ms} exceeds {MAX_BATCH_AGE_MS}"
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"max_batch_age {age_ms} ms is outside 1..{MAX_BATCH_AGE_MS} ms",
             )
         # no program yet is fine: the reader, started by the first SetTrace, delivers to every queue
         q = EventQueue(set(request.replication_ids), max_events=max(4 * max_events, 65536))

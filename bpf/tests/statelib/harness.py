@@ -21,6 +21,7 @@ import uuid
 from typing import List, Optional
 
 from edgerep.v1 import loader_pb2
+from google.protobuf.duration_pb2 import Duration
 from edgerep_loader.capabilities import cgroup2_mount
 
 #: Our own sub-prefix of the project-wide "edgerep-t": leftovers cleanup never
@@ -157,7 +158,7 @@ class Collector:
         req = loader_pb2.StreamStateEventsRequest(
             replication_ids=list(rep_ids),
             max_batch_events=max_batch_events,
-            max_batch_age_ms=max_batch_age_ms,
+            max_batch_age=Duration(nanos=max_batch_age_ms * 1_000_000),
         )
         before = len(service._subs)
         self._gen = service.stream_events(req, self.ctx)

@@ -24,6 +24,7 @@ from typing import List, Optional, Tuple
 import grpc
 
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
+from google.protobuf.duration_pb2 import Duration
 from statelib.harness import BPFFS, PREFIX, PYTHON, TestCgroup
 
 LOADER_PATH = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "loader"))
@@ -161,7 +162,7 @@ class Agent:
     def subscribe(self) -> None:
         """Open the state event stream and keep every write event, stamped on receipt."""
         self._call = self.stub.StreamStateEvents(
-            loader_pb2.StreamStateEventsRequest(max_batch_events=512, max_batch_age_ms=2)
+            loader_pb2.StreamStateEventsRequest(max_batch_events=512, max_batch_age=Duration(nanos=2_000_000))
         )
 
         def read() -> None:

@@ -27,6 +27,7 @@ import io.edgerep.proto.v1.Counters;
 import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -145,7 +146,7 @@ public final class FakeOperator implements AutoCloseable {
             try {
                 X509Certificate c = ca.signCsr(r.getCsrPem(), r.getNodeName(), certLifetime);
                 o.onNext(BootstrapResponse.newBuilder().setCertificatePem(Pki.pem(c)).setCaPem(Pki.pem(ca.cert))
-                        .setNotAfterUnix(c.getNotAfter().getTime() / 1000).build());
+                        .setNotAfter(ProtoTime.timestamp(c.getNotAfter().getTime())).build());
                 o.onCompleted();
             } catch (Exception e) {
                 o.onError(Status.INVALID_ARGUMENT.withDescription(e.toString()).asRuntimeException());

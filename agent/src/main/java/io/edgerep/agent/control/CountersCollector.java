@@ -14,6 +14,7 @@ import io.edgerep.proto.v1.FrameClass;
 import io.edgerep.proto.v1.LoaderGrpc;
 import io.edgerep.proto.v1.ReadStreamCountersRequest;
 import io.edgerep.proto.v1.StreamCounters;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 
@@ -32,7 +33,7 @@ public final class CountersCollector {
 
     public synchronized Counters collect() {
         long now = System.currentTimeMillis();
-        Counters.Builder b = Counters.newBuilder().setTimestampMs(now);
+        Counters.Builder b = Counters.newBuilder().setReadAt(ProtoTime.timestamp(now));
         try {
             List<StreamCounters> sc = loader.withDeadlineAfter(5, TimeUnit.SECONDS)
                     .readStreamCounters(ReadStreamCountersRequest.getDefaultInstance()).getStreamsList();

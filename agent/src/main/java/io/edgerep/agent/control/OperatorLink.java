@@ -250,8 +250,8 @@ public final class OperatorLink implements AutoCloseable {
                 if (System.currentTimeMillis() >= nextCounters) {
                     nextCounters += opt.countersIntervalMs();
                     Counters c = handler.counters();
-                    if (lastSent == null || !c.toBuilder().clearTimestampMs().build()
-                            .equals(lastSent.toBuilder().clearTimestampMs().build())) {
+                    if (lastSent == null || !c.toBuilder().clearReadAt().build()
+                            .equals(lastSent.toBuilder().clearReadAt().build())) {
                         send(AgentMessage.newBuilder().setCounters(c).build());
                         countersSent.incrementAndGet();
                         lastSent = c;

@@ -19,6 +19,7 @@ import io.edgerep.proto.v1.LoaderGrpc;
 import io.edgerep.proto.v1.StateEvent;
 import io.edgerep.proto.v1.StateEventBatch;
 import io.edgerep.proto.v1.StreamStateEventsRequest;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
@@ -98,7 +99,7 @@ public final class StateEventPump implements AutoCloseable {
                     stub.withDeadlineAfter(5, TimeUnit.SECONDS)
                             .getCapabilities(GetCapabilitiesRequest.getDefaultInstance());
                     Iterator<StateEventBatch> it = stub.streamStateEvents(StreamStateEventsRequest.newBuilder()
-                            .setMaxBatchEvents(512).setMaxBatchAgeMs(2).build());
+                            .setMaxBatchEvents(512).setMaxBatchAge(ProtoTime.duration(2)).build());
                     opened[0] = true;
                     connects.incrementAndGet();
                     Thread t = new Thread(onConnect, "loader-connected");

@@ -26,6 +26,7 @@ import io.edgerep.proto.v1.FileTruncate;
 import io.edgerep.proto.v1.FileWrite;
 import io.edgerep.proto.v1.ReplicatedOp;
 import io.edgerep.proto.v1.StateEvent;
+import io.edgerep.wire.ProtoTime;
 
 /**
  * Origin side of one replication key: turns the loader's captured events into sequenced ops in an {@link OpLog} and
@@ -174,7 +175,7 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
                     ? resolveDirty(in)
                     : List.of(in.hasCreate() || in.hasMkdir() ? withOriginMode(in) : in);
             for (StateEvent e : out) {
-                log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setEvent(e));
+                log.append(ReplicatedOp.newBuilder().setCapturedAt(ProtoTime.now()).setEvent(e));
                 if (e.hasRename()) { // what was changed under the old name is read under the new one
                     changed = renamed(changed, e.getRename().getFrom(), e.getRename().getTo());
                     unreadAttrs = renamed(unreadAttrs, e.getRename().getFrom(), e.getRename().getTo());
@@ -213,7 +214,7 @@ public final class OriginReplication implements CaptureSink, AutoCloseable {
             try {
                 FileAttrs.Builder a = PosixFiles.attrsOf(origin.resolve(cp, false), cp);
                 if (a != null) {
-                    log.append(ReplicatedOp.newBuilder().setCapturedUnixMs(System.currentTimeMillis()).setAttrs(a));
+                    log.append(ReplicatedOp.newBuilder().setCapturedAt(ProtoTime.now()).setAttrs(a));
                 }
             } catch (IOException e) {
                 // gone, or renamed already by a call whose event is still on its way: tried once more after it

@@ -12,6 +12,7 @@ import io.edgerep.proto.v1.Ack;
 import io.edgerep.proto.v1.ChecksumsResponse;
 import io.edgerep.proto.v1.ReplicatedOp;
 import io.edgerep.proto.v1.StateBatch;
+import io.edgerep.wire.ProtoTime;
 
 /**
  * Replica side of one replication key and replica pod: applies sequenced ops strictly in order into a
@@ -210,7 +211,7 @@ public final class StateApplier {
                 }
                 applyOne(op);
                 appliedSeq = op.getSeq();
-                lastCapturedMs = op.getCapturedUnixMs();
+                lastCapturedMs = ProtoTime.epochMillis(op.getCapturedAt());
             }
         } finally {
             try {

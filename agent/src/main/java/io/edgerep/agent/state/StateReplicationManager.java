@@ -19,6 +19,7 @@ import io.edgerep.proto.v1.ReplicaProgress;
 import io.edgerep.proto.v1.ReplicaTarget;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 
@@ -114,7 +115,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         if (!cfg.hasVerifyInterval()) {
             return ReplicaLink.Options.DEFAULT_VERIFY_INTERVAL_MS;
         }
-        return cfg.getVerifyInterval().getSeconds() * 1000 + cfg.getVerifyInterval().getNanos() / 1_000_000;
+        return ProtoTime.millis(cfg.getVerifyInterval());
     }
 
     @Override
@@ -199,7 +200,7 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
         for (ReplicationService.Replica r : service.replicas().values()) {
             StateApplier a = r.applier();
             out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.reportedSeq())
-                    .setLagMs(a.reportedLagMs()).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps())
+                    .setLag(ProtoTime.duration(a.reportedLagMs())).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps())
                     .setConfirmed(a.confirmed()).build());
         }
         return out;

@@ -141,7 +141,7 @@ class ReplicationBenchmark {
         }
     }
 
-    /** The loader's batching age the agent asks for (StreamStateEventsRequest.max_batch_age_ms). */
+    /** The loader's batching age the agent asks for (StreamStateEventsRequest.max_batch_age). */
     static final long BATCH_AGE_NS = 2_000_000;
 
     /** Latency at a fixed rate: ops are released as the loader would, in batches at most 2 ms old. */

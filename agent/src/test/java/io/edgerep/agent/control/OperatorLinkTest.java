@@ -25,6 +25,7 @@ import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 
 /** The operator link against an in-process operator with real certificates. */
@@ -79,7 +80,7 @@ class OperatorLinkTest {
             @Override
             public Counters counters() {
                 countersAsked.incrementAndGet();
-                return Counters.newBuilder().setTimestampMs(System.currentTimeMillis())
+                return Counters.newBuilder().setReadAt(ProtoTime.now())
                         .addReplicas(ReplicaProgress.newBuilder().setKey("shop/web").setAppliedSeq(progress.get()))
                         .build();
             }

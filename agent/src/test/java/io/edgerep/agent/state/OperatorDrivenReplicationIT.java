@@ -31,6 +31,7 @@ import io.edgerep.proto.v1.PodRef;
 import io.edgerep.proto.v1.ReplicaTarget;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.NettyChannelBuilder;
@@ -121,7 +122,7 @@ class OperatorDrivenReplicationIT {
 
                         @Override
                         public Counters counters() {
-                            return Counters.newBuilder().setTimestampMs(System.currentTimeMillis())
+                            return Counters.newBuilder().setReadAt(ProtoTime.now())
                                     .addAllReplicas(replicaNode.replicaProgress()).build();
                         }
                     }).start();

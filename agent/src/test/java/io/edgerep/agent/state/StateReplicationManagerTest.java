@@ -15,6 +15,7 @@ import io.edgerep.agent.loader.StateEventPump;
 import io.edgerep.proto.v1.AgentEvent;
 import io.edgerep.proto.v1.PodRef;
 import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 
@@ -49,12 +50,12 @@ class StateReplicationManagerTest {
             assertThat(m.replicaProgress()).singleElement().satisfies(p -> {
                 assertThat(p.getRefusedOps()).isEqualTo(2);
                 assertThat(p.getAppliedSeq()).as("no progress before the origin confirmed the content").isZero();
-                assertThat(p.getLagMs()).isPositive();
+                assertThat(ProtoTime.millis(p.getLag())).isPositive();
             });
             second.apply(Push.confirm(1, 2));
             assertThat(m.replicaProgress()).singleElement().satisfies(p -> {
                 assertThat(p.getAppliedSeq()).isEqualTo(2);
-                assertThat(p.getLagMs()).isZero();
+                assertThat(ProtoTime.millis(p.getLag())).isZero();
             });
 
             m.retain(Set.of(), Set.of(new ReplicaId("other/key", "web-1")));

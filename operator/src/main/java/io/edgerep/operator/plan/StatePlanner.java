@@ -11,6 +11,7 @@ import io.edgerep.api.v1alpha1.StateSpec;
 import io.edgerep.proto.v1.ReplicaTarget;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.wire.ProtoTime;
 import io.fabric8.kubernetes.api.model.Pod;
 
 /**
@@ -37,11 +38,6 @@ final class StatePlanner {
     private StatePlanner() {
     }
 
-    static com.google.protobuf.Duration duration(long ms) {
-        return com.google.protobuf.Duration.newBuilder().setSeconds(ms / 1000).setNanos((int) (ms % 1000) * 1_000_000)
-                .build();
-    }
-
     static Result plan(String key, long generation, StateSpec state, Collection<Pod> pods, NodeFacts facts) {
         List<Pod> origins = Planner.usablePods(pods, state.getOrigin().getPodSelector());
         List<Pod> replicas = Planner.usablePods(pods, state.getReplicas().getPodSelector()).stream()
@@ -65,7 +61,7 @@ final class StatePlanner {
                 .setPod(PodFacts.ref(origin))
                 .setContainer(PodFacts.container(origin, state.getOrigin().getContainer()))
                 .addAllPaths(state.getPaths())
-                .setVerifyInterval(duration(Quantities.millis(state.getVerifyInterval())));
+                .setVerifyInterval(ProtoTime.duration(Quantities.millis(state.getVerifyInterval())));
         for (Pod r : replicas) {
             String endpoint = facts.endpoint(PodFacts.node(r));
             if (endpoint.isEmpty()) {

@@ -18,6 +18,7 @@ import io.edgerep.proto.v1.AgentMessage;
 import io.edgerep.proto.v1.BootstrapRequest;
 import io.edgerep.proto.v1.BootstrapResponse;
 import io.edgerep.proto.v1.ControllerMessage;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -92,7 +93,7 @@ public class AgentControlService extends AgentControlGrpc.AgentControlImplBase {
             LOG.infof("issued a certificate for node %s until %s", request.getNodeName(), cert.getNotAfter());
             response.onNext(BootstrapResponse.newBuilder().setCertificatePem(CertificateAuthority.pem(cert))
                     .setCaPem(CertificateAuthority.pem(ca.caCertificate()))
-                    .setNotAfterUnix(cert.getNotAfter().toInstant().getEpochSecond()).build());
+                    .setNotAfter(ProtoTime.timestamp(cert.getNotAfter().getTime())).build());
             response.onCompleted();
         } catch (BootstrapVerifier.Refused e) {
             LOG.warnf("bootstrap for node %s refused: %s", request.getNodeName(), e.getMessage());

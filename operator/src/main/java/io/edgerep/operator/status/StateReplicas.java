@@ -13,6 +13,7 @@ import io.edgerep.operator.plan.ResourcePlan;
 import io.edgerep.operator.registry.NodeView;
 import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 
 /**
  * The state half of the status: the origin's last sequence, each replica's progress, and which
@@ -100,6 +101,6 @@ public record StateReplicas(StateStatus status, long maxLagMs, List<String> behi
         if (originLastSeq != null && p.getAppliedSeq() >= originLastSeq) {
             return 0;
         }
-        return p.getLagMs();
+        return ProtoTime.millis(p.getLag());
     }
 }

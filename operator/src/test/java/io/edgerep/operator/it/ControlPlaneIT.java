@@ -22,6 +22,7 @@ import io.edgerep.proto.v1.Counters;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.ReplicaProgress;
 import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.wire.ProtoTime;
 
 /**
  * The operator in-process against a real kube-apiserver, with fake agents: what it plans, what it
@@ -67,7 +68,7 @@ class ControlPlaneIT extends ControlPlaneSetup {
         assertThat(e.getMetadata().getFinalizers()).isNotEmpty();
 
         // counters from the node reach the status
-        agents.get("n1").send(Counters.newBuilder().setTimestampMs(System.currentTimeMillis())
+        agents.get("n1").send(Counters.newBuilder().setReadAt(ProtoTime.now())
                 .addConsumers(ConsumerCounters.newBuilder().setStreamKey("t-ready/cam").setConsumerKey("det/d1")
                         .setDeliveredPackets(100).setDroppedDifferential(3).setBitrateBps(2_000_000))
                 .build());
@@ -111,14 +112,14 @@ class ControlPlaneIT extends ControlPlaneSetup {
         assertThat(operator.registry.config("n2").getStateReplicasList()).anyMatch(r -> r.getKey().equals("t-state/web")
                 && r.getOriginNode().equals("n1") && r.getPod().getName().equals("edge"));
         agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
-                .setPod("edge").setAppliedSeq(42).setLagMs(3)).build());
+                .setPod("edge").setAppliedSeq(42).setLag(ProtoTime.duration(3))).build());
         awaitCondition(ns, "web", "InSync", "False", "Unconfirmed"); // caught up, not yet confirmed by the origin
         agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
-                .setPod("edge").setAppliedSeq(42).setLagMs(3).setConfirmed(true)).build());
+                .setPod("edge").setAppliedSeq(42).setLag(ProtoTime.duration(3)).setConfirmed(true)).build());
         awaitCondition(ns, "web", "Ready", "True", "Ready");
         assertThat(er(ns, "web").getStatus().getState().getReplicas().get(0).getAppliedSeq()).isEqualTo(42);
         agents.get("n2").send(Counters.newBuilder().addReplicas(ReplicaProgress.newBuilder().setKey("t-state/web")
-                .setPod("edge").setAppliedSeq(43).setLagMs(5000).setConfirmed(true)).build());
+                .setPod("edge").setAppliedSeq(43).setLag(ProtoTime.duration(5000)).setConfirmed(true)).build());
         awaitCondition(ns, "web", "InSync", "False", "ReplicaLagging");
     }
 

@@ -87,7 +87,7 @@ abstract class ControlPlaneSetup {
         var resp = FakeAgent.bootstrap(operator.port(), operator.ca.caCertificate(), node, token, a.csrPem());
         X509Certificate cert = CertificateAuthority.parseCert(resp.getCertificatePem());
         assertThat(CertificateAuthority.nodeOf(cert)).contains(node);
-        assertThat(resp.getNotAfterUnix()).isGreaterThan(System.currentTimeMillis() / 1000);
+        assertThat(resp.getNotAfter().getSeconds()).isGreaterThan(System.currentTimeMillis() / 1000);
         certs.put(node, cert);
         return a.connect(operator.port(), operator.ca.caCertificate(), cert, a.keys.getPrivate(), node,
                 "10.0.0." + node.substring(1) + ":7443");

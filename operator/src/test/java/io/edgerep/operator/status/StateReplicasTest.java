@@ -17,6 +17,7 @@ import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
 import io.edgerep.api.v1alpha1.StateSpec;
 import io.edgerep.operator.Fixtures;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 
 class StateReplicasTest {
 
@@ -27,7 +28,8 @@ class StateReplicasTest {
     }
 
     static ReplicaProgress progress(String pod, long appliedSeq, long lagMs) {
-        return ReplicaProgress.newBuilder().setKey("v/x").setPod(pod).setAppliedSeq(appliedSeq).setLagMs(lagMs)
+        return ReplicaProgress.newBuilder().setKey("v/x").setPod(pod).setAppliedSeq(appliedSeq)
+                .setLag(ProtoTime.duration(lagMs))
                 .setResyncs(2).setConfirmed(true).build();
     }
 
@@ -63,8 +65,8 @@ class StateReplicasTest {
         assertThat(r.behind()).isEmpty();
         assertThat(r.status().getReplicas().get(0).getLagMillis()).isZero();
 
-        var caughtUp = ReplicaProgress.newBuilder().setAppliedSeq(8253).setLagMs(1099).build();
-        var behind = ReplicaProgress.newBuilder().setAppliedSeq(8000).setLagMs(1099).build();
+        var caughtUp = ReplicaProgress.newBuilder().setAppliedSeq(8253).setLag(ProtoTime.duration(1099)).build();
+        var behind = ReplicaProgress.newBuilder().setAppliedSeq(8000).setLag(ProtoTime.duration(1099)).build();
         assertThat(StateReplicas.effectiveLagMs(caughtUp, 8253L)).isZero();
         assertThat(StateReplicas.effectiveLagMs(behind, 8253L)).isEqualTo(1099);
         assertThat(StateReplicas.effectiveLagMs(caughtUp, null)).as("origin not heard from yet").isEqualTo(1099);

@@ -25,6 +25,7 @@ import io.edgerep.operator.registry.NodeView;
 import io.edgerep.proto.v1.ConsumerCounters;
 import io.edgerep.proto.v1.ItemResult;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 import io.fabric8.kubernetes.api.model.Condition;
 
 class StatusAggregatorTest {
@@ -130,9 +131,10 @@ class StatusAggregatorTest {
         var pods = List.of(pod("v", "o", "n1", "10.0.0.1", Map.of("role", "origin")),
                 pod("v", "e", "n2", "10.0.0.2", Map.of("role", "edge")));
         var p = Planner.plan(st, pods, new NodeFacts(Map.of("n2", "x:1")), null);
-        var fast = ReplicaProgress.newBuilder().setKey("v/web").setPod("e").setAppliedSeq(9).setLagMs(20)
+        var fast = ReplicaProgress.newBuilder().setKey("v/web").setPod("e").setAppliedSeq(9)
+                .setLag(ProtoTime.duration(20))
                 .setConfirmed(true).build();
-        var slow = fast.toBuilder().setLagMs(900).build();
+        var slow = fast.toBuilder().setLag(ProtoTime.duration(900)).build();
         var ok = StatusAggregator.aggregate(st, Verdict.ACCEPTED, p,
                 Map.of("n1", applied("n1", 1, List.of(), List.of()),
                         "n2", new NodeView("n2", true, 1, 1, List.of(), List.of(), List.of(fast), null)),
