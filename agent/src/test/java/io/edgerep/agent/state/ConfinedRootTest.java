@@ -21,6 +21,7 @@ import com.google.protobuf.ByteString;
 
 import io.edgerep.proto.v1.Ack;
 import io.edgerep.proto.v1.DirCreate;
+import io.edgerep.proto.v1.FileAttrs;
 import io.edgerep.proto.v1.FileCreate;
 import io.edgerep.proto.v1.FileRename;
 import io.edgerep.proto.v1.FileUnlink;
@@ -100,6 +101,75 @@ class ConfinedRootTest {
                     .filter(p -> p.getFileName().toString().equals("x") || p.getFileName().toString().equals("shadow")))
                     .isEmpty();
         }
+    }
+
+    /** The hostile paths an attribute op names; a final link is changed itself, never followed (below). */
+    static Stream<Arguments> hostileForAttrs() {
+        return hostile().filter(a -> !a.get()[1].equals("/data/final-out"));
+    }
+
+    /** chmod, chown and utimes on a hostile path: refused and counted, nothing outside changes its attributes. */
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("hostileForAttrs")
+    void attributesOfHostilePathsAreRefusedAndCounted(String name, String path) throws Exception {
+        var passwd = Files.readAttributes(root.resolve("etc/passwd"), "unix:mode,uid,gid,lastModifiedTime");
+        var out = Files.readAttributes(outside, "unix:mode,uid,gid,lastModifiedTime");
+        StateApplier a = new StateApplier("ns/er", "pod", confined);
+        Ack ack = Push.resync(7, 0).addOps(ReplicatedOp.newBuilder().setSeq(1).setAttrs(FileAttrs.newBuilder()
+                .setPath(path).setMode(06777).setUid(4242).setGid(4242).setMtimeNs(0).setAtimeNs(0))).to(a);
+        assertThat(ack.getRefusedOps()).isEqualTo(1);
+        assertThat(ack.getAppliedSeq()).isEqualTo(1);
+        assertThat(Files.readAttributes(root.resolve("etc/passwd"), "unix:mode,uid,gid,lastModifiedTime"))
+                .isEqualTo(passwd);
+        assertThat(Files.readAttributes(outside, "unix:mode,uid,gid,lastModifiedTime")).isEqualTo(out);
+    }
+
+    /** Attributes of a link whose target is outside: the link itself takes them (lchown, lutimes), not /etc/passwd. */
+    @Test
+    void attributesOfALinkToOutsideChangeTheLinkNotItsTarget() throws Exception {
+        var passwd = Files.readAttributes(root.resolve("etc/passwd"), "unix:mode,uid,gid,lastModifiedTime");
+        StateApplier a = new StateApplier("ns/er", "pod", confined);
+        Ack ack = Push.resync(7, 0).addOps(ReplicatedOp.newBuilder().setSeq(1).setAttrs(FileAttrs.newBuilder()
+                .setPath("/data/final-out").setUid(4242).setGid(4243).setMtimeNs(1_000_000_000L).setAtimeNs(0)))
+                .to(a);
+        assertThat(ack.getRefusedOps()).isZero();
+        assertThat(ack.getFailedOps()).isZero();
+        assertThat(Files.readAttributes(root.resolve("etc/passwd"), "unix:mode,uid,gid,lastModifiedTime"))
+                .isEqualTo(passwd);
+        var link = Files.readAttributes(root.resolve("data/final-out"), "unix:uid,gid,lastModifiedTime",
+                LinkOption.NOFOLLOW_LINKS);
+        assertThat(link.get("uid")).isEqualTo(4242);
+        assertThat(link.get("gid")).isEqualTo(4243);
+        assertThat(link.get("lastModifiedTime")).isEqualTo(java.nio.file.attribute.FileTime.fromMillis(1000));
+    }
+
+    /**
+     * Owners the replica's node does not know are kept as numbers; times before 1970 and far ahead are applied as they
+     * are (as far as the file system holds them: the origin's held the same), never a failed op.
+     */
+    @Test
+    void unknownOwnersAndExtremeTimesAreAppliedAsTheyAre() throws Exception {
+        Path f = Files.writeString(root.resolve("data/f"), "x");
+        StateApplier a = new StateApplier("ns/er", "pod", confined);
+        long past = -2_000_000_000L * 1_000_000_000L; // 1906
+        long future = 9_000_000_000L * 1_000_000_000L; // 2255
+        Ack ack = Push.resync(7, 0).addOps(ReplicatedOp.newBuilder().setSeq(1).setAttrs(FileAttrs.newBuilder()
+                .setPath("/data/f").setMode(0640).setUid(54321).setGid(54322).setMtimeNs(past).setAtimeNs(future)))
+                .to(a);
+        assertThat(ack.getRefusedOps()).isZero();
+        assertThat(ack.getFailedOps()).isZero();
+        var have = Files.readAttributes(f, "unix:mode,uid,gid,lastModifiedTime,lastAccessTime");
+        assertThat((Integer) have.get("mode") & 07777).isEqualTo(0640);
+        assertThat(have.get("uid")).isEqualTo(54321);
+        assertThat(have.get("gid")).isEqualTo(54322);
+        // what this file system keeps of such times, the origin's kept too: compare with a file set directly
+        Path probe = Files.writeString(tmp.resolve("probe"), "x");
+        Files.getFileAttributeView(probe, java.nio.file.attribute.BasicFileAttributeView.class).setTimes(
+                java.nio.file.attribute.FileTime.from(past, java.util.concurrent.TimeUnit.NANOSECONDS),
+                java.nio.file.attribute.FileTime.from(future, java.util.concurrent.TimeUnit.NANOSECONDS), null);
+        assertThat(have.get("lastModifiedTime")).isEqualTo(Files.getLastModifiedTime(probe));
+        assertThat(have.get("lastAccessTime")).isEqualTo(Files.readAttributes(probe, "lastAccessTime").get(
+                "lastAccessTime"));
     }
 
     /** Lexical membership, as the origin checks every captured path: the plain fast path and the rest agree. */
