@@ -21,7 +21,7 @@ from edgerep.v1 import common_pb2, loader_pb2
 from edgerep_loader import stream_prog as sp
 from edgerep_loader import tc
 from edgerep_loader.stream_kernel import KernelConsumer, StreamKernel
-from edgerep_loader.stream_validate import InvalidRequest, check_stream
+from edgerep_loader.stream_validate import UDP, InvalidRequest, check_stream
 from edgerep_loader.stream_xdp_prog import XDP_STREAMS
 
 log = logging.getLogger("edgerep.loader.stream")
@@ -203,7 +203,7 @@ class StreamService:
                     )
                 canonical = loader_pb2.ReplicatorStream()
                 canonical.CopyFrom(spec)
-                canonical.ip_protocol = 17
+                canonical.ip_protocol = UDP  # 0 says UDP too (the only protocol the programs parse)
                 blob = canonical.SerializeToString()
                 if len(blob) > sp.SPEC_BLOB_MAX:
                     raise InvalidRequest(f"stream {spec.stream_id}: spec too large to keep")

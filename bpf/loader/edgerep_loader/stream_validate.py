@@ -14,7 +14,7 @@ MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 #: Largest DifferentialFirst rate (keeps elapsed * rate inside 64 bits in the kernel).
 MAX_RATE_BPS = 1_000_000_000
 PPM = 1_000_000
-UDP = 17
+UDP = 17  # the only transport the programs parse; a stream that leaves ip_protocol 0 means it
 
 
 class InvalidRequest(ValueError):

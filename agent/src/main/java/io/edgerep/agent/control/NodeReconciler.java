@@ -53,8 +53,6 @@ import io.grpc.StatusRuntimeException;
  */
 public final class NodeReconciler {
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
-    /** IANA protocol number of UDP, the default when a config leaves it 0. */
-    static final int UDP = 17;
 
     private final LoaderGrpc.LoaderBlockingStub loader;
     private final PodFacts pods;
@@ -182,7 +180,7 @@ public final class NodeReconciler {
                 continue;
             }
             ReplicatorStream.Builder spec = ReplicatorStream.newBuilder().setStreamId(id).setInterface(s.getInterface())
-                    .setIpProtocol(s.getIpProtocol() == 0 ? UDP : s.getIpProtocol()).setPort(s.getPort())
+                    .setIpProtocol(s.getIpProtocol()).setPort(s.getPort())
                     .setInspection(s.getInspection());
             Map<String, ItemResult> consumerResults = new LinkedHashMap<>();
             for (ConsumerConfig c : s.getConsumersList()) {

@@ -68,8 +68,18 @@ public class IngressSpec {
         this.port = port;
     }
 
-    /** Transport protocol. */
+    /** Transport protocol, with its IANA protocol number (what goes on the wire to the agents). */
     public enum Protocol {
-        UDP
+        UDP(17);
+
+        private final int ianaNumber;
+
+        Protocol(int ianaNumber) {
+            this.ianaNumber = ianaNumber;
+        }
+
+        public int ianaNumber() {
+            return ianaNumber;
+        }
     }
 }

@@ -28,9 +28,6 @@ import io.fabric8.kubernetes.api.model.Pod;
  */
 final class StreamPlanner {
 
-    /** IANA protocol number of UDP. */
-    static final int IP_PROTO_UDP = 17;
-
     /**
      * The stream half of a plan.
      *
@@ -80,7 +77,8 @@ final class StreamPlanner {
 
     private static StreamConfig.Builder streamOf(String key, long generation, StreamSpec stream) {
         return StreamConfig.newBuilder().setKey(key).setGeneration(generation)
-                .setInterface(stream.getIngress().getInterfaceName()).setIpProtocol(IP_PROTO_UDP)
+                .setInterface(stream.getIngress().getInterfaceName())
+                .setIpProtocol(stream.getIngress().getProtocol().ianaNumber())
                 .setPort(stream.getIngress().getPort())
                 .setInspection(stream.getInspection() == StreamSpec.Inspection.NONE
                         ? Inspection.INSPECTION_NONE

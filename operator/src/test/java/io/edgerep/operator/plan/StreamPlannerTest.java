@@ -33,7 +33,7 @@ class StreamPlannerTest {
         assertThat(r.nodes()).containsOnlyKeys("n1", "n2");
         assertThat(r.nodes().get("n1").streams()).singleElement().satisfies(s -> {
             assertThat(s.getGeneration()).isEqualTo(3);
-            assertThat(s.getIpProtocol()).isEqualTo(StreamPlanner.IP_PROTO_UDP);
+            assertThat(s.getIpProtocol()).as("UDP, from spec.ingress.protocol").isEqualTo(17);
             assertThat(s.getConsumersList()).extracting(c -> c.getKey()).containsExactly("det/d1");
         });
         assertThat(r.nodes().values()).allSatisfy(i -> {
