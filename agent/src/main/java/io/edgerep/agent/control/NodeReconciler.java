@@ -64,6 +64,7 @@ public final class NodeReconciler {
     private NodeConfig last;
     private NodeStatus lastStatus;
     private volatile Map<Integer, String> streamKeys = Map.of();
+    private volatile Map<String, Long> budgets = Map.of();
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
@@ -75,6 +76,14 @@ public final class NodeReconciler {
     /** Stream id to StreamConfig key, as last applied. */
     public Map<Integer, String> streamKeys() {
         return streamKeys;
+    }
+
+    /**
+     * Bitrate budget in bits per second of each consumer whose policy holds one, by "streamKey/consumerKey", as last
+     * applied.
+     */
+    public Map<String, Long> budgets() {
+        return budgets;
     }
 
     /** Loader calls that changed something, since start. */
@@ -172,6 +181,11 @@ public final class NodeReconciler {
         Map<Integer, String> keys = new HashMap<>();
         ids.forEach((k, v) -> keys.put(v, k));
         streamKeys = Map.copyOf(keys);
+        Map<String, Long> bps = new HashMap<>();
+        cfg.getStreamsList().forEach(s -> s.getConsumersList().stream()
+                .filter(c -> c.getPolicy().getRateBytesPerSec() > 0)
+                .forEach(c -> bps.put(s.getKey() + "/" + c.getKey(), c.getPolicy().getRateBytesPerSec() * 8)));
+        budgets = Map.copyOf(bps);
         Set<Integer> keep = new HashSet<>();
         for (StreamConfig s : cfg.getStreamsList()) {
             int id = ids.get(s.getKey());
