@@ -25,7 +25,7 @@ from concurrent import futures
 import grpc
 
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
-from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__, metrics
+from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__, logconf, metrics
 from edgerep_loader.bcc_compile import COMPILE_LOCK
 from edgerep_loader.capabilities import kernel_capabilities
 
@@ -130,15 +130,18 @@ def main(argv=None) -> None:
     parser.add_argument("--pin-dir", default=DEFAULT_PIN_DIR, help="bpffs directory for pins")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
+        "--log-format",
+        default=os.environ.get("EDGEREP_LOADER_LOG_FORMAT", "text"),
+        choices=logconf.FORMATS,
+        help="text (ISO-8601 time first) or json (one object a line)",
+    )
+    parser.add_argument(
         "--metrics-addr",
         default=os.environ.get("EDGEREP_LOADER_METRICS_ADDR", ""),
         help="host:port of the Prometheus endpoint /metrics (empty: none)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logconf.configure(args.log_level, args.log_format)
     server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
