@@ -401,6 +401,14 @@ public class AgentRegistry {
         return configs.get(node);
     }
 
+    /** Every connected node as {@link NodeStates} shows it, in node order. */
+    public synchronized List<NodeStates.Node> nodeStates() {
+        List<NodeStates.Node> out = new ArrayList<>();
+        new TreeMap<>(sessions).forEach((node, s) -> out.add(new NodeStates.Node(node, s.hello, true,
+                s.appliedVersion, configs.get(node), s.status, s.counters)));
+        return out;
+    }
+
     public synchronized int connectedAgents() {
         return sessions.size();
     }
