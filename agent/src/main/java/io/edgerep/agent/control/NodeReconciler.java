@@ -55,6 +55,11 @@ public final class NodeReconciler {
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
     /** IANA protocol number of UDP, the default when a config leaves it 0. */
     static final int UDP = 17;
+    /**
+     * A loader's first SetTrace may wait for the state program's compile (11-22 s measured on a loaded 2-core
+     * machine): a shorter deadline failed the origin for good, as nothing applies the same config again.
+     */
+    static final long TRACE_DEADLINE_S = 120;
 
     private final LoaderGrpc.LoaderBlockingStub loader;
     private final PodFacts pods;
@@ -311,7 +316,7 @@ public final class NodeReconciler {
                 }
                 if (!want.equals(haveTraces.get(id))) {
                     mutatingCalls++;
-                    call().setTrace(want);
+                    loader.withDeadlineAfter(TRACE_DEADLINE_S, TimeUnit.SECONDS).setTrace(want);
                 }
                 // only now: a resync snapshot taken before the trace was in place would miss writes
                 state.traced(o.getKey());
