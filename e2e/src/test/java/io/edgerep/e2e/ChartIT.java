@@ -314,6 +314,15 @@ class ChartIT {
         assertThat(loader.getArgs()).contains("--metrics-addr=:9465");
         assertThat(loader.getPorts())
                 .anyMatch(p -> p.getName().equals("loader-metrics") && p.getContainerPort() == 9465);
+        // logging.format=json: JSON lines from all three
+        assertThat(loader.getArgs()).contains("--log-format=json");
+        var agent = container(ofType(objects, DaemonSet.class).get(0), "agent");
+        assertThat(agent.getEnv()).anyMatch(
+                e -> e.getName().equals("QUARKUS_LOG_CONSOLE_JSON_ENABLED") && e.getValue().equals("true"));
+        var operator = ofType(objects, Deployment.class).get(0).getSpec().getTemplate().getSpec().getContainers()
+                .get(0);
+        assertThat(operator.getEnv()).anyMatch(
+                e -> e.getName().equals("QUARKUS_LOG_CONSOLE_JSON_ENABLED") && e.getValue().equals("true"));
     }
 
     @Test
