@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 import io.edgerep.operator.registry.AgentRegistry;
+import io.edgerep.operator.registry.DiscardingStream;
 import io.edgerep.proto.v1.ControllerMessage;
 import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeStatus;
@@ -50,19 +51,7 @@ class OperatorMetersTest {
         AgentRegistry registry = new AgentRegistry();
         registry.useMeters(meters);
         registry.openGate();
-        StreamObserver<ControllerMessage> out = new StreamObserver<>() {
-            @Override
-            public void onNext(ControllerMessage m) {
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
+        StreamObserver<ControllerMessage> out = new DiscardingStream();
         registry.connected("edge-a", Hello.getDefaultInstance(), out);
         String s = scrape();
         assertThat(s).contains("edgerep_operator_connected_agents 1.0")

@@ -73,19 +73,7 @@ class NodeStatesTest {
     @Test
     void theRegistryListsConnectedNodesInOrder() {
         AgentRegistry registry = new AgentRegistry();
-        StreamObserver<ControllerMessage> out = new StreamObserver<>() {
-            @Override
-            public void onNext(ControllerMessage m) {
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
+        StreamObserver<ControllerMessage> out = new DiscardingStream();
         registry.connected("edge-b", HELLO, out);
         registry.connected("edge-a", HELLO, out);
         assertThat(registry.nodeStates()).extracting(NodeStates.Node::name).containsExactly("edge-a", "edge-b");
