@@ -10,6 +10,7 @@ its agent's scrape must still answer, with the loader's health at 0.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -158,7 +159,22 @@ def test_replica_series_agree_with_the_origin_and_the_status(observed):
         prom.query(f"edgerep_origin_sequence{{{sel}}}"),
         prom.query(f"edgerep_replica_applied_sequence{{{sel}}}"),
     )
-    assert all(v == 0 for v in prom.by(f"edgerep_replica_lag_seconds{{{sel}}}", "pod").values())
+    # the lag of the last batch each replica applied: small, and what the status says
+    lag = prom.by(f"edgerep_replica_lag_seconds{{{sel}}}", "pod")
+    assert set(lag) == set(observed["replicas"]) and all(v <= 1.0 for v in lag.values()), lag
+
+    def status_lag():
+        return {
+            r["pod"]: r.get("lagMillis", 0) / 1000
+            for r in cp.get_json("er/web", "-n", NS)["status"]["state"]["replicas"]
+        }
+
+    assert settle(
+        lambda: status_lag() == prom.by(f"edgerep_replica_lag_seconds{{{sel}}}", "pod"), timeout=20
+    ), (
+        status_lag(),
+        lag,
+    )
     assert settle(
         lambda: set(prom.by(f"edgerep_origin_replica_in_sync{{{sel}}} == 1", "pod"))
         == set(observed["replicas"])
@@ -174,6 +190,11 @@ def test_replica_series_agree_with_the_origin_and_the_status(observed):
 
 def test_loader_and_operator_series(observed):
     prom = observed["prom"]
+    log.info(
+        "samples per scrape by job: %s; scrape seconds: %s",
+        {k: v for k, v in sorted(prom.by("sum by (job) (scrape_samples_scraped)", "job").items())},
+        {k: round(v, 4) for k, v in sorted(prom.by("max by (job) (scrape_duration_seconds)", "job").items())},
+    )
     # the tc replicator is attached on the ingress node and its program ran for every packet it saw
     attached = prom.by('edgerep_loader_replicator_attached{interface="eth0"}', "node")
     assert attached.get("node-a") == 1, attached
@@ -270,12 +291,28 @@ def operator_service(cp, name: str, ip: str, port: int) -> None:
             "spec": {"ports": [{"name": "http-metrics", "port": port, "targetPort": port}]},
         }
     )
+    # what the endpoint controllers would write (no controller-manager runs here): the API server's service
+    # proxy reads EndpointSlices, older ones Endpoints
     cp.apply_json(
         {
             "apiVersion": "v1",
             "kind": "Endpoints",
             "metadata": {"name": name, "namespace": SYSTEM_NAMESPACE},
             "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http-metrics", "port": port}]}],
+        }
+    )
+    cp.apply_json(
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": f"{name}-e2e",
+                "namespace": SYSTEM_NAMESPACE,
+                "labels": {"kubernetes.io/service-name": name},
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}],
+            "ports": [{"name": "http-metrics", "port": port, "protocol": "TCP"}],
         }
     )
 
@@ -375,6 +412,76 @@ def test_kubectl_edgerep_bad_cases_are_one_line_each(observed):
     assert (
         r.returncode != 0 and "older than this plugin" in r.stderr and len(r.stderr.splitlines()) == 1
     ), r.stderr
+
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) ")
+LEVEL = re.compile(r"^\S+ +(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL)\b")
+
+
+def component_logs(system) -> dict[str, list[str]]:
+    logs = {}
+    for f in sorted(system.logs.glob("*.log")):
+        if f.stem == "operator" or f.stem.endswith(("-agent", "-loader")):
+            logs[f.stem] = f.read_text(errors="replace").splitlines()
+    return logs
+
+
+def pem_bodies(text: str) -> list[str]:
+    """The base64 lines of every PEM block in ``text`` (what a leaked key would show)."""
+    return [ln for ln in text.splitlines() if ln and not ln.startswith("-----") and len(ln) >= 40]
+
+
+def test_every_log_line_has_a_date_and_no_secret_is_logged(observed):
+    system, cp = observed["system"], observed["cp"]
+    logs = component_logs(system)
+    assert {"operator", "node-a-agent", "node-a-loader"} <= set(logs), set(logs)
+    for name, lines in logs.items():
+        records = [ln for ln in lines if LEVEL.match(ln)]
+        assert records, f"{name} logged no line"
+        undated = [ln for ln in records if not ISO.match(ln)]
+        assert not undated, f"{name}: lines without an ISO-8601 date: {undated[:3]}"
+    secrets = {}
+    key = cp.kubectl(
+        "get", "secret", "edgerep-ca", "-n", SYSTEM_NAMESPACE, "-o", "jsonpath={.data.tls\\.key}"
+    ).stdout
+    secrets["the CA key"] = pem_bodies(base64.b64decode(key).decode())
+    for rt in system.nodes.values():
+        secrets[f"{rt.node.name}'s token"] = [rt.dir.joinpath("token").read_text().strip()]
+        for k in rt.dir.rglob("*.key"):
+            secrets[str(k)] = pem_bodies(k.read_text(errors="replace"))
+    assert all(secrets.values()), secrets.keys()
+    everything = "\n".join("\n".join(lines) for lines in logs.values())
+    leaked = [what for what, parts in secrets.items() if any(p in everything for p in parts)]
+    assert not leaked, f"logged: {leaked}"
+
+
+def test_the_agent_logs_json_lines_when_asked(tmp_path):
+    """The packaged agent with QUARKUS_LOG_CONSOLE_JSON_ENABLED=true (the chart's logging.format=json)."""
+    jar = REPO / "agent" / "target" / "quarkus-app" / "quarkus-run.jar"
+    env = {
+        **os.environ,
+        "QUARKUS_LOG_CONSOLE_JSON_ENABLED": "true",
+        "QUARKUS_HTTP_HOST": "127.0.0.1",
+        "QUARKUS_HTTP_PORT": "0",
+        "EDGEREP_AGENT_STATE_DIR": str(tmp_path / "state"),
+        "EDGEREP_AGENT_LOADER_TARGET": f"unix:{tmp_path}/no-loader.sock",
+    }
+    out = tmp_path / "agent.log"
+    with open(out, "wb") as f:
+        p = subprocess.Popen(
+            ["java", "-Xmx128m", "-jar", str(jar)], stdout=f, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        wait_for(
+            "the agent's start-up line", lambda: "started in" in out.read_text(errors="replace"), timeout=120
+        )
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    lines = out.read_text().splitlines()
+    records = [json.loads(ln) for ln in lines if ln.strip()]
+    assert records and all("timestamp" in r and "level" in r and "message" in r for r in records), lines[:3]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", records[0]["timestamp"]), records[0]
 
 
 def test_a_scrape_while_the_loader_is_down_answers_with_its_health_at_zero(observed):

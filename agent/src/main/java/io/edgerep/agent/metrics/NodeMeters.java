@@ -85,7 +85,8 @@ public final class NodeMeters {
         series.set(Kind.GAUGE, "edgerep.replica.applied.sequence", null,
                 "Highest origin sequence number the replica has applied", t, r.getAppliedSeq());
         series.set(Kind.GAUGE, "edgerep.replica.lag.seconds", null,
-                "Age of the oldest op the replica has not applied yet (0 when caught up)", t, r.getLagMs() / 1000.0);
+                "Capture-to-apply delay of the last batch applied (unconfirmed: time since it became so)", t,
+                r.getLagMs() / 1000.0);
         series.set(Kind.COUNTER, "edgerep.replica.resyncs", null, "Whole-tree resyncs the replica completed", t,
                 r.getResyncs());
         series.set(Kind.COUNTER, "edgerep.replica.refused.ops", null,
