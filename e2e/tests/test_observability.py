@@ -337,9 +337,14 @@ def operator_service(cp, name: str, ip: str, port: int) -> None:
 def kubectl_edgerep(observed, *args, token: str | None = None):
     """The plugin as a user runs it, with the real kubectl against the real API server."""
     cp, topo = observed["cp"], observed["topo"]
-    cmd = ["/usr/bin/python3", str(PLUGIN), *args, "--kubeconfig", str(cp.kubeconfig)]
+    kubeconfig = cp.kubeconfig
     if token:
-        cmd += ["--token", token]
+        # the user is the token alone: with the admin's client certificate beside it, the certificate wins
+        config = json.loads(cp.kubeconfig.read_text())
+        config["users"] = [{"name": "admin", "user": {"token": token}}]
+        kubeconfig = cp.kubeconfig.with_name("kubeconfig-token")
+        kubeconfig.write_text(json.dumps(config))
+    cmd = ["/usr/bin/python3", str(PLUGIN), *args, "--kubeconfig", str(kubeconfig)]
     return subprocess.run(
         ["ip", "netns", "exec", topo.ctl, *cmd],
         capture_output=True,
