@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,17 @@ def test_metrics_address_forms():
     assert metrics.parse_addr("127.0.0.1:9465") == ("127.0.0.1", 9465)
     assert metrics.parse_addr(":9465") == ("", 9465)
     assert metrics.parse_addr("[::1]:0") == ("::1", 0)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian prometheus) not installed")
+def test_the_alerts_of_the_operating_guide_are_valid_rules(tmp_path):
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "OPERATING.md").read_text()
+    m = re.search(r"```yaml\n(groups:.*?)```", doc, re.S)
+    assert m, "docs/OPERATING.md has no alert rules block"
+    rules = tmp_path / "rules.yml"
+    rules.write_text(m.group(1))
+    r = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SUCCESS: 9 rules found" in r.stdout, r.stdout
