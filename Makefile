@@ -94,7 +94,7 @@ bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) i
 	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
 
 # the bench drivers are Python scripts without an extension: named, so black sees them
-PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench \
+PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench tools/kubectl-edgerep \
   $(shell grep -l '^\#!.*python' bench/*/run)
 C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c)
 

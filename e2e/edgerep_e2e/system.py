@@ -31,6 +31,7 @@ AGENT_SA = "edgerep-agent"
 AGENT_POD_LABEL = ("app.kubernetes.io/name", "edgerep-agent")
 OPERATOR_GRPC_PORT = 9443
 AGENT_REPLICATION_PORT = 9444
+LOADER_METRICS_PORT = 9465
 JAVA = shutil.which("java") or "/usr/bin/java"
 
 
@@ -133,6 +134,8 @@ class EdgeSystem:
                 str(rt.socket),
                 "--pin-dir",
                 rt.pin_dir,
+                "--metrics-addr",
+                f"{node.ip}:{LOADER_METRICS_PORT}",
             ],
             log_dir=self.logs,
             env={"PYTHONPATH": str(REPO / "bpf" / "loader")},

@@ -25,7 +25,7 @@ from concurrent import futures
 import grpc
 
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
-from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__
+from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__, logconf, metrics
 from edgerep_loader.bcc_compile import COMPILE_LOCK
 from edgerep_loader.capabilities import kernel_capabilities
 
@@ -76,8 +76,10 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
         return self._state.stream_events(request, context)
 
 
-def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=None) -> grpc.Server:
-    """Start the server on ``socket_path`` (mode 0600) and return it."""
+def serve(
+    socket_path: str, pin_dir: str, stream_service=None, state_service=None, metrics_addr: str = ""
+) -> grpc.Server:
+    """Start the server on ``socket_path`` (mode 0600) and return it; ``metrics_addr`` (host:port) serves /metrics."""
     warm_up = None
     if state_service is None:
         from edgerep_loader.state_service import StateService
@@ -105,6 +107,18 @@ def serve(socket_path: str, pin_dir: str, stream_service=None, state_service=Non
         os.umask(old_umask)
     os.chmod(socket_path, 0o600)
     log.info("loader %s serving on %s, pins under %s", __version__, socket_path, pin_dir)
+    if metrics_addr:
+        host, port = metrics.parse_addr(metrics_addr)
+        m = metrics.MetricsServer(
+            host,
+            port,
+            [
+                metrics.kernel_samples,
+                lambda: metrics.state_samples(state_service),
+                lambda: metrics.stream_samples(stream_service),
+            ],
+        ).start()
+        log.info("metrics on %s:%d/metrics", host or "*", m.port)
     if warm_up is not None:
         threading.Thread(target=warm_up, name="state-warm-up", daemon=True).start()
     return server
@@ -115,12 +129,20 @@ def main(argv=None) -> None:
     parser.add_argument("--socket", default=DEFAULT_SOCKET, help="unix socket to serve on")
     parser.add_argument("--pin-dir", default=DEFAULT_PIN_DIR, help="bpffs directory for pins")
     parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("EDGEREP_LOADER_LOG_FORMAT", "text"),
+        choices=logconf.FORMATS,
+        help="text (ISO-8601 time first) or json (one object a line)",
     )
-    server = serve(args.socket, args.pin_dir)
+    parser.add_argument(
+        "--metrics-addr",
+        default=os.environ.get("EDGEREP_LOADER_METRICS_ADDR", ""),
+        help="host:port of the Prometheus endpoint /metrics (empty: none)",
+    )
+    args = parser.parse_args(argv)
+    logconf.configure(args.log_level, args.log_format)
+    server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         # leaving pins and attachments in place: packets keep flowing

@@ -149,6 +149,16 @@ class StreamService:
         elif self.kernel.xdp is not None:
             self.kernel.xdp.detach(self._ipr, ifindex)
 
+    def attachments(self) -> list:
+        """(interface, datapath name, attached now) of every replicator the pinned maps hold."""
+        with self._lock:
+            out = []
+            for key, info in list(self.kernel.table(b"replicators").items()):
+                ifname = self._ifname(key.value) or f"ifindex{key.value}"
+                dp = "xdp" if info.datapath == common_pb2.DATAPATH_XDP else "tc"
+                out.append((ifname, dp, self._attached(key.value, info)))
+            return out
+
     def remove_replicator(self, request, context):
         """Detach the replicator from an interface (idempotent)."""
         with self._lock:

@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.edgerep.api.testing.RealApiServer;
 import io.edgerep.api.testing.RepoPaths;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
@@ -43,7 +44,7 @@ class ChartIT {
     private static final String RELEASE = "edgerep";
     private static final String NAMESPACE = "edgerep-system";
     /** Kinds whose CRDs belong to other projects (cert-manager, prometheus-operator). */
-    private static final Set<String> FOREIGN_KINDS = Set.of("Certificate", "ServiceMonitor");
+    private static final Set<String> FOREIGN_KINDS = Set.of("Certificate", "ServiceMonitor", "PodMonitor");
     private static final Set<String> LOADER_ONLY_CAPABILITIES = Set.of("BPF", "NET_ADMIN", "PERFMON", "SYS_ADMIN",
             "SYS_RESOURCE");
 
@@ -71,7 +72,7 @@ class ChartIT {
     }
 
     static Stream<String> valueSets() {
-        return Stream.of("defaults", "cert-manager", "xdp", "edge-nodes");
+        return Stream.of("defaults", "cert-manager", "xdp", "edge-nodes", "observability");
     }
 
     private static Path values(String set) {
@@ -195,11 +196,21 @@ class ChartIT {
         assertThat(rules).anyMatch(r -> r.getResources().contains("pods")
                 && Set.copyOf(r.getVerbs()).equals(Set.of("get", "list", "watch")));
 
-        var roles = ofType(objects, Role.class);
+        var roles = ofType(objects, Role.class).stream()
+                .filter(r -> !r.getMetadata().getName().endsWith("-status-viewer")).toList();
         assertThat(roles).hasSize(1);
         assertThat(roles.get(0).getMetadata().getNamespace()).isEqualTo(NAMESPACE);
         assertThat(roles.get(0).getRules()).flatExtracting(PolicyRule::getResources)
                 .containsExactlyInAnyOrder("secrets", "configmaps", "leases");
+        // kubectl edgerep's Role: reading the operator's per-node view through the service proxy, nothing else
+        var viewer = ofType(objects, Role.class).stream()
+                .filter(r -> r.getMetadata().getName().endsWith("-status-viewer")).toList();
+        assertThat(viewer).singleElement().satisfies(r -> assertThat(r.getRules()).singleElement()
+                .satisfies(rule -> {
+                    assertThat(rule.getResources()).containsExactly("services/proxy");
+                    assertThat(rule.getVerbs()).containsExactly("get");
+                    assertThat(rule.getResourceNames()).contains(RELEASE + "-operator-metrics");
+                }));
     }
 
     @Test
@@ -221,6 +232,9 @@ class ChartIT {
         if (set.equals("cert-manager")) {
             assertThat(foreign).as("cert-manager values render Certificates and a ServiceMonitor")
                     .containsExactlyInAnyOrder("Certificate", "ServiceMonitor");
+        } else if (set.equals("observability")) {
+            assertThat(foreign).as("observability values render a ServiceMonitor and a PodMonitor")
+                    .containsExactlyInAnyOrder("ServiceMonitor", "PodMonitor");
         } else {
             assertThat(foreign).isEmpty();
         }
@@ -277,6 +291,38 @@ class ChartIT {
         assertThat(result.exitCode()).as("helm install --set %s must fail", value).isNotZero();
         assertThat(result.stderr()).contains("values don't meet the specifications of the schema")
                 .contains(field.trim());
+    }
+
+    @Test
+    void theDashboardShipsOnlyWhenAskedLabelledForTheGrafanaSidecar() throws Exception {
+        assertThat(ofType(render("defaults"), ConfigMap.class)).as("no dashboard by default")
+                .noneMatch(c -> c.getMetadata().getName().endsWith("-dashboard"));
+        var objects = render("observability");
+        var dashboards = ofType(objects, ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().endsWith("-dashboard")).toList();
+        assertThat(dashboards).hasSize(1);
+        var cm = dashboards.get(0);
+        assertThat(cm.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+        assertThat(cm.getMetadata().getAnnotations()).containsEntry("grafana_folder", "edge");
+        assertThat(cm.getData().get("edgerep.json")).isEqualTo(
+                Files.readString(RepoPaths.root().resolve("charts/edgerep/dashboards/edgerep.json")).stripTrailing());
+        var podMonitor = objects.stream().filter(o -> o.getKind().equals("PodMonitor")).findFirst().orElseThrow();
+        String yaml = io.fabric8.kubernetes.client.utils.Serialization.asYaml(podMonitor);
+        assertThat(yaml).contains("/q/metrics").contains("loader-metrics")
+                .contains("__meta_kubernetes_pod_node_name");
+        var loader = container(ofType(objects, DaemonSet.class).get(0), "loader");
+        assertThat(loader.getArgs()).contains("--metrics-addr=:9465");
+        assertThat(loader.getPorts())
+                .anyMatch(p -> p.getName().equals("loader-metrics") && p.getContainerPort() == 9465);
+        // logging.format=json: JSON lines from all three
+        assertThat(loader.getArgs()).contains("--log-format=json");
+        var agent = container(ofType(objects, DaemonSet.class).get(0), "agent");
+        assertThat(agent.getEnv()).anyMatch(
+                e -> e.getName().equals("QUARKUS_LOG_CONSOLE_JSON_ENABLED") && e.getValue().equals("true"));
+        var operator = ofType(objects, Deployment.class).get(0).getSpec().getTemplate().getSpec().getContainers()
+                .get(0);
+        assertThat(operator.getEnv()).anyMatch(
+                e -> e.getName().equals("QUARKUS_LOG_CONSOLE_JSON_ENABLED") && e.getValue().equals("true"));
     }
 
     @Test

@@ -220,6 +220,10 @@ public class Agent {
         }
     }
 
+    public CountersCollector counters() {
+        return counters;
+    }
+
     public OperatorLink link() {
         return link;
     }

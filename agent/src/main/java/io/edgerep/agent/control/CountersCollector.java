@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.agent.control;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import io.edgerep.agent.metrics.NodeSample;
 import io.edgerep.agent.state.StateReplicationManager;
 import io.edgerep.proto.v1.ConsumerCounterSet;
 import io.edgerep.proto.v1.ConsumerCounters;
@@ -24,6 +26,11 @@ public final class CountersCollector {
     private final NodeReconciler reconciler;
     private final StateReplicationManager state;
     private final Map<String, long[]> lastBytes = new HashMap<>(); // key -> {bytes, timeMs}
+    private volatile LoaderRead lastRead = new LoaderRead(false, List.of());
+
+    /** The loader's answer to the last read: whether it answered, and each consumer's counters. */
+    public record LoaderRead(boolean ok, List<NodeSample.Consumer> consumers) {
+    }
 
     public CountersCollector(Channel loader, NodeReconciler reconciler, StateReplicationManager state) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
@@ -34,6 +41,7 @@ public final class CountersCollector {
     public synchronized Counters collect() {
         long now = System.currentTimeMillis();
         Counters.Builder b = Counters.newBuilder().setReadAt(ProtoTime.timestamp(now));
+        List<NodeSample.Consumer> read = new ArrayList<>();
         try {
             List<StreamCounters> sc = loader.withDeadlineAfter(5, TimeUnit.SECONDS)
                     .readStreamCounters(ReadStreamCountersRequest.getDefaultInstance()).getStreamsList();
@@ -44,16 +52,26 @@ public final class CountersCollector {
                     continue;
                 }
                 for (ConsumerCounterSet c : s.getConsumersList()) {
-                    b.addConsumers(consumer(sk, c, now));
+                    ConsumerCounters cc = consumer(sk, c, now);
+                    b.addConsumers(cc);
+                    read.add(new NodeSample.Consumer(sk, c, cc.getBitrateBps(),
+                            reconciler.budgets().getOrDefault(sk + "/" + c.getName(), 0L)));
                 }
             }
+            lastRead = new LoaderRead(true, List.copyOf(read));
         } catch (StatusRuntimeException e) {
-            // loader away: send what the agent itself knows
+            // loader away: send what the agent itself knows; the kernel's counters last read stay exported
+            lastRead = new LoaderRead(false, lastRead.consumers());
         }
         if (state != null) {
             b.addAllReplicas(state.replicaProgress()).addAllOrigins(state.originProgress());
         }
         return b.build();
+    }
+
+    /** What the last {@link #collect()} read from the loader. */
+    public LoaderRead lastRead() {
+        return lastRead;
     }
 
     private ConsumerCounters consumer(String streamKey, ConsumerCounterSet c, long now) {

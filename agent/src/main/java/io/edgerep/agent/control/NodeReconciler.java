@@ -53,6 +53,11 @@ import io.grpc.StatusRuntimeException;
  */
 public final class NodeReconciler {
     private static final Logger LOG = Logger.getLogger(NodeReconciler.class);
+    /**
+     * A loader's first SetTrace may wait for the state program's compile (11-22 s measured on a loaded 2-core
+     * machine): a shorter deadline failed the origin for good, as nothing applies the same config again.
+     */
+    static final long TRACE_DEADLINE_S = 120;
 
     private final LoaderGrpc.LoaderBlockingStub loader;
     private final PodFacts pods;
@@ -62,6 +67,7 @@ public final class NodeReconciler {
     private NodeConfig last;
     private NodeStatus lastStatus;
     private volatile Map<Integer, String> streamKeys = Map.of();
+    private volatile Map<String, Long> budgets = Map.of();
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
@@ -73,6 +79,14 @@ public final class NodeReconciler {
     /** Stream id to StreamConfig key, as last applied. */
     public Map<Integer, String> streamKeys() {
         return streamKeys;
+    }
+
+    /**
+     * Bitrate budget in bits per second of each consumer whose policy holds one, by "streamKey/consumerKey", as last
+     * applied.
+     */
+    public Map<String, Long> budgets() {
+        return budgets;
     }
 
     /** Loader calls that changed something, since start. */
@@ -170,6 +184,11 @@ public final class NodeReconciler {
         Map<Integer, String> keys = new HashMap<>();
         ids.forEach((k, v) -> keys.put(v, k));
         streamKeys = Map.copyOf(keys);
+        Map<String, Long> bps = new HashMap<>();
+        cfg.getStreamsList().forEach(s -> s.getConsumersList().stream()
+                .filter(c -> c.getPolicy().getRateBytesPerSec() > 0)
+                .forEach(c -> bps.put(s.getKey() + "/" + c.getKey(), c.getPolicy().getRateBytesPerSec() * 8)));
+        budgets = Map.copyOf(bps);
         Set<Integer> keep = new HashSet<>();
         for (StreamConfig s : cfg.getStreamsList()) {
             int id = ids.get(s.getKey());
@@ -295,7 +314,7 @@ public final class NodeReconciler {
                 }
                 if (!want.equals(haveTraces.get(id))) {
                     mutatingCalls++;
-                    call().setTrace(want);
+                    loader.withDeadlineAfter(TRACE_DEADLINE_S, TimeUnit.SECONDS).setTrace(want);
                 }
                 // only now: a resync snapshot taken before the trace was in place would miss writes
                 state.traced(o.getKey());

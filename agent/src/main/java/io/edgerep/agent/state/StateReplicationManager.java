@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 import io.edgerep.agent.loader.StateEventPump;
+import io.edgerep.agent.metrics.NodeSample;
 import io.edgerep.agent.tls.NodeTls;
 import io.edgerep.proto.v1.OriginProgress;
 import io.edgerep.proto.v1.ReplicaProgress;
@@ -202,6 +203,19 @@ public final class StateReplicationManager implements StateWiring, AutoCloseable
             out.add(ReplicaProgress.newBuilder().setKey(a.key()).setPod(a.pod()).setAppliedSeq(a.reportedSeq())
                     .setLag(ProtoTime.duration(a.reportedLagMs())).setResyncs(a.resyncs()).setRefusedOps(a.refusedOps())
                     .setConfirmed(a.confirmed()).build());
+        }
+        return out;
+    }
+
+    /** What each origin on this node has sent to each of its replicas, for metrics. */
+    public synchronized List<NodeSample.Link> linkSamples() {
+        List<NodeSample.Link> out = new ArrayList<>();
+        for (OriginState o : origins.values()) {
+            for (ReplicaLink l : o.replication.links().values()) {
+                LinkCounters c = l.counters();
+                out.add(new NodeSample.Link(l.key(), l.pod(), l.ackedSeq(), c.sentOps(), c.resyncs(),
+                        c.resyncedBytes(), c.verifyRepairs(), c.driftedPaths(), l.inSync()));
+            }
         }
         return out;
     }

@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
 import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.metrics.OperatorMeters;
 import io.edgerep.operator.plan.PlanInputs;
 import io.edgerep.operator.plan.Planner;
 import io.edgerep.operator.plan.PortClaim;
@@ -55,6 +56,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Reconciles EdgeReplicas: validates, plans each node's items, hands them to the agent registry,
@@ -76,6 +78,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final EventRecorder events;
     private final Clock clock;
     private final StatusPacer pacer;
+    private volatile OperatorMeters meters = OperatorMeters.none();
 
     private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
     private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
@@ -86,8 +89,11 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final SimpleInboundEventSource<EdgeReplica> agentEvents = new SimpleInboundEventSource<>("agents");
 
     @Inject
-    public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings) {
+    public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings,
+            MeterRegistry meterRegistry) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
+        meters = new OperatorMeters(meterRegistry);
+        registry.useMeters(meters);
         // endpoints recorded by the previous run, so the first plans equal the last ones
         registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents"));
     }
@@ -155,6 +161,10 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
 
     @Override
     public UpdateControl<EdgeReplica> reconcile(EdgeReplica er, Context<EdgeReplica> context) {
+        return meters.reconcile(() -> reconcileNow(er));
+    }
+
+    private UpdateControl<EdgeReplica> reconcileNow(EdgeReplica er) {
         String key = Planner.key(er);
         Instant now = clock.instant();
         List<Pod> nsPods = pods.list(er.getMetadata().getNamespace()).toList();

@@ -21,6 +21,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
+import io.edgerep.operator.metrics.OperatorMeters;
 import io.edgerep.operator.plan.NodeConfigAssembler;
 import io.edgerep.operator.plan.NodeFacts;
 import io.edgerep.operator.plan.NodeItems;
@@ -59,9 +60,17 @@ public class AgentRegistry {
     private final ConfigGate gate = new ConfigGate();
     private final List<BiConsumer<String, AgentEvent>> eventListeners = new CopyOnWriteArrayList<>();
     private final Map<String, Long> lastEvent = new ConcurrentHashMap<>();
+    private volatile OperatorMeters meters = OperatorMeters.none();
 
     /** Least spacing of Events with the same node, resource and reason. */
     static final long EVENT_INTERVAL_MS = 10_000;
+
+    /** Where config pushes and their apply latency are counted; the connected agents are exported there too. */
+    public void useMeters(OperatorMeters m) {
+        this.meters = m;
+        m.gauge("edgerep.operator.connected.agents", "Agents whose control stream is up", this,
+                AgentRegistry::connectedAgents);
+    }
 
     /** Called with (node, event) for agent events about resources that have items on that node. */
     public void addEventListener(BiConsumer<String, AgentEvent> listener) {
@@ -292,6 +301,10 @@ public class AgentRegistry {
             }
             s.status = status;
             s.appliedVersion = Math.max(s.appliedVersion, status.getAppliedVersion());
+            if (s.sentAtNanos != 0 && status.getAppliedVersion() >= s.sentVersion) {
+                meters.applied(System.nanoTime() - s.sentAtNanos);
+                s.sentAtNanos = 0;
+            }
             floors.merge(node, status.getAppliedVersion(), Math::max);
         }
         notifyKeys(node, false);
@@ -328,7 +341,10 @@ public class AgentRegistry {
             synchronized (s) {
                 s.out.onNext(ControllerMessage.newBuilder().setConfig(config).build());
             }
+            s.sentAtNanos = System.nanoTime();
+            meters.pushed(node, true);
         } catch (RuntimeException e) {
+            meters.pushed(node, false);
             LOG.warnf("pushing config %d to node %s failed: %s", config.getVersion(), node, e.getMessage());
         }
     }
@@ -383,6 +399,14 @@ public class AgentRegistry {
     /** The current desired config of a node (tests, diagnostics). */
     public synchronized NodeConfig config(String node) {
         return configs.get(node);
+    }
+
+    /** Every connected node as {@link NodeStates} shows it, in node order. */
+    public synchronized List<NodeStates.Node> nodeStates() {
+        List<NodeStates.Node> out = new ArrayList<>();
+        new TreeMap<>(sessions).forEach((node, s) -> out.add(new NodeStates.Node(node, s.hello, true,
+                s.appliedVersion, configs.get(node), s.status, s.counters)));
+        return out;
     }
 
     public synchronized int connectedAgents() {

@@ -16,6 +16,8 @@ final class AgentSession {
     NodeStatus status = NodeStatus.getDefaultInstance();
     Counters counters = Counters.getDefaultInstance();
     long sentVersion = -1;
+    /** System.nanoTime() when sentVersion went out, 0 once the agent reported it applied. */
+    long sentAtNanos;
 
     AgentSession(String node, Hello hello, StreamObserver<ControllerMessage> out) {
         this.node = node;

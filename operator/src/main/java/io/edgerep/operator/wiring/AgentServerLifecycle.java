@@ -21,7 +21,6 @@ import io.edgerep.operator.security.BootstrapVerifier;
 import io.edgerep.operator.security.CaStore;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.runtime.configuration.ConfigUtils;
@@ -43,8 +42,6 @@ public class AgentServerLifecycle {
     @Inject
     OperatorSettings settings;
     @Inject
-    MeterRegistry meters;
-    @Inject
     Operator operator;
 
     private volatile AgentServer server;
@@ -60,7 +57,6 @@ public class AgentServerLifecycle {
         if (!leaderElectionActive()) {
             leading = true;
         }
-        meters.gauge("edgerep_connected_agents", registry, AgentRegistry::connectedAgents);
         loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "edgerep-agent-server");
             t.setDaemon(true);

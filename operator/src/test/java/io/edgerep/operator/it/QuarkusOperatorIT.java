@@ -75,7 +75,8 @@ class QuarkusOperatorIT {
             assertThat(agent.latest().getStreamsList()).anyMatch(s -> s.getKey().equals("q-app/cam"));
             assertThat(registry.connectedAgents()).isEqualTo(1);
             String metrics = new String(metricsUrl.openStream().readAllBytes());
-            assertThat(metrics).contains("edgerep_connected_agents 1.0");
+            assertThat(metrics).contains("edgerep_operator_connected_agents 1.0")
+                    .contains("edgerep_operator_config_pushes_total{");
             assertThat(metrics).as("reconcile metrics").containsPattern("operator_sdk_\\w*reconcil");
         }
     }
