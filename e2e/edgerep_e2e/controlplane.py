@@ -41,8 +41,8 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise RuntimeError(f"openssl {' '.join(args)}: {result.stderr.strip()}")
 
 
-def make_certs(pki: Path) -> None:
-    """CA, API server serving cert (SAN: the control-plane IP), admin client cert, SA key pair."""
+def make_certs(pki: Path, ips: tuple[str, ...] = (CTL_IP,)) -> None:
+    """CA, API server serving cert (SAN: ``ips`` and loopback), admin client cert, SA key pair."""
     pki.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req",
@@ -61,7 +61,9 @@ def make_certs(pki: Path) -> None:
         cwd=pki,
     )
     (pki / "server.ext").write_text(
-        f"subjectAltName=IP:{CTL_IP},IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
+        "subjectAltName="
+        + "".join(f"IP:{ip}," for ip in ips)
+        + "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
         "extendedKeyUsage=serverAuth\n"
     )
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: Apache-2.0
+"""edgerep installed with helm on a real node, from images built here; driven only by kubectl and helm.
+
+The tests run in order and share one installation: install, an EdgeReplica Ready,
+rollout restart, upgrade, uninstall.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgerep_e2e.proc import settle
+
+NS = "edgerep-system"
+RELEASE = "edgerep"
+CHART = str(Path(__file__).resolve().parents[3] / "charts" / "edgerep")
+DS = f"ds/{RELEASE}-agent"
+DEPLOY = f"deploy/{RELEASE}-operator"
+
+
+def describe(cluster) -> str:
+    """What a failure needs: pods, their events and container states."""
+    pods = cluster.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
+    events = cluster.kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", check=False).stdout
+    logs = cluster.kubectl(
+        "logs",
+        "-n",
+        NS,
+        "-l",
+        "app.kubernetes.io/instance=edgerep",
+        "--all-containers",
+        "--tail=30",
+        "--prefix",
+        check=False,
+    ).stdout
+    return f"{pods}\n{events[-6000:]}\n{logs[-8000:]}"
+
+
+def rollout(cluster, what: str, timeout: int = 240) -> None:
+    r = cluster.kubectl(
+        "rollout", "status", "-n", NS, what, f"--timeout={timeout}s", check=False, timeout=timeout + 30
+    )
+    assert r.returncode == 0, f"{what} not rolled out: {r.stderr}\n{describe(cluster)}"
+
+
+def test_images_are_on_the_node_under_the_charts_references(cluster):
+    from edgerep_e2e.images import refs
+
+    listed = set(cluster.ctr("images", "ls", "-q").stdout.split())
+    assert set(refs().values()) <= listed
+
+
+def test_helm_install_runs_operator_and_agent_pods(cluster):
+    cluster.kubectl("create", "namespace", NS)
+    cluster.kubectl("label", "namespace", NS, "pod-security.kubernetes.io/enforce=privileged")
+    out = cluster.helm("install", RELEASE, CHART, "--namespace", NS).stdout
+    assert "pod-security.kubernetes.io/enforce=privileged" in out
+    rollout(cluster, DEPLOY)
+    rollout(cluster, DS)
+    pod = json.loads(
+        cluster.kubectl(
+            "get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=agent", "-o", "json"
+        ).stdout
+    )["items"][0]
+    ready = {c["name"]: c["ready"] for c in pod["status"]["containerStatuses"]}
+    assert ready == {"agent": True, "loader": True}, describe(cluster)
+
+
+def test_agent_registers_with_the_operator(cluster):
+    # the agent proved its node with its projected token: the operator lists it in its agents ConfigMap
+    def registered():
+        r = cluster.kubectl("get", "configmap", "-n", NS, "edgerep-agents", "-o", "json", check=False)
+        return r.returncode == 0 and "erc-node1" in r.stdout
+
+    assert settle(registered, timeout=120), describe(cluster)
+
+
+def test_an_edgereplica_becomes_ready(cluster):
+    example = Path(CHART).parents[1] / "deploy" / "examples" / "state.yaml"
+    cluster.kubectl("apply", "-n", "default", "-f", str(example))
+    r = cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=120s", check=False, timeout=150
+    )
+    assert r.returncode == 0, (
+        r.stderr + cluster.kubectl("describe", "er", "-n", "default", "web", check=False).stdout
+    )
+
+
+def test_rollout_restart_of_the_agents(cluster):
+    cluster.kubectl("rollout", "restart", "-n", NS, DS)
+    rollout(cluster, DS)
+    r = cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=120s", check=False, timeout=150
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_helm_upgrade_with_a_changed_value(cluster):
+    cluster.helm("upgrade", RELEASE, CHART, "--namespace", NS, "--set", "agent.logLevel=DEBUG")
+    rollout(cluster, DS)
+    rollout(cluster, DEPLOY)
+    env = cluster.kubectl(
+        "get", "-n", NS, DS, "-o", "jsonpath={.spec.template.spec.containers[0].env}"
+    ).stdout
+    assert "DEBUG" in env
+
+
+def test_helm_uninstall_leaves_nothing(cluster):
+    cluster.kubectl("delete", "-n", "default", "er/web", "--timeout=120s")
+    cluster.helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout=180s")
+    assert settle(
+        lambda: cluster.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == "", timeout=180
+    ), describe(cluster)
+    left = cluster.kubectl("get", "secrets,configmaps,leases", "-n", NS, "-o", "name").stdout.split()
+    left = [x for x in left if not x.endswith("/kube-root-ca.crt")]
+    pins = (
+        sorted(str(p) for p in Path("/sys/fs/bpf/edgerep").rglob("*"))
+        if Path("/sys/fs/bpf/edgerep").exists()
+        else []
+    )
+    assert (left, pins) == ([], []), "left after helm uninstall"
