@@ -69,6 +69,29 @@ def test_helm_install_runs_operator_and_agent_pods(cluster):
     assert ready == {"agent": True, "loader": True}, describe(cluster)
 
 
+def test_the_kubelets_cgroup_layout_is_the_one_the_agent_resolves(cluster):
+    """cgroupfs driver on a hybrid hierarchy: a container's cgroup v2 directory is
+    kubepods/<qos>/pod<uid>/<container id> under the cgroup2 mount, holding its processes; CgroupResolver's
+    "directory named <id>" form (PodResolutionTest) is what the real kubelet and runc make."""
+    pod = json.loads(
+        cluster.kubectl(
+            "get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=operator", "-o", "json"
+        ).stdout
+    )["items"][0]
+    cid = pod["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+    mount = next(
+        line.split()[4]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split(" - ")[1].startswith("cgroup2 ")
+    )
+    qos = pod["status"]["qosClass"].lower()
+    want = (
+        Path(mount) / "kubepods" / ("" if qos == "guaranteed" else qos) / f"pod{pod['metadata']['uid']}" / cid
+    )
+    assert want.is_dir(), sorted(str(p) for p in Path(mount, "kubepods").rglob(cid))
+    assert (want / "cgroup.procs").read_text().split(), "the container's cgroup v2 directory holds no process"
+
+
 def test_agent_registers_with_the_operator(cluster):
     # the agent proved its node with its projected token: the operator lists it in its agents ConfigMap
     def registered():
@@ -122,3 +145,31 @@ def test_helm_uninstall_leaves_nothing(cluster):
         else []
     )
     assert (left, pins) == ([], []), "left after helm uninstall"
+
+
+def test_a_restricted_namespace_names_pod_security_as_the_cause(cluster):
+    """Bad input: installed where Pod Security enforces 'restricted', the agents cannot start; the DaemonSet's
+    events say why (and the operator, which is restricted-compliant, still runs)."""
+    ns = "erc-restricted"
+    cluster.kubectl("create", "namespace", ns)
+    cluster.kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
+    try:
+        cluster.helm("install", "strict", CHART, "--namespace", ns)
+
+        def reason():
+            ev = cluster.kubectl(
+                "get",
+                "events",
+                "-n",
+                ns,
+                "--field-selector",
+                "reason=FailedCreate",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ).stdout
+            return "violates PodSecurity" in ev and "restricted" in ev and ev
+
+        assert settle(reason, timeout=60), describe(cluster)
+    finally:
+        cluster.helm("uninstall", "strict", "--namespace", ns, "--wait", check=False)
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
