@@ -137,7 +137,7 @@ def test_helm_uninstall_leaves_nothing(cluster):
     assert settle(
         lambda: cluster.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == "", timeout=180
     ), describe(cluster)
-    left = cluster.kubectl("get", "secrets,configmaps,leases", "-n", NS, "-o", "name").stdout.split()
+    left = cluster.kubectl("get", "secrets,configmaps", "-n", NS, "-o", "name").stdout.split()
     left = [x for x in left if not x.endswith("/kube-root-ca.crt")]
     pins = (
         sorted(str(p) for p in Path("/sys/fs/bpf/edgerep").rglob("*"))

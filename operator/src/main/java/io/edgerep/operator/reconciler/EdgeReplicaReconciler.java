@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
 import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.ReleaseOwner;
 import io.edgerep.operator.plan.PlanInputs;
 import io.edgerep.operator.plan.Planner;
 import io.edgerep.operator.plan.PortClaim;
@@ -86,10 +87,11 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final SimpleInboundEventSource<EdgeReplica> agentEvents = new SimpleInboundEventSource<>("agents");
 
     @Inject
-    public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings) {
+    public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings,
+            ReleaseOwner owner) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
         // endpoints recorded by the previous run, so the first plans equal the last ones
-        registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents"));
+        registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents", owner));
     }
 
     public EdgeReplicaReconciler(AgentRegistry registry, OperatorSettings settings, EventRecorder events, Clock clock) {
