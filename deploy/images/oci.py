@@ -152,8 +152,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", default="/")
     p.add_argument("--user", default="0")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--entrypoint", nargs="+", required=True, help="the command (last option)")
-    build(p.parse_args(argv))
+    # the command's own options start with "-": everything after --entrypoint belongs to it
+    p.add_argument("--entrypoint", nargs=argparse.REMAINDER, required=True, help="the command (last option)")
+    args = p.parse_args(argv)
+    if not args.entrypoint:
+        p.error("--entrypoint needs a command")
+    build(args)
 
 
 if __name__ == "__main__":

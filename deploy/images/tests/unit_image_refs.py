@@ -82,7 +82,10 @@ def test_an_archive_is_an_oci_layout_naming_the_image(tmp_path):
             "--out",
             str(out),
             "--entrypoint",
-            "/bin/true",
+            "java",
+            "-XX:MaxRAMPercentage=75",
+            "-jar",
+            "/x.jar",
         ]
     )
     with tarfile.open(out) as tar:
@@ -95,5 +98,5 @@ def test_an_archive_is_an_oci_layout_naming_the_image(tmp_path):
             f = lt.getmember("opt/hello")
             assert (f.uid, lt.extractfile(f).read()) == (185, b"hi\n")
         config = json.load(tar.extractfile("blobs/sha256/" + manifest["config"]["digest"].split(":")[1]))
-        assert config["config"]["Entrypoint"] == ["/bin/true"]
+        assert config["config"]["Entrypoint"] == ["java", "-XX:MaxRAMPercentage=75", "-jar", "/x.jar"]
         assert config["rootfs"]["diff_ids"] == [manifest["layers"][0]["digest"]]
