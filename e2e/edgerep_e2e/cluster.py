@@ -56,6 +56,7 @@ SYSCTLS = (
     "net/netfilter/nf_conntrack_tcp_timeout_close_wait",
 )
 STATE_DIR = Path("/var/lib/edgerep")
+LOG_DIRS = ("/var/log/pods", "/var/log/containers")
 
 
 def node_bin_dir() -> Path:
@@ -105,6 +106,8 @@ class Snapshot:
         self.bpffs_shared = _bpffs_shared()
         self.state_dir_existed = STATE_DIR.exists()
         self.netns = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+        # the kubelet writes container logs under /var/log/pods and links them from /var/log/containers
+        self.logs = {d: set(os.listdir(d)) if os.path.isdir(d) else None for d in LOG_DIRS}
 
     def restore(self) -> list[str]:
         """Puts back what changed; returns what it had to put back (for the log)."""
@@ -123,6 +126,17 @@ class Snapshot:
                 if line.strip() and line not in self.nft:
                     run(["nft", "delete", "table", *line.split()[1:]], check=False)
                     undone.append(f"nft {line.strip()}")
+        for d, before in self.logs.items():
+            if not os.path.isdir(d):
+                continue
+            for entry in set(os.listdir(d)) - (before or set()):
+                p = Path(d) / entry
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+            if before is None:
+                os.rmdir(d)
         if not self.bpffs_shared and _bpffs_shared():
             run(["mount", "--make-private", "/sys/fs/bpf"], check=False)
             undone.append("bpffs propagation")
@@ -220,6 +234,8 @@ class Cluster:
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
         run(["ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE])
         run(["ip", "link", "set", BRIDGE, "up"])
+        # Service addresses route to the bridge (kube-proxy rewrites them there): none may leave by the default route
+        run(["ip", "route", "add", SERVICE_RANGE, "dev", BRIDGE, "src", GATEWAY])
 
     def _write_kubeconfig(self) -> None:
         p = self.pki
@@ -287,6 +303,7 @@ class Cluster:
                 f"--client-ca-file={p}/ca.crt",
                 f"--kubelet-client-certificate={p}/admin.crt",
                 f"--kubelet-client-key={p}/admin.key",
+                "--kubelet-preferred-address-types=InternalIP",
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-account-key-file={p}/sa.pub",
                 f"--service-account-signing-key-file={p}/sa.key",
@@ -545,6 +562,11 @@ def leftovers() -> list[str]:
     saved = run(["iptables-save"], check=False).stdout
     if "KUBE-" in saved:
         found.append("iptables KUBE- chains")
+    for d in LOG_DIRS:
+        if os.path.isdir(d) and any(
+            e.startswith(("edgerep-system_", "erc-")) or "edgerep" in e for e in os.listdir(d)
+        ):
+            found.append(f"container logs in {d}")
     for m in _mounts_under("/"):
         if "edgerep-cluster-" in m:
             found.append(f"mount {m}")
