@@ -350,6 +350,8 @@ class Cluster:
                             "type": "bridge",
                             "bridge": BRIDGE,
                             "isGateway": True,
+                            # pods reach Service addresses (and the API server) through the node
+                            "isDefaultGateway": True,
                             "ipMasq": False,
                             "ipam": {
                                 "type": "host-local",
