@@ -25,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .controlplane import kube_bin_dir, make_certs
+from .controlplane import API_PORT, SERVICE_RANGE, apiserver_cmd, etcd_cmd, kube_bin_dir, make_certs
 from .proc import Proc, run, start, stop_all, wait_for
 
 log = logging.getLogger("edgerep.e2e")
@@ -34,11 +34,8 @@ PREFIX = "erc"
 BRIDGE = f"{PREFIX}-br0"
 GATEWAY = "10.217.0.1"
 POD_SUBNET = "10.217.0.0/24"
-SERVICE_RANGE = "10.215.0.0/24"
 API_SERVICE_IP = "10.215.0.1"
-API_PORT = 6443
 NODE = f"{PREFIX}-node1"
-AGENT_AUDIENCE = "edgerep-agent"
 # sysctls the kubelet and kube-proxy set; restored at teardown
 SYSCTLS = (
     "vm/overcommit_memory",
@@ -271,47 +268,21 @@ class Cluster:
         return proc
 
     def _etcd(self) -> None:
-        self._start(
-            "etcd",
-            [
-                str(self.kube_bin / "etcd"),
-                "--data-dir",
-                str(self.workdir / "etcd"),
-                "--listen-client-urls",
-                "http://127.0.0.1:2379",
-                "--advertise-client-urls",
-                "http://127.0.0.1:2379",
-                "--listen-peer-urls",
-                "http://127.0.0.1:2380",
-                "--listen-metrics-urls",
-                "http://127.0.0.1:2381",
-            ],
-        )
+        self._start("etcd", etcd_cmd(self.kube_bin, self.workdir / "etcd"))
 
     def _apiserver(self) -> None:
         p = self.pki
         api = self._start(
             "kube-apiserver",
-            [
-                str(self.kube_bin / "kube-apiserver"),
-                "--etcd-servers=http://127.0.0.1:2379",
-                f"--bind-address={GATEWAY}",
-                f"--advertise-address={GATEWAY}",
-                f"--secure-port={API_PORT}",
-                f"--tls-cert-file={p}/apiserver.crt",
-                f"--tls-private-key-file={p}/apiserver.key",
-                f"--client-ca-file={p}/ca.crt",
+            apiserver_cmd(
+                self.kube_bin,
+                p,
+                GATEWAY,
                 f"--kubelet-client-certificate={p}/admin.crt",
                 f"--kubelet-client-key={p}/admin.key",
                 "--kubelet-preferred-address-types=InternalIP",
-                "--service-account-issuer=https://kubernetes.default.svc",
-                f"--service-account-key-file={p}/sa.pub",
-                f"--service-account-signing-key-file={p}/sa.key",
-                f"--api-audiences=https://kubernetes.default.svc,{AGENT_AUDIENCE}",
-                f"--service-cluster-ip-range={SERVICE_RANGE}",
                 "--authorization-mode=Node,RBAC",
-                "--allow-privileged",
-            ],
+            ),
         )
         wait_for(
             "the API server to be ready",
