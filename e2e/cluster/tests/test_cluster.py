@@ -101,14 +101,66 @@ def test_agent_registers_with_the_operator(cluster):
     assert settle(registered, timeout=120), describe(cluster)
 
 
-def test_an_edgereplica_becomes_ready(cluster):
+def app_pod(name: str, role: str, command: str) -> dict:
+    """A real pod of the state example's app (app=web): a shell writing under /data, from an image built here."""
+    from edgerep_e2e.images import refs
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web", "role": role}},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "web",
+                    "image": refs()["loader"],
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["sh", "-c", command],
+                }
+            ],
+        },
+    }
+
+
+def exec_out(cluster, pod: str, *cmd: str) -> str:
+    return cluster.kubectl("exec", "-n", "default", pod, "-c", "web", "--", *cmd).stdout
+
+
+def test_an_edgereplica_becomes_ready_and_replicas_follow_the_origin(cluster):
+    origin = app_pod("web-origin", "origin", "mkdir -p /data && echo first > /data/a && exec sleep infinity")
+    edge = app_pod("web-edge", "edge", "mkdir -p /data && exec sleep infinity")
+    for pod in (origin, edge):
+        cluster.kubectl("apply", "-n", "default", "-f", "-", input=json.dumps(pod))
+    r = cluster.kubectl(
+        "wait",
+        "-n",
+        "default",
+        "--for=condition=Ready",
+        "pod/web-origin",
+        "pod/web-edge",
+        "--timeout=120s",
+        check=False,
+        timeout=150,
+    )
+    assert r.returncode == 0, r.stderr + describe(cluster)
     example = Path(CHART).parents[1] / "deploy" / "examples" / "state.yaml"
     cluster.kubectl("apply", "-n", "default", "-f", str(example))
     r = cluster.kubectl(
-        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=120s", check=False, timeout=150
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=180s", check=False, timeout=210
     )
     assert r.returncode == 0, (
         r.stderr + cluster.kubectl("describe", "er", "-n", "default", "web", check=False).stdout
+    )
+    # a write at the origin after the replica is in sync reaches it
+    exec_out(cluster, "web-origin", "sh", "-c", "seq 1 20000 > /data/b && echo second >> /data/a")
+    want = exec_out(cluster, "web-origin", "sha256sum", "/data/a", "/data/b")
+    assert settle(
+        lambda: exec_out(cluster, "web-edge", "sha256sum", "/data/a", "/data/b") == want, timeout=60
+    ), (
+        want,
+        cluster.kubectl("exec", "-n", "default", "web-edge", "--", "ls", "-la", "/data", check=False).stdout,
+        cluster.kubectl("describe", "er", "-n", "default", "web", check=False).stdout,
     )
 
 
