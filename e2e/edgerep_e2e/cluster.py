@@ -53,6 +53,8 @@ SYSCTLS = (
     "net/netfilter/nf_conntrack_tcp_timeout_close_wait",
 )
 STATE_DIR = Path("/var/lib/edgerep")
+# the chart's default dataplane.pinDir
+PIN_DIR = Path("/sys/fs/bpf/edgerep")
 LOG_DIRS = ("/var/log/pods", "/var/log/containers")
 
 
@@ -102,6 +104,7 @@ class Snapshot:
         )
         self.bpffs_shared = _bpffs_shared()
         self.state_dir_existed = STATE_DIR.exists()
+        self.pin_dir_existed = PIN_DIR.exists()
         self.netns = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
         # the kubelet writes container logs under /var/log/pods and links them from /var/log/containers
         self.logs = {d: set(os.listdir(d)) if os.path.isdir(d) else None for d in LOG_DIRS}
@@ -137,6 +140,10 @@ class Snapshot:
         if not self.bpffs_shared and _bpffs_shared():
             run(["mount", "--make-private", "/sys/fs/bpf"], check=False)
             undone.append("bpffs propagation")
+        if not self.pin_dir_existed and PIN_DIR.exists():
+            # pinned maps the chart's loader left (helm uninstall does not remove them yet)
+            shutil.rmtree(PIN_DIR, ignore_errors=True)
+            undone.append(str(PIN_DIR))
         if not self.state_dir_existed and STATE_DIR.exists():
             shutil.rmtree(STATE_DIR, ignore_errors=True)
             undone.append(str(STATE_DIR))

@@ -21,6 +21,8 @@ def _root_and_lock():
         pytest.exit("the cluster suite needs root: run `sudo make e2e-cluster`", returncode=2)
     lock = suitelock.hold("the cluster suite")  # noqa: F841 (held for the session)
     found = leftovers()
+    if Path("/sys/fs/bpf/edgerep").exists():
+        found.append("/sys/fs/bpf/edgerep (the chart's pin directory)")
     if found:
         pytest.exit(f"leftovers of an earlier cluster run: {found}", returncode=3)
     yield
