@@ -41,13 +41,14 @@ crds: ## regenerate deploy/crds (and the chart's copy) from the api classes
 images: build ## build the operator, agent, loader and pause images as OCI archives in target/images/ (root; no engine, no registry)
 	@deploy/images/build
 
-test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e — as root
+test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the real-cluster suite — as root
 	black --check -q $(PY_SRC)
 	clang-format --dry-run --Werror $(C_SRC)
 	$(MVNW) -Pcheck-format install
 	$(PYTEST) bpf/tests deploy/images/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory e2e-cluster
 	@echo "make test: all suites passed"
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
