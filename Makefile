@@ -10,7 +10,7 @@ PYTEST    := PYTHONPATH=$(PYPATH) $(PY) -m pytest -c bpf/pytest.ini
 PROTO_SRC := $(wildcard proto/edgerep/v1/*.proto)
 PROTO_PY  := bpf/loader/edgerep/v1/.generated
 
-.PHONY: help setup build proto-py crds images test test-unit test-bpf test-it e2e e2e-scenarios demo bench fmt fmt-check clean
+.PHONY: help setup build proto-py crds images test test-unit test-bpf test-it e2e e2e-scenarios e2e-cluster demo bench fmt fmt-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,29 +38,22 @@ crds: ## regenerate deploy/crds (and the chart's copy) from the api classes
 	cp api/target/classes/META-INF/fabric8/edgereplicas.edgerep.io-v1.yml deploy/crds/
 	cp deploy/crds/edgereplicas.edgerep.io-v1.yml charts/edgerep/crds/
 
-ENGINE := $(shell for e in podman buildah docker; do \
-  command -v $$e >/dev/null || continue; \
-  if [ $$e = docker ]; then docker info >/dev/null 2>&1 || continue; fi; echo $$e; break; done)
+images: build ## build the operator, agent, loader and pause images as OCI archives in target/images/ (root; no engine, no registry)
+	@deploy/images/build
 
-images: build ## build the operator, agent and loader images (needs podman, buildah or a running docker)
-	@if [ -z "$(ENGINE)" ]; then \
-	  echo "make images: no container engine here (podman, buildah, or docker with a running daemon); images not built"; \
-	  echo "the Containerfiles are in deploy/images/; build them where an engine runs"; exit 0; fi; \
-	for i in operator agent loader; do \
-	  $(ENGINE) build -f deploy/images/$$i.Containerfile -t edgerep/$$i:0.1.0 . || exit 1; done
-
-test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e — as root
+test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the real-cluster suite — as root
 	black --check -q $(PY_SRC)
 	clang-format --dry-run --Werror $(C_SRC)
 	$(MVNW) -Pcheck-format install
-	$(PYTEST) bpf/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory e2e-cluster
 	@echo "make test: all suites passed"
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
 	$(MVNW) -Pcheck-format verify -DskipITs
-	$(PYTEST) bpf/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests -m "not kernel" -q
 
 test-bpf: proto-py ## bcc programs through BPF_PROG_TEST_RUN and netns tests (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make test-bpf needs root (bpf(), netlink, tracefs)"; exit 1; }
@@ -84,6 +77,14 @@ e2e-scenarios: build ## only the scenarios (stream, state, lifecycle, faults, ba
 	@scripts/setup kernel >/dev/null
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/pytest.ini e2e/tests -v -o log_cli=true -k scenario
 
+e2e-cluster: images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) and edgerep installed with helm from the images (root)
+	@[[ $$(id -u) -eq 0 ]] || { echo "make e2e-cluster needs root (containerd, kubelet, iptables)"; exit 1; }
+	@scripts/setup kernel >/dev/null
+	@scripts/setup kube >/dev/null
+	@scripts/setup tools >/dev/null
+	@e2e/cluster/build-node-binaries
+	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m pytest -c e2e/cluster/pytest.ini e2e/cluster/tests -v -o log_cli=true
+
 demo: setup build ## the main job: a 3-node edge on this machine, real video and a real app (root)
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m edgerep_e2e.demo
 
@@ -94,9 +95,10 @@ bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) i
 	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
 
 # the bench drivers are Python scripts without an extension: named, so black sees them
-PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps bench tools/kubectl-edgerep \
+PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps e2e/cluster/tests bench deploy/images \
+  tools/kubectl-edgerep \
   $(shell grep -l '^\#!.*python' bench/*/run)
-C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c)
+C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c deploy/images/*.c)
 
 fmt: ## format Java (Eclipse formatter + import order), Python (black) and BPF C (clang-format)
 	$(MVNW) -q process-sources

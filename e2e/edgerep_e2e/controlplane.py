@@ -41,8 +41,8 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise RuntimeError(f"openssl {' '.join(args)}: {result.stderr.strip()}")
 
 
-def make_certs(pki: Path) -> None:
-    """CA, API server serving cert (SAN: the control-plane IP), admin client cert, SA key pair."""
+def make_certs(pki: Path, ips: tuple[str, ...] = (CTL_IP,)) -> None:
+    """CA, API server serving cert (SAN: ``ips`` and loopback), admin client cert, SA key pair."""
     pki.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req",
@@ -61,7 +61,9 @@ def make_certs(pki: Path) -> None:
         cwd=pki,
     )
     (pki / "server.ext").write_text(
-        f"subjectAltName=IP:{CTL_IP},IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
+        "subjectAltName="
+        + "".join(f"IP:{ip}," for ip in ips)
+        + "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
         "extendedKeyUsage=serverAuth\n"
     )
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
@@ -104,6 +106,50 @@ def make_certs(pki: Path) -> None:
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
 
+def etcd_cmd(bin_dir: Path, data_dir: Path) -> list[str]:
+    """etcd with every listener on loopback."""
+    return [
+        str(bin_dir / "etcd"),
+        "--data-dir",
+        str(data_dir),
+        "--listen-client-urls",
+        "http://127.0.0.1:2379",
+        "--advertise-client-urls",
+        "http://127.0.0.1:2379",
+        "--listen-peer-urls",
+        "http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls",
+        "http://127.0.0.1:2380",
+        "--initial-cluster",
+        "default=http://127.0.0.1:2380",
+        "--listen-metrics-urls",
+        "http://127.0.0.1:2381",
+    ]
+
+
+def apiserver_cmd(bin_dir: Path, pki: Path, address: str, *extra: str) -> list[str]:
+    """kube-apiserver on address:API_PORT over the etcd of :func:`etcd_cmd`, with the certificates of
+    :func:`make_certs` and service-account tokens the agents' audience accepts."""
+    p = str(pki)
+    return [
+        str(bin_dir / "kube-apiserver"),
+        "--etcd-servers=http://127.0.0.1:2379",
+        f"--bind-address={address}",
+        f"--advertise-address={address}",
+        f"--secure-port={API_PORT}",
+        f"--tls-cert-file={p}/apiserver.crt",
+        f"--tls-private-key-file={p}/apiserver.key",
+        f"--client-ca-file={p}/ca.crt",
+        "--service-account-issuer=https://kubernetes.default.svc",
+        f"--service-account-key-file={p}/sa.pub",
+        f"--service-account-signing-key-file={p}/sa.key",
+        f"--api-audiences=https://kubernetes.default.svc,{AGENT_AUDIENCE}",
+        f"--service-cluster-ip-range={SERVICE_RANGE}",
+        "--allow-privileged",
+        *extra,
+    ]
+
+
 class ControlPlane:
     """etcd + kube-apiserver in the topology's control-plane namespace."""
 
@@ -122,49 +168,19 @@ class ControlPlane:
     def start(self) -> None:
         make_certs(self.pki)
         logs = self.workdir / "logs"
-        etcd = start(
-            "etcd",
-            [
-                str(self.bin / "etcd"),
-                "--data-dir",
-                str(self.workdir / "etcd"),
-                "--listen-client-urls",
-                "http://127.0.0.1:2379",
-                "--advertise-client-urls",
-                "http://127.0.0.1:2379",
-                "--listen-peer-urls",
-                "http://127.0.0.1:2380",
-                "--initial-advertise-peer-urls",
-                "http://127.0.0.1:2380",
-                "--initial-cluster",
-                "default=http://127.0.0.1:2380",
-            ],
-            log_dir=logs,
-            netns=self.topology.ctl,
-        )
+        etcd = start("etcd", etcd_cmd(self.bin, self.workdir / "etcd"), log_dir=logs, netns=self.topology.ctl)
         self.procs.append(etcd)
         p = str(self.pki)
         api = start(
             "kube-apiserver",
-            [
-                str(self.bin / "kube-apiserver"),
-                "--etcd-servers=http://127.0.0.1:2379",
-                f"--bind-address={CTL_IP}",
-                f"--advertise-address={CTL_IP}",
-                f"--secure-port={API_PORT}",
-                f"--tls-cert-file={p}/apiserver.crt",
-                f"--tls-private-key-file={p}/apiserver.key",
-                f"--client-ca-file={p}/ca.crt",
-                "--service-account-issuer=https://kubernetes.default.svc",
-                f"--service-account-key-file={p}/sa.pub",
-                f"--service-account-signing-key-file={p}/sa.key",
-                f"--api-audiences=https://kubernetes.default.svc,{AGENT_AUDIENCE}",
-                f"--service-cluster-ip-range={SERVICE_RANGE}",
+            apiserver_cmd(
+                self.bin,
+                self.pki,
+                CTL_IP,
                 "--authorization-mode=RBAC",
                 # no controller-manager runs: nothing would create the default service accounts
                 "--disable-admission-plugins=ServiceAccount",
-                "--allow-privileged",
-            ],
+            ),
             log_dir=logs,
             netns=self.topology.ctl,
         )

@@ -201,7 +201,13 @@ class ChartIT {
         assertThat(roles).hasSize(1);
         assertThat(roles.get(0).getMetadata().getNamespace()).isEqualTo(NAMESPACE);
         assertThat(roles.get(0).getRules()).flatExtracting(PolicyRule::getResources)
-                .containsExactlyInAnyOrder("secrets", "configmaps", "leases");
+                .containsExactlyInAnyOrder("secrets", "configmaps", "leases", "deployments");
+        // its own Deployment only, read only: the owner of what it creates, so helm uninstall removes that
+        assertThat(roles.get(0).getRules()).filteredOn(r -> r.getResources().contains("deployments"))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.getVerbs()).containsExactly("get");
+                    assertThat(r.getResourceNames()).containsExactly(RELEASE + "-operator");
+                });
         // kubectl edgerep's Role: reading the operator's per-node view through the service proxy, nothing else
         var viewer = ofType(objects, Role.class).stream()
                 .filter(r -> r.getMetadata().getName().endsWith("-status-viewer")).toList();

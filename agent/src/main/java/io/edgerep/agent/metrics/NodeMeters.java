@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.agent.metrics;
 
-import io.edgerep.wire.ProtoTime;
 import java.util.List;
 
 import io.edgerep.agent.metrics.Series.Kind;
@@ -10,6 +9,7 @@ import io.edgerep.proto.v1.FrameClass;
 import io.edgerep.proto.v1.OriginProgress;
 import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 

@@ -4,57 +4,58 @@ package io.edgerep.agent.pods;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Pod IP to egress interface and MAC: the kernel's route lookup ({@code ip route get}), the neighbour entry for the
- * next hop, and, when the route points to a bridge, the bridge port that learned that MAC ({@code bridge fdb}).
- * Command output is parsed by pure functions, which tests feed with fixtures.
+ * Pod IP to egress interface and MAC: the kernel's IPv4 route for it ({@code /proc/net/route}), the neighbour entry of
+ * the next hop ({@code /proc/net/arp}), and, when the route points to a bridge, the bridge port that learned that MAC
+ * ({@code /sys/class/net/<br>/brforward}). No program is run: the agent's image needs neither iproute2 nor a shell.
+ * The tables are parsed by {@link NetTables}, which tests feed with captured kernel output.
  */
 public class RouteResolver {
     /** Where a copy for a pod leaves the node. */
     public record Egress(String iface, String mac, String via) {
     }
 
-    private static final Pattern DEV = Pattern.compile("\\bdev (\\S+)");
-    private static final Pattern VIA = Pattern.compile("\\bvia (\\S+)");
-    private static final Pattern LLADDR = Pattern.compile("\\blladdr ([0-9a-f:]{17})");
-    private static final Pattern FDB = Pattern.compile("^([0-9a-f:]{17}) dev (\\S+)(.*)$");
-
     /** How long one neighbour probe may take. */
     static final int PROBE_TIMEOUT_MS = 300;
 
     private final Path sysClassNet;
+    private final Path procNet;
 
+    /** Tables of the agent's own network namespace (the host's, for a hostNetwork pod). */
     public RouteResolver(Path sysClassNet) {
+        this(sysClassNet, Path.of("/proc/net"));
+    }
+
+    public RouteResolver(Path sysClassNet, Path procNet) {
         this.sysClassNet = sysClassNet;
+        this.procNet = procNet;
     }
 
     public Optional<Egress> resolve(String ip) throws IOException {
-        String route = run("ip", "-o", "route", "get", ip);
-        Optional<String> dev = routeDevice(route);
-        if (dev.isEmpty()) {
+        Optional<NetTables.Route> route = NetTables.lookup(NetTables.parseRoutes(read(procNet.resolve("route"))), ip);
+        if (route.isEmpty()) {
             return Optional.empty();
         }
-        String nextHop = routeVia(route).orElse(ip);
-        Optional<String> mac = neighbourMac(run("ip", "neigh", "show", nextHop, "dev", dev.get()));
+        String dev = route.get().iface();
+        String nextHop = NetTables.nextHop(route.get(), ip);
+        Optional<String> mac = NetTables.arpMac(read(procNet.resolve("arp")), nextHop, dev);
         if (mac.isEmpty()) {
             // a pod that has not talked yet has no neighbour entry: make the kernel resolve it
             probe(nextHop);
-            mac = neighbourMac(run("ip", "neigh", "show", nextHop, "dev", dev.get()));
+            mac = NetTables.arpMac(read(procNet.resolve("arp")), nextHop, dev);
         }
         if (mac.isEmpty()) {
             return Optional.empty();
         }
-        String iface = dev.get();
+        String iface = dev;
         if (isBridge(iface)) {
-            Optional<String> port = fdbPort(run("bridge", "fdb", "show", "br", iface), mac.get(), iface);
+            Optional<String> port = bridgePort(iface, mac.get());
             if (port.isEmpty()) {
                 return Optional.empty();
             }
@@ -67,35 +68,26 @@ public class RouteResolver {
         return Files.isDirectory(sysClassNet.resolve(iface).resolve("bridge"));
     }
 
-    /** "10.0.0.5 dev veth1 src 10.0.0.1 uid 0 \    cache" -> veth1. */
-    static Optional<String> routeDevice(String out) {
-        Matcher m = DEV.matcher(out);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-    }
-
-    static Optional<String> routeVia(String out) {
-        Matcher m = VIA.matcher(out);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-    }
-
-    /** "10.0.0.5 lladdr 02:00:00:00:00:05 REACHABLE" -> the MAC; FAILED/INCOMPLETE entries have none. */
-    static Optional<String> neighbourMac(String out) {
-        Matcher m = LLADDR.matcher(out);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-    }
-
-    /** The bridge port that learned mac: a non-self, non-permanent entry on a port other than the bridge itself. */
-    static Optional<String> fdbPort(String out, String mac, String bridge) {
-        for (String line : out.split("\n")) {
-            Matcher m = FDB.matcher(line.trim());
-            if (!m.matches() || !m.group(1).equalsIgnoreCase(mac)) {
-                continue;
+    /** The port of bridge that learned mac (local entries, the bridge's and its ports' own MACs, are skipped). */
+    Optional<String> bridgePort(String bridge, String mac) throws IOException {
+        Path br = sysClassNet.resolve(bridge);
+        for (NetTables.FdbEntry e : NetTables.readFdb(br.resolve("brforward"))) {
+            if (!e.local() && e.mac().equalsIgnoreCase(mac)) {
+                return portName(br.resolve("brif"), e.port());
             }
-            String rest = m.group(3);
-            if (m.group(2).equals(bridge) || rest.contains(" self") || rest.contains("permanent")) {
-                continue;
+        }
+        return Optional.empty();
+    }
+
+    /** The interface under brif/ whose port_no ("0x2") is port. */
+    static Optional<String> portName(Path brif, int port) throws IOException {
+        try (DirectoryStream<Path> ports = Files.newDirectoryStream(brif)) {
+            for (Path p : ports) {
+                String no = read(p.resolve("port_no")).trim();
+                if (!no.isEmpty() && Integer.decode(no) == port) {
+                    return Optional.of(p.getFileName().toString());
+                }
             }
-            return Optional.of(m.group(2));
         }
         return Optional.empty();
     }
@@ -112,18 +104,13 @@ public class RouteResolver {
         }
     }
 
-    protected String run(String... cmd) throws IOException {
-        Process p = new ProcessBuilder(List.of(cmd)).redirectErrorStream(true).start();
+    /** A kernel table's text; a table that is not there (an interface gone meanwhile) reads as empty. */
+    static String read(Path p) throws IOException {
         try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("timeout: " + String.join(" ", cmd));
-            }
-            return p.exitValue() == 0 ? out : "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
+            return new String(Files.readAllBytes(p), StandardCharsets.US_ASCII);
+        } catch (NoSuchFileException e) {
+            return "";
         }
     }
+
 }

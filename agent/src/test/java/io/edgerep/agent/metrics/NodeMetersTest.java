@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.agent.metrics;
 
-import io.edgerep.wire.ProtoTime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
@@ -12,6 +11,7 @@ import io.edgerep.proto.v1.ConsumerCounterSet;
 import io.edgerep.proto.v1.OriginProgress;
 import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.wire.ProtoTime;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 

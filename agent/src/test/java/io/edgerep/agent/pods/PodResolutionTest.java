@@ -6,9 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -84,79 +82,63 @@ class PodResolutionTest {
     }
 
     @Test
-    void routeNeighbourAndBridgePortParsing() {
-        assertThat(RouteResolver.routeDevice("10.1.0.5 dev veth-p1 src 10.1.0.1 uid 0 \\    cache "))
-                .contains("veth-p1");
-        assertThat(RouteResolver.routeVia("10.2.0.9 via 192.168.1.2 dev eth0 src 192.168.1.1 uid 0"))
-                .contains("192.168.1.2");
-        assertThat(RouteResolver.neighbourMac("10.1.0.5 lladdr 02:00:0a:01:00:05 REACHABLE"))
-                .contains("02:00:0a:01:00:05");
-        assertThat(RouteResolver.neighbourMac("10.1.0.6 FAILED")).isEmpty();
-        String fdb = String.join("\n", "33:33:00:00:00:01 dev br0 self permanent",
-                "02:00:0a:01:00:05 dev br0 vlan 1 master br0 permanent",
-                "02:00:0a:01:00:05 dev veth-a master br0 permanent",
-                "02:00:0a:01:00:05 dev veth-b master br0 ",
-                "02:00:0a:01:00:07 dev veth-c master br0 ");
-        assertThat(RouteResolver.fdbPort(fdb, "02:00:0a:01:00:05", "br0")).contains("veth-b");
-        assertThat(RouteResolver.fdbPort(fdb, "02:00:0a:01:00:99", "br0")).isEmpty();
-    }
-
-    @Test
     void resolvesThroughABridgeToItsPort() throws Exception {
-        Files.createDirectories(fs.resolve("net/br0/bridge"));
-        Files.createDirectories(fs.resolve("net/veth-b"));
-        Deque<String> outputs = new ArrayDeque<>(List.of("10.1.0.5 dev br0 src 10.1.0.1 uid 0 \\    cache ",
-                "10.1.0.5 lladdr 02:00:0a:01:00:05 REACHABLE\n", "02:00:0a:01:00:05 dev veth-b master br0 \n"));
-        RouteResolver r = new RouteResolver(fs.resolve("net")) {
-            @Override
-            protected String run(String... cmd) {
-                return outputs.pop();
-            }
-        };
-        assertThat(r.resolve("10.1.0.5")).contains(new RouteResolver.Egress("veth-b", "02:00:0a:01:00:05", ""));
+        RouteResolver r = NetTablesTest.capturedNode(fs, NetTablesTest.ARP);
+        assertThat(r.resolve("10.77.0.6")).contains(new RouteResolver.Egress("veth-b", "02:00:0a:4d:00:06", ""));
     }
 
     @Test
     void probesANeighbourThatIsNotResolvedYetThenUsesIt() throws Exception {
-        Files.createDirectories(fs.resolve("net/pod2"));
         List<String> probed = new ArrayList<>();
-        RouteResolver r = scripted(probed, "10.1.0.7 dev pod2 src 10.1.0.1 uid 0 \\    cache ", "",
-                "10.1.0.7 lladdr 02:00:0a:01:00:07 REACHABLE\n");
-        assertThat(r.resolve("10.1.0.7")).contains(new RouteResolver.Egress("pod2", "02:00:0a:01:00:07", ""));
-        assertThat(probed).containsExactly("10.1.0.7");
+        RouteResolver r = new RouteResolver(fs.resolve("sys/class/net"), fs.resolve("proc/net")) {
+            @Override
+            protected void probe(String nextHop) {
+                probed.add(nextHop);
+                try {
+                    Files.writeString(fs.resolve("proc/net/arp"), NetTablesTest.ARP.replace(
+                            "10.77.0.5        0x1         0x0         00:00:00:00:00:00",
+                            "10.77.0.5        0x1         0x2         02:00:0a:4d:00:05"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        NetTablesTest.capturedNode(fs, NetTablesTest.ARP);
+        Files.write(fs.resolve("sys/class/net/br0/brforward"),
+                NetTablesTest.hex("02000a4d000501000a00000000000000" + NetTablesTest.BRFORWARD));
+        assertThat(r.resolve("10.77.0.5")).contains(new RouteResolver.Egress("veth-a", "02:00:0a:4d:00:05", ""));
+        assertThat(probed).containsExactly("10.77.0.5");
     }
 
     @Test
     void aNeighbourThatStaysUnresolvedIsReportedUnresolved() throws Exception {
         List<String> probed = new ArrayList<>();
-        RouteResolver r = scripted(probed, "10.1.0.8 dev pod3 src 10.1.0.1 uid 0 \\    cache ", "",
-                "10.1.0.8 dev pod3 FAILED\n");
-        assertThat(r.resolve("10.1.0.8")).isEmpty();
-        assertThat(probed).containsExactly("10.1.0.8");
-    }
-
-    /** A resolver whose commands print the given outputs in turn and whose probes are only recorded. */
-    private RouteResolver scripted(List<String> probed, String... outputs) {
-        Deque<String> queue = new ArrayDeque<>(List.of(outputs));
-        return new RouteResolver(fs.resolve("net")) {
-            @Override
-            protected String run(String... cmd) {
-                return queue.pop();
-            }
-
+        NetTablesTest.capturedNode(fs, NetTablesTest.ARP);
+        RouteResolver r = new RouteResolver(fs.resolve("sys/class/net"), fs.resolve("proc/net")) {
             @Override
             protected void probe(String nextHop) {
                 probed.add(nextHop);
             }
         };
+        assertThat(r.resolve("10.77.0.9")).isEmpty();
+        assertThat(probed).containsExactly("10.77.0.9");
     }
 
     @Test
-    void resolvesLoopbackOnThisMachine() throws Exception {
-        // the real commands: loopback routes to "lo", which has no neighbour entry, so no egress MAC
-        assertThat(
-                RouteResolver.routeDevice(new RouteResolver(Path.of("/sys/class/net")).run("ip", "-o", "route", "get",
-                        "127.0.0.1")))
-                .contains("lo");
+    void aMacNoPortLearnedIsUnresolved() throws Exception {
+        // the neighbour is known but the bridge has no learned entry for it (only local ones)
+        RouteResolver r = NetTablesTest.capturedNode(fs, NetTablesTest.ARP.replace("02:00:0a:4d:00:06",
+                "62:9c:61:cd:4e:21"));
+        assertThat(r.resolve("10.77.0.6")).isEmpty();
+    }
+
+    @Test
+    void resolvesAPodOnThisMachinesOwnTables() throws Exception {
+        // the real kernel tables of the machine running the test: a route to its default gateway (if any) is found
+        List<NetTables.Route> routes = NetTables.parseRoutes(RouteResolver.read(Path.of("/proc/net/route")));
+        assertThat(routes).isNotEmpty();
+        NetTables.Route any = routes.get(0);
+        assertThat(NetTables.lookup(routes, NetTables.dotted(any.destination() | 1))).isPresent();
+        assertThat(NetTables.arpMac(RouteResolver.read(Path.of("/proc/net/arp")), "0.0.0.0", "lo")).isEmpty();
     }
 }

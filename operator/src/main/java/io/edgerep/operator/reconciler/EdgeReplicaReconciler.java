@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
 import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.ReleaseOwner;
 import io.edgerep.operator.metrics.OperatorMeters;
 import io.edgerep.operator.plan.PlanInputs;
 import io.edgerep.operator.plan.Planner;
@@ -90,12 +91,12 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
 
     @Inject
     public EdgeReplicaReconciler(KubernetesClient client, AgentRegistry registry, OperatorSettings settings,
-            MeterRegistry meterRegistry) {
+            MeterRegistry meterRegistry, ReleaseOwner owner) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
         meters = new OperatorMeters(meterRegistry);
         registry.useMeters(meters);
         // endpoints recorded by the previous run, so the first plans equal the last ones
-        registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents"));
+        registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents", owner));
     }
 
     public EdgeReplicaReconciler(AgentRegistry registry, OperatorSettings settings, EventRecorder events, Clock clock) {

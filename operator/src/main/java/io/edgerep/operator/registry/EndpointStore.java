@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.jboss.logging.Logger;
 
+import io.edgerep.operator.ReleaseOwner;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -24,10 +25,18 @@ public class EndpointStore {
     private final String namespace;
     private final String name;
 
+    private final ReleaseOwner owner;
+
     public EndpointStore(KubernetesClient client, String namespace, String name) {
+        this(client, namespace, name, ReleaseOwner.NONE);
+    }
+
+    /** The ConfigMap this creates is owned by owner, so it goes with the release. */
+    public EndpointStore(KubernetesClient client, String namespace, String name, ReleaseOwner owner) {
         this.client = client;
         this.namespace = namespace;
         this.name = name;
+        this.owner = owner;
     }
 
     public Map<String, String> load() {
@@ -41,9 +50,11 @@ public class EndpointStore {
             var res = client.configMaps().inNamespace(namespace).withName(name);
             if (res.get() == null) {
                 try {
-                    res.create(new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
+                    ConfigMap cm = new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                             .addToLabels("app.kubernetes.io/part-of", "edgerep").endMetadata()
-                            .withData(Map.of(node, endpoint)).build());
+                            .withData(Map.of(node, endpoint)).build();
+                    ReleaseOwner.adopt(cm.getMetadata(), owner.reference());
+                    res.create(cm);
                     return;
                 } catch (KubernetesClientException e) {
                     if (e.getCode() != 409) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.registry;
 
-import io.edgerep.wire.ProtoTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +16,7 @@ import io.edgerep.proto.v1.OriginProgress;
 import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
 import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.wire.ProtoTime;
 
 /**
  * The per-node view {@code kubectl edgerep} shows, from what the agents stream to the operator: each node's agent and

@@ -7,6 +7,7 @@ import java.util.Map;
 
 import org.jboss.logging.Logger;
 
+import io.edgerep.operator.ReleaseOwner;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -25,6 +26,12 @@ public final class CaStore {
     }
 
     public static CertificateAuthority loadOrCreate(KubernetesClient client, String namespace, String name) {
+        return loadOrCreate(client, namespace, name, ReleaseOwner.NONE);
+    }
+
+    /** As above; a Secret this creates is owned by owner (so it goes with the release), one it finds is left as is. */
+    public static CertificateAuthority loadOrCreate(KubernetesClient client, String namespace, String name,
+            ReleaseOwner owner) {
         Secret existing = client.secrets().inNamespace(namespace).withName(name).get();
         if (existing != null) {
             return fromSecret(existing);
@@ -36,6 +43,7 @@ public final class CaStore {
                 .withData(Map.of("tls.crt", b64(CertificateAuthority.pem(ca.caCertificate())),
                         "tls.key", b64(CertificateAuthority.pkcs8Pem(ca.caKey()))))
                 .build();
+        ReleaseOwner.adopt(s.getMetadata(), owner.reference());
         try {
             client.secrets().inNamespace(namespace).resource(s).create();
             LOG.infof("created CA Secret %s/%s", namespace, name);

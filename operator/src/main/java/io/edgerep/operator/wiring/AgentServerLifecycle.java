@@ -14,6 +14,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.ReleaseOwner;
 import io.edgerep.operator.registry.AgentControlService;
 import io.edgerep.operator.registry.AgentRegistry;
 import io.edgerep.operator.registry.AgentServer;
@@ -44,6 +45,9 @@ public class AgentServerLifecycle {
     @Inject
     Operator operator;
 
+    @Inject
+    ReleaseOwner owner;
+
     private volatile AgentServer server;
     private volatile boolean leading;
     private ScheduledExecutorService loop;
@@ -69,7 +73,7 @@ public class AgentServerLifecycle {
         try {
             if (server == null && leading && operator.getRuntimeInfo().isStarted()
                     && operator.getRuntimeInfo().allEventSourcesAreHealthy()) {
-                var ca = CaStore.loadOrCreate(client, settings.namespace(), settings.caSecret());
+                var ca = CaStore.loadOrCreate(client, settings.namespace(), settings.caSecret(), owner);
                 server = AgentServer.start(settings, ca,
                         new AgentControlService(registry, ca, new BootstrapVerifier(client, settings), settings));
             }

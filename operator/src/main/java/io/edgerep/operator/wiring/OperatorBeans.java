@@ -3,6 +3,7 @@ package io.edgerep.operator.wiring;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -10,6 +11,8 @@ import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.edgerep.operator.OperatorSettings;
+import io.edgerep.operator.ReleaseOwner;
+import io.fabric8.kubernetes.client.KubernetesClient;
 
 /** Builds {@link OperatorSettings} from {@code edgerep.*} configuration. */
 public class OperatorBeans {
@@ -29,5 +32,12 @@ public class OperatorBeans {
             @ConfigProperty(name = "edgerep.finalizer.timeout", defaultValue = "PT30S") Duration finalizerTimeout) {
         return new OperatorSettings(namespace, caSecret, audience, sa, label, lifetime, host, port, names,
                 finalizerTimeout);
+    }
+
+    @Produces
+    @Singleton
+    ReleaseOwner owner(KubernetesClient client, OperatorSettings settings,
+            @ConfigProperty(name = "edgerep.owner.deployment") Optional<String> deployment) {
+        return new ReleaseOwner(client, settings.namespace(), deployment);
     }
 }

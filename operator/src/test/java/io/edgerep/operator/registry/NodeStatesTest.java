@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.registry;
 
-import io.edgerep.wire.ProtoTime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
@@ -24,6 +23,7 @@ import io.edgerep.proto.v1.Policy;
 import io.edgerep.proto.v1.ReplicaDrift;
 import io.edgerep.proto.v1.ReplicaProgress;
 import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.wire.ProtoTime;
 import io.grpc.stub.StreamObserver;
 
 /** The per-node view kubectl edgerep reads: what each agent said, holds and counted, with its consumers' budgets. */
