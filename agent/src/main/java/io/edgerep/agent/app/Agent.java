@@ -17,6 +17,7 @@ import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 
 import io.edgerep.agent.control.CountersCollector;
+import io.edgerep.agent.control.FailedItemRetry;
 import io.edgerep.agent.control.NodeReconciler;
 import io.edgerep.agent.control.OperatorLink;
 import io.edgerep.agent.control.PodFacts;
@@ -61,6 +62,9 @@ public class Agent {
     private volatile NodeTls tls;
     private volatile String loaderVersion = "";
     private ScheduledExecutorService ticker;
+    private FailedItemRetry retry;
+    private ScheduledExecutorService retrier;
+    private volatile boolean loaderUp;
 
     public Agent(AgentConfig cfg) {
         this.cfg = cfg;
@@ -76,6 +80,7 @@ public class Agent {
         PodFacts pods = PodFacts.of(new RouteResolver(Path.of(cfg.sysClassNet())),
                 new CgroupResolver(Path.of(cfg.procRoot())));
         reconciler = new NodeReconciler(loaderChannel, pods, state, Path.of(cfg.procRoot()));
+        retry = new FailedItemRetry(reconciler, System::currentTimeMillis);
         pump.onConnect(this::loaderConnected);
         pump.onLost(this::loaderLost);
         pump.start();
@@ -86,6 +91,13 @@ public class Agent {
             return t;
         });
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        // apart from the ticker: a retried config may wait on the loader for as long as a program takes to compile
+        retrier = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "agent-retry");
+            t.setDaemon(true);
+            return t;
+        });
+        retrier.scheduleWithFixedDelay(this::retryFailed, 1, 1, TimeUnit.SECONDS);
         if (cfg.operatorTarget().isPresent()) {
             try {
                 var ca = NodeTls.parseCerts(Files.readString(Path.of(cfg.caFile()), StandardCharsets.US_ASCII));
@@ -113,11 +125,23 @@ public class Agent {
         }
     }
 
+    private void retryFailed() {
+        try {
+            NodeStatus st = retry.tick(loaderUp);
+            if (st != null && link != null) {
+                link.status(st);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("applying the config again: %s", e.toString());
+        }
+    }
+
     /**
      * A (re)connected loader may have restarted without its traces: the last config is applied again, and the
      * operator hears the result (it replaces what {@link #loaderLost} reported).
      */
     private void loaderConnected() {
+        loaderUp = true;
         try {
             NodeStatus st = reconciler.reapply();
             if (st != null) {
@@ -135,6 +159,7 @@ public class Agent {
 
     /** The loader went away: the operator hears which items the node can no longer vouch for. */
     private void loaderLost(String why) {
+        loaderUp = false;
         LOG.warnf("lost the loader: %s", why);
         NodeStatus st = reconciler.loaderLost(why);
         if (st != null && link != null) {
@@ -148,6 +173,9 @@ public class Agent {
         }
         if (ticker != null) {
             ticker.shutdownNow();
+        }
+        if (retrier != null) {
+            retrier.shutdownNow();
         }
         if (state != null) {
             state.close();

@@ -98,6 +98,11 @@ public final class NodeReconciler {
         return loader.withDeadlineAfter(10, TimeUnit.SECONDS);
     }
 
+    /** The status of the last config applied; null when none was. */
+    public synchronized NodeStatus lastStatus() {
+        return lastStatus;
+    }
+
     /**
      * Applies the last config again (e.g. the loader restarted and lost its traces); null when none was applied yet.
      */
