@@ -29,9 +29,11 @@ from .controlplane import ControlPlane
 from . import suitelock
 from .files import differences_by_kind, tree_digest
 from .manifests import INGRESS_PORT, budget, consumer, edge_replica, stream, web_state
+from .plugin import operator_service, run_plugin
+from .prometheus import OPERATOR_HTTP_PORT
 from .proc import start, wait_for
 from .system import REPO, EdgeSystem
-from .topology import Topology
+from .topology import CTL_IP, Topology
 
 OUT = REPO / "e2e" / "out"
 NS = "demo"
@@ -196,6 +198,8 @@ def main() -> int:
         say("kubectl apply -f edgereplica.yaml; kubectl wait --for=condition=Ready er/edge")
         cp.apply_json(er)
         cp.kubectl("wait", "--for=condition=Ready", "er/edge", "-n", NS, "--timeout=180s", timeout=190)
+        # what the chart's Service gives on a cluster: kubectl edgerep reads the operator through it
+        operator_service(cp, "edgerep-operator-metrics", CTL_IP, OPERATOR_HTTP_PORT)
         say(
             f"streaming {args.seconds}s of video ({rate / 1e6:.1f} Mbit/s) into node-a and driving the web app"
         )
@@ -271,6 +275,9 @@ def main() -> int:
             print(f"  replica  {r.name:<12} {len(expected)} paths  {verdict}")
             healthy &= not diff
         print(f"  {cp.kubectl('get', 'er', '-n', NS).stdout.strip()}")
+        say(f"kubectl edgerep status edge -n {NS}")
+        plugin = run_plugin(cp, topo, "status", "edge", "-n", NS)
+        print(plugin.stdout.rstrip() or plugin.stderr.rstrip())
         png = OUT / "demo.png"
         plot(samples, psnr, fps, png)
         (OUT / "demo-status.json").write_text(json.dumps(samples[-1][1], indent=1))

@@ -29,6 +29,7 @@ from edgerep_e2e.apps import add_web_pods, post_items, received, start_sink, sta
 from edgerep_e2e.files import tree_digest, wait_identical
 from edgerep_e2e.manifests import INGRESS_PORT, budget, consumer, edge_replica, stream, web_state
 from edgerep_e2e.proc import settle, start, wait_for
+from edgerep_e2e.plugin import operator_service, run_plugin
 from edgerep_e2e.prometheus import AGENT_HTTP_PORT, OPERATOR_HTTP_PORT, Prometheus
 from edgerep_e2e.system import SYSTEM_NAMESPACE
 from edgerep_e2e.topology import CTL_IP
@@ -283,77 +284,9 @@ def test_every_dashboard_query_parses_and_returns_data(observed):
     assert not empty, "queries that returned nothing:\n" + "\n".join(empty)
 
 
-PLUGIN = REPO / "tools" / "kubectl-edgerep"
-
-
-def operator_service(cp, name: str, ip: str, port: int) -> None:
-    """A Service, the Pod object behind it and its Endpoints, as the chart and a kubelet would make them.
-
-    The API server's service proxy only goes to an endpoint address whose targetRef is a Pod of the
-    namespace that has that IP (no controller-manager runs here, so the test writes them).
-    """
-    ns = SYSTEM_NAMESPACE
-    pod = f"{name}-0"
-    cp.apply_json(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": pod, "namespace": ns, "labels": {"app.kubernetes.io/component": name}},
-            "spec": {"containers": [{"name": "operator", "image": "edgerep/operator:e2e"}]},
-        }
-    )
-    cp.kubectl(
-        "patch",
-        "pod",
-        pod,
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}}),
-    )
-    cp.apply_json(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": ns},
-            "spec": {"ports": [{"name": "http-metrics", "port": port, "targetPort": port}]},
-        }
-    )
-    cp.apply_json(
-        {
-            "apiVersion": "v1",
-            "kind": "Endpoints",
-            "metadata": {"name": name, "namespace": ns},
-            "subsets": [
-                {
-                    "addresses": [{"ip": ip, "targetRef": {"kind": "Pod", "name": pod, "namespace": ns}}],
-                    "ports": [{"name": "http-metrics", "port": port}],
-                }
-            ],
-        }
-    )
-
-
 def kubectl_edgerep(observed, *args, token: str | None = None):
     """The plugin as a user runs it, with the real kubectl against the real API server."""
-    cp, topo = observed["cp"], observed["topo"]
-    kubeconfig = cp.kubeconfig
-    if token:
-        # the user is the token alone: with the admin's client certificate beside it, the certificate wins
-        config = json.loads(cp.kubeconfig.read_text())
-        config["users"] = [{"name": "admin", "user": {"token": token}}]
-        kubeconfig = cp.kubeconfig.with_name("kubeconfig-token")
-        kubeconfig.write_text(json.dumps(config))
-    cmd = ["/usr/bin/python3", str(PLUGIN), *args, "--kubeconfig", str(kubeconfig)]
-    return subprocess.run(
-        ["ip", "netns", "exec", topo.ctl, *cmd],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "KUBECTL": str(cp.bin / "kubectl")},
-    )
+    return run_plugin(observed["cp"], observed["topo"], *args, token=token)
 
 
 def test_kubectl_edgerep_shows_what_the_sinks_received_and_every_node(observed):
