@@ -90,8 +90,18 @@ def test_a_change_made_on_a_replica_behind_edgerep_is_found_and_repaired(edge, w
         return any(r["pod"] == edited.name and r.get("driftedPaths", 0) >= 2 for r in rs)
 
     wait_for(f"{edited.name} reported drifting in status", drifted, timeout=60)
-    events = cp.get_json("events", "-n", NS, "--field-selector", "reason=Drift")["items"]
-    assert any(edited.name in e["message"] for e in events), [e["message"] for e in events]
+
+    # the Event travels apart from the status (the agent's event queue, then the operator's recorder):
+    # either may be written first
+    def drift_events() -> list[str]:
+        items = cp.get_json("events", "-n", NS, "--field-selector", "reason=Drift")["items"]
+        return [e["message"] for e in items]
+
+    wait_for(
+        f"a Drift event naming {edited.name}",
+        lambda: any(edited.name in m for m in drift_events()),
+        timeout=30,
+    )
     wait_identical([edited], expected, "the origin after the repair", timeout=30)
     wait_identical(replicas[1:], expected, "the origin (never edited)", timeout=5)
 
