@@ -85,18 +85,10 @@ public class Agent {
         pump.onLost(this::loaderLost);
         pump.start();
         counters = new CountersCollector(loaderChannel, reconciler, state);
-        ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "agent-tick");
-            t.setDaemon(true);
-            return t;
-        });
+        ticker = daemonScheduler("agent-tick");
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         // apart from the ticker: a retried config may wait on the loader for as long as a program takes to compile
-        retrier = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "agent-retry");
-            t.setDaemon(true);
-            return t;
-        });
+        retrier = daemonScheduler("agent-retry");
         retrier.scheduleWithFixedDelay(this::retryFailed, 1, 1, TimeUnit.SECONDS);
         if (cfg.operatorTarget().isPresent()) {
             try {
@@ -123,6 +115,14 @@ public class Agent {
         } catch (RuntimeException e) {
             LOG.warnf("housekeeping: %s", e.toString());
         }
+    }
+
+    private static ScheduledExecutorService daemonScheduler(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private void retryFailed() {
