@@ -11,16 +11,18 @@
 #define RESERVE_DISPOSABLE_8TH	 6 /* disposable packets leave 3/4 of the bucket for others */
 #define RESERVE_DIFFERENTIAL_8TH 4 /* differential packets leave 1/2 for reference packets */
 
-/* DROP_NONE to send the copy, else the DROP_* reason. */
+/* DROP_NONE to send the copy, else the DROP_* reason. A budget (rate_bps) is a byte token bucket:
+ * DifferentialFirst keeps part of it for the classes above a packet's, Uniform drops whatever does
+ * not fit, whatever its class; Uniform's uniform_ppm drops that share of packets at random on top.
+ */
 static __always_inline u32 policy_verdict(struct consumer_cfg *c, struct bucket *b, u8 cls, u32 len,
 					  u64 now)
 {
-	if (c->policy == POLICY_UNIFORM) {
-		if (c->uniform_ppm && bpf_get_prandom_u32() % PPM < c->uniform_ppm)
-			return DROP_UNIFORM;
-		return DROP_NONE;
-	}
-	if (c->policy != POLICY_DIFF_FIRST || c->rate_bps == 0 || !b)
+	if (c->policy == POLICY_UNIFORM && c->uniform_ppm &&
+	    bpf_get_prandom_u32() % PPM < c->uniform_ppm)
+		return DROP_UNIFORM;
+	if ((c->policy != POLICY_DIFF_FIRST && c->policy != POLICY_UNIFORM) || c->rate_bps == 0 ||
+	    !b)
 		return DROP_NONE;
 	u64 elapsed = now - b->last_ns;
 	if (elapsed > NS_PER_SEC)
@@ -30,9 +32,9 @@ static __always_inline u32 policy_verdict(struct consumer_cfg *c, struct bucket 
 		tokens = c->burst;
 	b->last_ns = now;
 	u64 reserve = 0;
-	if (cls == CLASS_DISPOSABLE)
+	if (c->policy == POLICY_DIFF_FIRST && cls == CLASS_DISPOSABLE)
 		reserve = c->burst / 8 * RESERVE_DISPOSABLE_8TH;
-	else if (cls == CLASS_DIFFERENTIAL)
+	else if (c->policy == POLICY_DIFF_FIRST && cls == CLASS_DIFFERENTIAL)
 		reserve = c->burst / 8 * RESERVE_DIFFERENTIAL_8TH;
 	if (tokens < reserve + len) {
 		b->tokens = tokens;

@@ -212,6 +212,59 @@ def test_stream_consumer_reached_through_the_fib(topo):
     stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=10))
 
 
+def test_stream_uniform_with_a_budget_holds_it_regardless_of_class(topo):
+    """maxBitrate with policy Uniform (the operator sends UNIFORM with a rate): the same token bucket as
+    DifferentialFirst, but what does not fit is dropped whatever its class, key frames included."""
+    stub = topo.stub()
+    stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
+    path = fx.clip("h264")
+    sent_packets = -(-(os.path.getsize(path) // 188) // 7)
+    pps = sent_packets / 8.0
+    rate, burst = int(pps * FRAME * 0.8), int(pps * FRAME * 0.25)
+    budgets = {
+        1: common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, rate_bytes_per_sec=rate, burst_bytes=burst),
+        2: common_pb2.Policy(
+            kind=common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST, rate_bytes_per_sec=rate, burst_bytes=burst
+        ),
+    }
+    spec = loader_pb2.ReplicatorStream(
+        stream_id=11,
+        interface="in0",
+        ip_protocol=17,
+        port=PORT + 3,
+        inspection=common_pb2.INSPECTION_MPEGTS,
+        consumers=[consumer(topo, i, policy) for i, policy in budgets.items()],
+    )
+    stub.SetStream(loader_pb2.SetStreamRequest(stream=spec))
+    assert stub.ListStreams(loader_pb2.ListStreamsRequest()).streams[-1].consumers == spec.consumers
+    procs = topo.start_receivers(CONSUMER_PORT, "uni", idle=2.0)
+    try:
+        sent = topo.send(path, PORT + 3, pps)
+        for i in budgets:  # c0 and c3 are not consumers of this stream
+            procs[i].wait(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    counters = stub.ReadStreamCounters(loader_pb2.ReadStreamCountersRequest(stream_ids=[11])).streams[0]
+    by_name = {c.name: c for c in counters.consumers}
+    stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=11))
+    with open(path, "rb") as f:
+        original = f.read()
+    for i in budgets:
+        got, capture = topo.receiver_result("uni", i)
+        c = by_name[f"c{i}"]
+        assert sum(c.delivered_packets) == got["count"] and 0 < got["count"] < sent, (i, got)
+        assert sum(c.delivered_bytes) <= 0.8 * sent * FRAME + burst + FRAME, f"c{i} exceeded its budget"
+        with open(capture, "rb") as f:
+            assert_thinned(original, f.read(), f"c{i}")
+    uniform, diff_first = by_name["c1"], by_name["c2"]
+    assert uniform.dropped_packets[REF] > 0, uniform  # the budget does not spare key frames
+    assert diff_first.dropped_packets[REF] == 0, diff_first
+
+
 def test_stream_loader_restart_loses_nothing(topo):
     stub = topo.stub()
     spec = loader_pb2.ReplicatorStream(

@@ -34,6 +34,12 @@ def test_stream_valid_spec_passes():
         for i in range(256)
     ]
     check_stream(spec(consumers=many), ifindex_of)
+    # maxBitrate with policy Uniform: a budget that drops regardless of class
+    uniform = common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, rate_bytes_per_sec=250_000)
+    budgeted = loader_pb2.ReplicatorConsumer(
+        name="u", egress_interface="c0", dst_ip="10.1.0.2", dst_port=6000, policy=uniform
+    )
+    check_stream(spec(consumers=[budgeted]), ifindex_of)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +73,10 @@ def test_stream_bad_stream_fields(kw, words):
         (
             dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=10**7)),
             "ppm",
+        ),
+        (
+            dict(policy=common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, rate_bytes_per_sec=10**12)),
+            "exceeds",
         ),
         (dict(dst_ip="::1"), "IPv4"),
         (dict(src_ip="nope"), "IPv4"),

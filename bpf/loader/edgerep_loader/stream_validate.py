@@ -39,13 +39,11 @@ def check_policy(p: common_pb2.Policy, who: str) -> None:
         raise InvalidRequest(f"{who}: unknown policy kind {p.kind}")
     if p.uniform_drop_ppm > PPM:
         raise InvalidRequest(f"{who}: uniform_drop_ppm {p.uniform_drop_ppm} exceeds {PPM}")
-    if p.kind == common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST:
-        if p.rate_bytes_per_sec == 0:
-            raise InvalidRequest(f"{who}: DIFFERENTIAL_FIRST needs rate_bytes_per_sec > 0")
-        if p.rate_bytes_per_sec > MAX_RATE_BPS:
-            raise InvalidRequest(f"{who}: rate_bytes_per_sec {p.rate_bytes_per_sec} exceeds {MAX_RATE_BPS}")
-    if p.kind == common_pb2.POLICY_KIND_UNIFORM and p.rate_bytes_per_sec:
-        raise InvalidRequest(f"{who}: UNIFORM takes uniform_drop_ppm, not a rate")
+    if p.kind == common_pb2.POLICY_KIND_DIFFERENTIAL_FIRST and p.rate_bytes_per_sec == 0:
+        raise InvalidRequest(f"{who}: DIFFERENTIAL_FIRST needs rate_bytes_per_sec > 0")
+    # UNIFORM takes a rate too (maxBitrate with policy Uniform): its budget drops regardless of class
+    if p.rate_bytes_per_sec > MAX_RATE_BPS:
+        raise InvalidRequest(f"{who}: rate_bytes_per_sec {p.rate_bytes_per_sec} exceeds {MAX_RATE_BPS}")
 
 
 def check_stream(spec: loader_pb2.ReplicatorStream, ifindex_of) -> None:
