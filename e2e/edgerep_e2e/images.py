@@ -19,9 +19,10 @@ def _module(name: str):
 
 
 def refs() -> dict[str, str]:
-    """Image name -> reference as containerd lists it (docker.io/edgerep/agent:0.1.0)."""
+    """Image name -> reference as containerd lists it (docker.io/edgerep/agent:0.1.0), for every image
+    `make images` builds: the chart's, the sandbox image and the test pods' "e2e"."""
     oci = _module("oci")
-    return {n: oci.normalize(r) for n, r in _module("refs").chart_refs().items()}
+    return {n: oci.normalize(r) for n, r in _module("refs").image_refs().items()}
 
 
 def pause_ref() -> str:

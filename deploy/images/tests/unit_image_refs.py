@@ -46,8 +46,19 @@ def test_every_image_the_templates_name_is_built():
     assert names == {"operator", "agent", "loader"}
     assert names <= set(refs.chart_refs())
     build = (HERE / "build").read_text()
-    for n in refs.chart_refs():
+    for n in refs.image_refs():
         assert f"${{REF[{n}]}}" in build, f"deploy/images/build does not build {n}"
+
+
+def test_test_images_share_the_charts_registry_and_tag():
+    chart = refs.chart_refs()
+    everything = refs.image_refs()
+    assert set(everything) == set(chart) | set(refs.TEST_IMAGES)
+    assert {n: everything[n] for n in chart} == chart
+    # what the cluster suite's pods run is built and imported like the chart's images, tagged like them
+    for n in refs.TEST_IMAGES:
+        assert everything[n] == chart["pause"].replace("/pause:", f"/{n}:")
+        assert n not in yaml.safe_load((CHART / "values.yaml").read_text()).values()
 
 
 def test_default_registry_is_not_one_nobody_builds_for():
