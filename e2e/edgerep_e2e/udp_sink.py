@@ -5,7 +5,8 @@ Run inside a pod: ``python3 -m edgerep_e2e.udp_sink --port 6000 --out /srv/recv.
 Writes the payloads, in arrival order, to ``--out`` (a playable TS file), the
 length of each datagram to ``--out``.sizes (16-bit little-endian, so the
 datagrams can be told apart again) and a JSON summary to ``--out``.json every
-half second (packets, bytes, first and last arrival).
+half second (packets, bytes, first and last arrival); the last one, written once
+SIGTERM's drain is on disk, also says ``"stopped": true``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import time
 
 def drain(sock: socket.socket, out, sizes, stats: dict) -> None:
     """Keeps what is still queued on the socket when the sink is told to stop."""
+    # non-blocking: on a socket with a timeout, an empty queue would wait that long and raise TimeoutError
+    sock.setblocking(False)
     while True:
         try:
-            data = sock.recv(65535, socket.MSG_DONTWAIT)
+            data = sock.recv(65535)
         except BlockingIOError:
             break
         out.write(data)
@@ -70,6 +73,7 @@ def main() -> None:
                 last_report = time.monotonic()
             if stop:
                 drain(sock, out, sizes, stats)
+                stats["stopped"] = True
                 with open(args.out + ".json.tmp", "w") as f:
                     json.dump(stats, f)
                 os.replace(args.out + ".json.tmp", args.out + ".json")
