@@ -25,6 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from .cluster_workloads import Sensor
 from .controlplane import API_PORT, SERVICE_RANGE, apiserver_cmd, etcd_cmd, kube_bin_dir, make_certs
 from .proc import Proc, run, start, stop_all, wait_for
 
@@ -550,4 +551,5 @@ def leftovers() -> list[str]:
     for m in _mounts_under("/"):
         if "edgerep-cluster-" in m:
             found.append(f"mount {m}")
+    found += Sensor.leftovers()  # the scenarios' camera, outside the node
     return found

@@ -138,3 +138,15 @@ def integrity(replica, workdir: Path) -> tuple[str, int]:
         )
     finally:
         db.close()
+
+
+def main() -> None:
+    """``python3 -m edgerep_e2e.files ROOT``: tree_digest(ROOT) as JSON, for a tree inside a pod."""
+    import json
+    import sys
+
+    json.dump(tree_digest(Path(sys.argv[1])), sys.stdout, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -176,29 +176,35 @@ def psnr_of(errors: list[float]) -> float:
     return PSNR_EXACT if mean <= 0 else min(10 * math.log10(255 * 255 / mean), PSNR_EXACT)
 
 
-def decodable_frames(path: Path) -> int:
-    """Number of video frames ffmpeg decodes from a (possibly lossy) capture."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-count_frames",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout
+def frames_command(path) -> list[str]:
+    """ffprobe decoding a (possibly lossy) capture and counting its video frames; ``parse_frames`` reads
+    its output. Separate so it can run where the capture is (in a consumer's pod)."""
+    return [
+        "ffprobe",
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-count_frames",
+        "-show_entries",
+        "stream=nb_read_frames",
+        "-of",
+        "json",
+        str(path),
+    ]
+
+
+def parse_frames(out: str) -> int:
+    """The frame count in frames_command's output; 0 when nothing decoded."""
     try:
         return int(json.loads(out)["streams"][0]["nb_read_frames"])
     except (KeyError, IndexError, ValueError, json.JSONDecodeError):
         return 0
+
+
+def decodable_frames(path: Path) -> int:
+    """Number of video frames ffmpeg decodes from a (possibly lossy) capture."""
+    return parse_frames(subprocess.run(frames_command(path), capture_output=True, text=True).stdout)
 
 
 def reference_datagrams(path: Path) -> list[bool]:

@@ -1,18 +1,39 @@
 # SPDX-License-Identifier: Apache-2.0
 """edgerep installed with helm on a real node, from images built here; driven only by kubectl and helm.
 
-The tests run in order and share one installation: install, an EdgeReplica Ready,
-rollout restart, upgrade, uninstall.
+The tests run in order and share one installation: install; the state example with a web app's
+origin pod and two replica pods; a stream from a sensor outside the node to three consumer pods;
+rollout restart of the agents while both flow; upgrade; uninstall. The scenario pods run the e2e
+image (edgerep_e2e.cluster_workloads).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 
 import pytest
 
+from edgerep_e2e import media
+from edgerep_e2e.cluster import NODE
+from edgerep_e2e.cluster_workloads import (
+    NS as PODS_NS,
+    SENSOR_HOST_IP,
+    SENSOR_LINK,
+    Pods,
+    Sensor,
+    Sink,
+    Writer,
+    idle_pod,
+    origin_pod,
+)
+from edgerep_e2e.files import differences, differences_by_kind
+from edgerep_e2e.manifests import CONSUMER_PORT, INGRESS_PORT, budget, consumer, edge_replica, stream
 from edgerep_e2e.proc import settle
+
+log = logging.getLogger("edgerep.e2e")
 
 NS = "edgerep-system"
 RELEASE = "edgerep"
@@ -101,76 +122,287 @@ def test_agent_registers_with_the_operator(cluster):
     assert settle(registered, timeout=120), describe(cluster)
 
 
-def app_pod(name: str, role: str, command: str) -> dict:
-    """A real pod of the state example's app (app=web): a shell writing under /data, from an image built here."""
-    from edgerep_e2e.images import refs
+# --- the scenarios, in real pods of the e2e image ---------------------------------------------------------
 
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "web", "role": role}},
-        "spec": {
-            "terminationGracePeriodSeconds": 1,
-            "containers": [
-                {
-                    "name": "web",
-                    "image": refs()["loader"],
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": ["sh", "-c", command],
-                }
-            ],
-        },
-    }
+#: The state example (deploy/examples/state.yaml): /data of container "web", origin and edge pods of app=web.
+STATE_EXAMPLE = Path(CHART).parents[1] / "deploy" / "examples" / "state.yaml"
+STATE_ROOT = "/data"
+ORIGIN = "web-origin"
+REPLICAS = ("web-edge-0", "web-edge-1")
+STATE_REQUESTS = 300
+#: What the origin does to its tree besides the app's requests, with coreutils: nested directories,
+#: owners, set-id and permission bits, times in ns, a symlink (with its own time), a link out of the
+#: tree, a hard link, a rename and an unlink. Each is a property the strict comparison must see.
+TREE_OPS = f"""set -e
+cd {STATE_ROOT}
+mkdir -p static/css
+printf 'body {{ margin: 0 }}\\n' > static/css/site.css
+printf '<p>home</p>\\n' > static/index.html
+ln -s index.html static/home.html
+ln -s ../app.db static/db-link
+ln static/index.html static/index-hardlink.html
+printf 'draft\\n' > static/draft.txt && mv static/draft.txt static/final.txt
+printf 'gone\\n' > static/gone.txt && rm static/gone.txt
+chown -R 101:102 static
+chmod 0640 static/index.html
+chmod 2750 static/css
+touch -d '2001-02-03 04:05:06.123456789' static/css/site.css
+touch -h -d '2002-03-04 05:06:07.5' static/home.html
+"""
+#: Consumers of the stream example and their pods (app=<name>, pod <name>-0): the drop policy of each
+#: budget, None for the unbudgeted one.
+CONSUMERS = {"full": None, "diff": "DifferentialFirst", "uniform": "Uniform"}
+#: Share of the stream's bitrate the budgeted consumers get.
+BUDGET = 0.8
+#: The loader's token bucket depth for a budget: a quarter of a second of it (stream_service.py).
+BURST_SECONDS = 0.25
+#: Bytes of a copy on the wire, which the token bucket counts (a consumer counts only the 1316 of payload).
+FRAME = media.DATAGRAM + 42
+RESTART_LOOPS = 10  # of the 30 s clip: longer than a rollout of the agent; stopped when the checks are done
 
 
-def exec_out(cluster, pod: str, *cmd: str) -> str:
-    return cluster.kubectl("exec", "-n", "default", pod, "-c", "web", "--", *cmd).stdout
+def er_describe(cluster, name: str) -> str:
+    return cluster.kubectl("describe", "er", "-n", PODS_NS, name, check=False).stdout
 
 
-def test_an_edgereplica_becomes_ready_and_replicas_follow_the_origin(cluster):
-    origin = app_pod("web-origin", "origin", "mkdir -p /data && echo first > /data/a && exec sleep infinity")
-    edge = app_pod("web-edge", "edge", "mkdir -p /data && exec sleep infinity")
-    for pod in (origin, edge):
-        cluster.kubectl("apply", "-n", "default", "-f", "-", input=json.dumps(pod))
+def wait_er_ready(cluster, *names: str, timeout: int = 180) -> None:
     r = cluster.kubectl(
         "wait",
         "-n",
-        "default",
+        PODS_NS,
         "--for=condition=Ready",
-        "pod/web-origin",
-        "pod/web-edge",
-        "--timeout=120s",
+        *[f"er/{n}" for n in names],
+        f"--timeout={timeout}s",
         check=False,
-        timeout=150,
+        timeout=timeout + 30,
     )
-    assert r.returncode == 0, r.stderr + describe(cluster)
-    example = Path(CHART).parents[1] / "deploy" / "examples" / "state.yaml"
-    cluster.kubectl("apply", "-n", "default", "-f", str(example))
-    r = cluster.kubectl(
-        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=180s", check=False, timeout=210
-    )
-    assert r.returncode == 0, (
-        r.stderr + cluster.kubectl("describe", "er", "-n", "default", "web", check=False).stdout
-    )
-    # a write at the origin after the replica is in sync reaches it
-    exec_out(cluster, "web-origin", "sh", "-c", "seq 1 20000 > /data/b && echo second >> /data/a")
-    want = exec_out(cluster, "web-origin", "sha256sum", "/data/a", "/data/b")
-    assert settle(
-        lambda: exec_out(cluster, "web-edge", "sha256sum", "/data/a", "/data/b") == want, timeout=60
-    ), (
-        want,
-        cluster.kubectl("exec", "-n", "default", "web-edge", "--", "ls", "-la", "/data", check=False).stdout,
-        cluster.kubectl("describe", "er", "-n", "default", "web", check=False).stdout,
-    )
+    assert r.returncode == 0, r.stderr + "".join(er_describe(cluster, n) for n in names) + describe(cluster)
 
 
-def test_rollout_restart_of_the_agents(cluster):
-    cluster.kubectl("rollout", "restart", "-n", NS, DS)
-    rollout(cluster, DS)
-    r = cluster.kubectl(
-        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=120s", check=False, timeout=150
+def replicas_identical(pods, timeout: float = 60) -> dict:
+    """Wait for every replica pod's whole tree to equal the origin's (both read from inside the pods);
+    the origin's tree. On timeout, each differing path and how it differs."""
+    last = {}
+
+    def same():
+        last["origin"] = pods.tree(ORIGIN, STATE_ROOT)
+        for r in REPLICAS:
+            last[r] = pods.tree(r, STATE_ROOT)
+        return all(last[r] == last["origin"] for r in REPLICAS) and last["origin"]
+
+    if settle(same, timeout=timeout, interval=1):
+        return last["origin"]
+    report = []
+    for r in REPLICAS:
+        if r in last and "origin" in last:
+            kinds = differences_by_kind(last["origin"], last[r])
+            report.append(f"{r}: {kinds}\n  " + "\n  ".join(differences(last["origin"], last[r])[:30]))
+    raise AssertionError("replicas differ from the origin:\n" + "\n".join(report))
+
+
+def database(pods, name: str) -> tuple[str, int]:
+    """integrity_check and the item count of the web app's database in a pod, judged by sqlite3 on a
+    copy (opening a WAL database writes beside it)."""
+    out = pods.sh(
+        name,
+        f"rm -rf /tmp/check && mkdir /tmp/check && cp -p {STATE_ROOT}/app.db /tmp/check/"
+        f" && if [ -e {STATE_ROOT}/app.db-wal ]; then cp -p {STATE_ROOT}/app.db-wal /tmp/check/; fi"
+        " && sqlite3 /tmp/check/app.db 'PRAGMA integrity_check' 'SELECT count(*) FROM items'",
+    ).split()
+    return out[0], int(out[1])
+
+
+@pytest.fixture(scope="module")
+def pods(cluster):
+    return Pods(cluster, PODS_NS)
+
+
+@pytest.fixture(scope="module")
+def sensor(cluster):
+    """The camera outside the node; its link is the stream's ingress interface. Removed even on failure."""
+    with Sensor() as s:
+        yield s
+
+
+def test_web_app_state_in_replica_pods_strictly_identical(cluster, pods):
+    """The state example with real pods: the web app in the origin pod has state before the EdgeReplica
+    exists (the replicas start from a resync), then takes requests and tree changes; both replica pods
+    end strictly identical to it, read from inside each pod, and its database is sound in each."""
+    pods.create(
+        origin_pod(ORIGIN, {"app": "web", "role": "origin"}, STATE_ROOT),
+        *[idle_pod(r, {"app": "web", "role": "edge"}, "web", mkdir=STATE_ROOT) for r in REPLICAS],
     )
-    assert r.returncode == 0, r.stderr
+    before = Writer(pods, ORIGIN, "before", count=50, interval=0).wait()
+    assert before == {"stored": 50, "stopped": True, "error": None}, before
+    cluster.kubectl("apply", "-n", PODS_NS, "-f", str(STATE_EXAMPLE))
+    wait_er_ready(cluster, "web")
+
+    during = Writer(pods, ORIGIN, "state", count=STATE_REQUESTS, interval=0).wait()
+    assert during == {"stored": STATE_REQUESTS, "stopped": True, "error": None}, during
+    pods.sh(ORIGIN, TREE_OPS)
+    tree = replicas_identical(pods)
+
+    # the comparison saw every kind of property it checks, so none of them went unchecked
+    entries = list(tree.values())
+    assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS
+    assert tree["static/home.html"] == "link ->index.html uid=101 gid=102 mtime=1015218367500000us"
+    assert tree["static/db-link"].startswith("link ->../app.db ")
+    assert "hardlink-of=static/index-hardlink.html" in tree["static/index.html"]
+    assert tree["static/css"].startswith("dir mode=2750 uid=101 gid=102 ")
+    assert "mtime=981173106123456789 " in tree["static/css/site.css"]
+    assert tree["static/index.html"].startswith("file mode=0640 uid=101 gid=102 ")
+    assert "static/gone.txt" not in tree and "static/draft.txt" not in tree and "static/final.txt" in tree
+    assert any(e.startswith("file ") and "app.db" in k for k, e in tree.items())
+    assert sum(e.startswith("dir ") for e in entries) >= 4 and "." in tree
+    for r in REPLICAS:
+        assert database(pods, r) == ("ok", 50 + STATE_REQUESTS), r
+
+    def in_sync():
+        er = json.loads(cluster.kubectl("get", "er", "-n", PODS_NS, "web", "-o", "json").stdout)
+        conds = {c["type"]: c["status"] for c in er["status"]["conditions"]}
+        replicas = {r["pod"] for r in er["status"].get("state", {}).get("replicas", [])}
+        return conds.get("InSync") == "True" and replicas == set(REPLICAS)
+
+    assert settle(in_sync, timeout=60), er_describe(cluster, "web")
+
+
+def delivered(cluster, name: str) -> dict:
+    """deliveredPackets per consumer, as the EdgeReplica's status has them."""
+    status = json.loads(cluster.kubectl("get", "er", "-n", PODS_NS, name, "-o", "json").stdout).get(
+        "status", {}
+    )
+    return {c["name"]: c.get("deliveredPackets", 0) for c in status.get("stream", {}).get("consumers", [])}
+
+
+def decoded_frames(pods, name: str, path: str) -> int:
+    """Video frames ffmpeg (ffprobe) decodes from a capture, inside the consumer's pod."""
+    return media.parse_frames(pods.exec(name, *media.frames_command(path), timeout=300).stdout)
+
+
+def test_stream_to_consumer_pods_with_budgets(cluster, pods, sensor):
+    """A 22 Mbit/s H.264 clip from the sensor through the node's tc replicator to three consumer pods:
+    unbudgeted (every datagram, bit-exact), DifferentialFirst at 80 % (no key-frame datagram lost) and
+    Uniform at 80 %; both budgets hold and the status counts what each pod received."""
+    clip = media.clip("h264", seconds=8, bitrate="22M")
+    rate_bps = clip.stat().st_size * 8 / media.duration(clip)
+    pods.create(*[idle_pod(f"{n}-0", {"app": n}, "sink") for n in CONSUMERS])
+    sinks = {n: Sink(pods, f"{n}-0", "/srv/stream.ts", CONSUMER_PORT) for n in CONSUMERS}
+    budget_bps = rate_bps * BUDGET
+    er = edge_replica(
+        "cameras",
+        PODS_NS,
+        stream=stream(
+            [consumer(n, qoc=None if p is None else budget(budget_bps, p)) for n, p in CONSUMERS.items()],
+            ingress={"interface": SENSOR_LINK, "nodeName": NODE},
+            inspection="MPEGTS",
+            datapath="TC",
+        ),
+    )
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(er))
+    wait_er_ready(cluster, "cameras")
+
+    began = time.monotonic()
+    sender = sensor.send(media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT), cluster.workdir / "logs")
+    assert sender.popen.wait(timeout=120) == 0, sender.tail()
+    sending = time.monotonic() - began  # the kernel saw the stream within this window
+    originals = media.datagrams(clip)
+    assert sender.tail(1).strip() == str(len(originals)), sender.tail()
+    settle(lambda: sinks["full"].received() == len(originals), timeout=30)
+    # the counters are coalesced every 2 s: once they agree with the pods, nothing is in flight
+    settle(lambda: delivered(cluster, "cameras") == {n: s.received() for n, s in sinks.items()}, timeout=30)
+    counted = delivered(cluster, "cameras")
+    summaries = {n: s.stop() for n, s in sinks.items()}
+
+    reference = media.reference_datagrams(clip)
+    frames = media.decodable_frames(clip)
+    report = {}
+    for n, sink in sinks.items():
+        local = sink.fetch(cluster.workdir / "captures")
+        got = media.received_datagrams(local)
+        lost = media.lost_datagrams(originals, got)
+        report[n] = {
+            "received": len(got),
+            "lost": len(lost),
+            "lost_reference": sum(1 for i in lost if reference[i]),
+            "delivered_bps": summaries[n]["bytes"] * 8 / sending,
+            "frames_decoded_in_pod": decoded_frames(pods, sink.name, sink.out),
+            "psnr": media.psnr(local, clip),
+            "status_delivered": counted.get(n),
+        }
+        assert summaries[n]["packets"] == len(got), (n, summaries[n])
+    log.info("stream to consumer pods (%.0f bit/s, budgets %.0f bit/s): %s", rate_bps, budget_bps, report)
+    full, diff, uniform = report["full"], report["diff"], report["uniform"]
+    assert full["lost"] == 0 and full["psnr"] == float("inf"), full
+    # bit-exact: the capture is the clip, byte for byte
+    assert (cluster.workdir / "captures" / "full-0-stream.ts").read_bytes() == clip.read_bytes()
+    assert full["frames_decoded_in_pod"] == frames, full
+    assert diff["lost_reference"] == 0, diff
+    for name, r in (("diff", diff), ("uniform", uniform)):
+        assert 0 < r["lost"] and r["frames_decoded_in_pod"] > 0, (name, r)
+        # the token bucket: the budget over the window plus its depth (it counts whole frames; payload is less)
+        allowed = budget_bps / 8 * (sending + BURST_SECONDS) + FRAME
+        assert summaries[name]["bytes"] <= allowed, (name, summaries[name]["bytes"], allowed)
+    assert (
+        uniform["lost_reference"] > 0
+    ), uniform  # Uniform's budget spares no class: what DifferentialFirst avoids
+    for n, r in report.items():
+        assert abs(r["status_delivered"] - r["received"]) <= 0.01 * r["received"], (n, r)
+
+
+def agent_pods(cluster) -> list[str]:
+    return cluster.kubectl(
+        "get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=agent", "-o", "name"
+    ).stdout.split()
+
+
+def test_rollout_restart_of_the_agents_while_the_stream_flows_and_the_app_writes(cluster, pods, sensor):
+    """`kubectl rollout restart` of the DaemonSet: the new loader adopts what the old one pinned, so the
+    unbudgeted consumer pod loses no datagram, the app keeps taking requests, both EdgeReplicas are
+    Ready again and the replica pods converge to the origin's tree."""
+    clip = media.clip("h264", seconds=30, size="640x360", bitrate="4M")
+    full = Sink(pods, "full-0", "/srv/restart.ts", CONSUMER_PORT)
+    writer = Writer(pods, ORIGIN, "restart")
+    sender = sensor.send(
+        media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT, loops=RESTART_LOOPS),
+        cluster.workdir / "logs",
+    )
+    try:
+        assert settle(
+            lambda: full.received() > 200, timeout=60
+        ), f"no stream before the restart: {full.summary()}"
+        old = agent_pods(cluster)
+        t = time.monotonic()
+        cluster.kubectl("rollout", "restart", "-n", NS, DS)
+        rollout(cluster, DS)
+        wait_er_ready(cluster, "cameras", "web")
+        took = time.monotonic() - t
+        assert set(agent_pods(cluster)).isdisjoint(old), (old, agent_pods(cluster))
+        # still forwarding through the new agent's loader, and the app still taking requests
+        at, stored = full.received(), writer.summary()["stored"]
+        assert settle(lambda: full.received() > at + 1000, timeout=60), full.summary()
+        assert settle(lambda: writer.summary()["stored"] > stored, timeout=30), writer.summary()
+        assert sender.alive(), "the sender finished before the restart was over: raise RESTART_LOOPS"
+    finally:
+        sender.stop()
+    full.stop()
+    written = writer.stop()
+    got = media.received_datagrams(full.fetch(cluster.workdir / "captures"))
+    lost, sent = media.lost_before_stop(media.datagrams(clip) * RESTART_LOOPS, got)
+    log.info(
+        "rollout restart: Ready again %.1f s after it began; %d of %d datagrams received, %d lost; %d items written",
+        took,
+        len(got),
+        sent,
+        len(lost),
+        written["stored"],
+    )
+    assert len(got) > 5000, f"{len(got)} datagrams received: too few to judge"
+    assert not lost, f"{len(lost)} datagrams lost across the restart (first {lost[:10]})"
+    assert written["error"] is None and written["stored"] > 0, written
+    tree = replicas_identical(pods)
+    assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS + written["stored"]
+    # the stream example's resource goes; the state example's stays for the uninstall tests
+    cluster.kubectl("delete", "er", "-n", PODS_NS, "cameras", "--timeout=120s", timeout=150)
 
 
 def test_helm_upgrade_with_a_changed_value(cluster):
