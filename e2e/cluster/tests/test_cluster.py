@@ -339,7 +339,7 @@ def test_stream_to_consumer_pods_with_budgets(cluster, pods, sensor):
     assert diff["lost_reference"] == 0, diff
     for name, r in (("diff", diff), ("uniform", uniform)):
         assert 0 < r["lost"] and r["frames_decoded_in_pod"] > 0, (name, r)
-        # the token bucket: the budget over the window plus its depth (it counts whole frames; payload is less)
+        # the token bucket: the budget over the window plus its depth (it counts frames; payload is less)
         allowed = budget_bps / 8 * (sending + BURST_SECONDS) + FRAME
         assert summaries[name]["bytes"] <= allowed, (name, summaries[name]["bytes"], allowed)
     assert (
@@ -360,49 +360,57 @@ def test_rollout_restart_of_the_agents_while_the_stream_flows_and_the_app_writes
     unbudgeted consumer pod loses no datagram, the app keeps taking requests, both EdgeReplicas are
     Ready again and the replica pods converge to the origin's tree."""
     clip = media.clip("h264", seconds=30, size="640x360", bitrate="4M")
-    full = Sink(pods, "full-0", "/srv/restart.ts", CONSUMER_PORT)
-    writer = Writer(pods, ORIGIN, "restart")
-    sender = sensor.send(
-        media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT, loops=RESTART_LOOPS),
-        cluster.workdir / "logs",
-    )
     try:
-        assert settle(
-            lambda: full.received() > 200, timeout=60
-        ), f"no stream before the restart: {full.summary()}"
-        old = agent_pods(cluster)
-        t = time.monotonic()
-        cluster.kubectl("rollout", "restart", "-n", NS, DS)
-        rollout(cluster, DS)
-        wait_er_ready(cluster, "cameras", "web")
-        took = time.monotonic() - t
-        assert set(agent_pods(cluster)).isdisjoint(old), (old, agent_pods(cluster))
-        # still forwarding through the new agent's loader, and the app still taking requests
-        at, stored = full.received(), writer.summary()["stored"]
-        assert settle(lambda: full.received() > at + 1000, timeout=60), full.summary()
-        assert settle(lambda: writer.summary()["stored"] > stored, timeout=30), writer.summary()
-        assert sender.alive(), "the sender finished before the restart was over: raise RESTART_LOOPS"
+        full = Sink(pods, "full-0", "/srv/restart.ts", CONSUMER_PORT)
+        writer = Writer(pods, ORIGIN, "restart")
+        sender = sensor.send(
+            media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT, loops=RESTART_LOOPS),
+            cluster.workdir / "logs",
+        )
+        try:
+            took = restart_agents(cluster, full, writer)
+            assert sender.alive(), "the sender finished before the restart was over: raise RESTART_LOOPS"
+        finally:
+            sender.stop()
+        full.stop()
+        written = writer.stop()
+        got = media.received_datagrams(full.fetch(cluster.workdir / "captures"))
+        lost, sent = media.lost_before_stop(media.datagrams(clip) * RESTART_LOOPS, got)
+        log.info(
+            "rollout restart: Ready again after %.1f s; %d of %d datagrams received, %d lost; %d items",
+            took,
+            len(got),
+            sent,
+            len(lost),
+            written["stored"],
+        )
+        assert len(got) > 5000, f"{len(got)} datagrams received: too few to judge"
+        assert not lost, f"{len(lost)} of {sent} datagrams lost across the restart (first {lost[:10]})"
+        assert written["error"] is None and written["stored"] > 0, written
+        tree = replicas_identical(pods)
+        assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS + written["stored"]
     finally:
-        sender.stop()
-    full.stop()
-    written = writer.stop()
-    got = media.received_datagrams(full.fetch(cluster.workdir / "captures"))
-    lost, sent = media.lost_before_stop(media.datagrams(clip) * RESTART_LOOPS, got)
-    log.info(
-        "rollout restart: Ready again %.1f s after it began; %d of %d datagrams received, %d lost; %d items written",
-        took,
-        len(got),
-        sent,
-        len(lost),
-        written["stored"],
-    )
-    assert len(got) > 5000, f"{len(got)} datagrams received: too few to judge"
-    assert not lost, f"{len(lost)} datagrams lost across the restart (first {lost[:10]})"
-    assert written["error"] is None and written["stored"] > 0, written
-    tree = replicas_identical(pods)
-    assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS + written["stored"]
-    # the stream example's resource goes; the state example's stays for the uninstall tests
-    cluster.kubectl("delete", "er", "-n", PODS_NS, "cameras", "--timeout=120s", timeout=150)
+        # the stream's resource goes (its finalizer needs the agents); the state example's stays for uninstall
+        cluster.kubectl("delete", "er", "-n", PODS_NS, "cameras", "--timeout=120s", check=False, timeout=150)
+
+
+def restart_agents(cluster, full: Sink, writer: Writer) -> float:
+    """Roll the DaemonSet while the stream and the writes flow; seconds until both EdgeReplicas are Ready
+    again with new agent pods, which go on forwarding and replicating."""
+    assert settle(
+        lambda: full.received() > 200, timeout=60
+    ), f"no stream before the restart: {full.summary()}"
+    old = agent_pods(cluster)
+    t = time.monotonic()
+    cluster.kubectl("rollout", "restart", "-n", NS, DS)
+    rollout(cluster, DS)
+    wait_er_ready(cluster, "cameras", "web")
+    took = time.monotonic() - t
+    assert set(agent_pods(cluster)).isdisjoint(old), (old, agent_pods(cluster))
+    at, stored = full.received(), writer.summary()["stored"]
+    assert settle(lambda: full.received() > at + 1000, timeout=60), full.summary()
+    assert settle(lambda: writer.summary()["stored"] > stored, timeout=30), writer.summary()
+    return took
 
 
 def test_helm_upgrade_with_a_changed_value(cluster):
