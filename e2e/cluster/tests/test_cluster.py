@@ -131,8 +131,9 @@ ORIGIN = "web-origin"
 REPLICAS = ("web-edge-0", "web-edge-1")
 STATE_REQUESTS = 300
 #: What the origin does to its tree besides the app's requests, with coreutils: nested directories,
-#: owners, set-id and permission bits, times in ns, a symlink (with its own time), a link out of the
-#: tree, a hard link, a rename and an unlink. Each is a property the strict comparison must see.
+#: owners, set-id and permission bits (a set-uid file written to after its chmod), times in ns, a symlink
+#: (with its own time), a link out of the tree, a hard link, a rename and an unlink. Each is a property the
+#: strict comparison must see.
 TREE_OPS = f"""set -e
 cd {STATE_ROOT}
 mkdir -p static/css
@@ -146,6 +147,7 @@ printf 'gone\\n' > static/gone.txt && rm static/gone.txt
 chown -R 101:102 static
 chmod 0640 static/index.html
 chmod 2750 static/css
+printf '#!/bin/sh\n' > static/tool && chmod 4755 static/tool && printf 'exit 0\n' >> static/tool
 touch -d '2001-02-03 04:05:06.123456789' static/css/site.css
 touch -h -d '2002-03-04 05:06:07.5' static/home.html
 """
@@ -251,6 +253,7 @@ def test_web_app_state_in_replica_pods_strictly_identical(cluster, pods):
     assert tree["static/css"].startswith("dir mode=2750 uid=101 gid=102 ")
     assert "mtime=981173106123456789 " in tree["static/css/site.css"]
     assert tree["static/index.html"].startswith("file mode=0640 uid=101 gid=102 ")
+    assert tree["static/tool"].startswith("file mode=4755 uid=0 gid=0 ")
     assert "static/gone.txt" not in tree and "static/draft.txt" not in tree and "static/final.txt" in tree
     assert any(e.startswith("file ") and "app.db" in k for k, e in tree.items())
     assert sum(e.startswith("dir ") for e in entries) >= 4 and "." in tree
