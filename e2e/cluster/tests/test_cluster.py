@@ -184,6 +184,38 @@ def test_helm_upgrade_with_a_changed_value(cluster):
     assert "DEBUG" in env
 
 
+def test_a_missing_agent_image_is_named_in_the_condition(cluster):
+    """Bad input: an upgrade to an agent image the node cannot get. The EdgeReplica's Programmed condition names
+    the node, the agent pod and the kubelet's reason and image; an upgrade back recovers it."""
+
+    def message():
+        return cluster.kubectl(
+            "get",
+            "er",
+            "-n",
+            "default",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Programmed')].message}",
+            check=False,
+        ).stdout
+
+    cluster.helm(
+        "upgrade", RELEASE, CHART, "--namespace", NS, "--reuse-values", "--set", "agent.image=agent-gone"
+    )
+    assert settle(lambda: "ImagePull" in message() and "agent-gone" in message(), timeout=180), (
+        message(),
+        describe(cluster),
+    )
+    assert "no agent connected on node(s) erc-node1 (agent pod edgerep-agent-" in message()
+    cluster.helm("upgrade", RELEASE, CHART, "--namespace", NS, "--reuse-values", "--set", "agent.image=agent")
+    rollout(cluster, DS)
+    r = cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=180s", check=False, timeout=210
+    )
+    assert r.returncode == 0, r.stderr + message()
+
+
 def test_teardown_is_refused_to_anyone_but_the_uninstall_hook(cluster):
     """Any pod reaches the operator's HTTP port: a teardown without the uninstall account's token is refused
     (403, naming why) and changes nothing."""

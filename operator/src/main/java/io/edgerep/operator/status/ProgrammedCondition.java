@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.status;
 
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
 import io.edgerep.operator.plan.ResourcePlan;
 
 /**
@@ -17,13 +20,22 @@ final class ProgrammedCondition {
     }
 
     static ConditionState of(ResourcePlan plan, NodeReports reports, Long generation) {
+        return of(plan, reports, generation, node -> "");
+    }
+
+    /** With {@code absence} saying why a node has no agent ("" when it cannot tell). */
+    static ConditionState of(ResourcePlan plan, NodeReports reports, Long generation,
+            Function<String, String> absence) {
         if (plan.nodes().isEmpty()) {
             return ConditionState.fails("WaitingForPods",
                     plan.waiting().isEmpty() ? "no node is involved yet" : plan.waiting().get(0).message());
         }
         if (!reports.disconnected().isEmpty()) {
             return ConditionState.fails("AgentUnavailable",
-                    "no agent connected on node(s) " + String.join(", ", reports.disconnected()));
+                    "no agent connected on node(s) " + reports.disconnected().stream().map(n -> {
+                        String why = absence.apply(n);
+                        return why.isEmpty() ? n : n + " (" + why + ")";
+                    }).collect(Collectors.joining(", ")));
         }
         if (!reports.failed().isEmpty()) {
             return ConditionState.fails("ApplyFailed", String.join("; ", reports.failed()));
