@@ -27,7 +27,7 @@ import grpc
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
 from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__, logconf, metrics
 from edgerep_loader.bcc_compile import COMPILE_LOCK
-from edgerep_loader.capabilities import kernel_capabilities
+from edgerep_loader.capabilities import kernel_capabilities, kernel_headers_problem
 
 log = logging.getLogger("edgerep.loader")
 
@@ -165,6 +165,17 @@ def serve(
     return server
 
 
+def fail(message: str) -> None:
+    """Exit 2 with one line that says why: logged, and written where the kubelet shows it in the pod's status."""
+    log.error("%s", message)
+    try:
+        with open("/dev/termination-log", "w", encoding="utf-8") as f:
+            f.write(message)
+    except OSError:
+        pass
+    raise SystemExit(2)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="edgerep-loader", description=__doc__)
     parser.add_argument("--socket", default=DEFAULT_SOCKET, help="unix socket to serve on")
@@ -183,7 +194,15 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
     logconf.configure(args.log_level, args.log_format)
-    server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
+    problem = kernel_headers_problem()
+    if problem:
+        fail(problem)
+    try:
+        server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
+    except (
+        Exception
+    ) as e:  # noqa: BLE001 - whatever stops the programs from loading ends the process, said once
+        fail(f"cannot load the BPF programs: {e}")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         # leaving pins and attachments in place: packets keep flowing

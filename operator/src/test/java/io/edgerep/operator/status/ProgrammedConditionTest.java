@@ -53,6 +53,16 @@ class ProgrammedConditionTest {
                         "no agent connected on node(s) n1 (agent pod a-1: agent: ImagePullBackOff), n2"));
     }
 
+    @org.junit.jupiter.api.Test
+    void aNodeWhoseLoaderIsGoneQuotesItsPod() {
+        var reports = new NodeReports(NONE, NONE, List.of("n1: v/x LoaderUnavailable the loader is gone"), NONE,
+                null, List.of("n1"));
+        assertThat(ProgrammedCondition.of(planOn(List.of("n1")), reports, 4L,
+                n -> "agent pod a-1: loader: CrashLoopBackOff (last exit 2: Error: no kernel headers for 6.1)"))
+                .isEqualTo(ConditionState.fails("ApplyFailed", "n1: v/x LoaderUnavailable the loader is gone; "
+                        + "n1: agent pod a-1: loader: CrashLoopBackOff (last exit 2: Error: no kernel headers for 6.1)"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void table(String name, ResourcePlan plan, NodeReports reports, ConditionState expected) {
