@@ -24,6 +24,21 @@ def in_ns(ns: str, *cmd: str) -> str:
     return subprocess.run(["ip", "-n", ns, *cmd], check=True, capture_output=True, text=True).stdout
 
 
+def held(ns: str, pin_dir: str) -> dict:
+    """What of edgerep the kernel holds for the node: the tc filter on in0, XDP on in1, pins."""
+    tc = subprocess.run(
+        ["tc", "-n", ns, "filter", "show", "dev", "in0", "ingress"], capture_output=True, text=True
+    )
+    return {
+        "tc": "bpf" in tc.stdout,
+        "xdp": "xdp" in in_ns(ns, "link", "show", "in1"),
+        "pins": os.path.isdir(pin_dir) and bool(os.listdir(pin_dir)),
+    }
+
+
+EVERYTHING = {"tc": True, "xdp": True, "pins": True}
+
+
 @pytest.fixture
 def node(tmp_path):
     """A netns with two veth pairs and the real loader running in it, on a pin dir of its own."""
@@ -84,14 +99,7 @@ def program(stub, cg, data: str) -> None:
 def test_teardown_removes_everything_and_the_loader_stays_out(node, tmp_path):
     ns, loader, stub, cg = node
     program(stub, cg, str(tmp_path / "data"))
-    assert (
-        "bpf"
-        in subprocess.run(
-            ["tc", "-n", ns, "filter", "show", "dev", "in0", "ingress"], capture_output=True, text=True
-        ).stdout
-    )
-    assert "xdp" in in_ns(ns, "link", "show", "in1")
-    assert os.listdir(loader.pin_dir)
+    assert held(ns, loader.pin_dir) == EVERYTHING
     assert loader.kernel_objects() != (0, 0)
 
     removed = list(stub.Teardown(loader_pb2.TeardownRequest(), timeout=60).removed)
@@ -100,11 +108,7 @@ def test_teardown_removes_everything_and_the_loader_stays_out(node, tmp_path):
         assert line in removed, removed
     assert any(r.startswith("pin ") and not r.startswith("pin dir") for r in removed), removed
     assert not os.path.exists(loader.pin_dir)
-    tc_left = subprocess.run(
-        ["tc", "-n", ns, "filter", "show", "dev", "in0", "ingress"], capture_output=True, text=True
-    ).stdout
-    assert "bpf" not in tc_left, tc_left
-    assert "xdp" not in in_ns(ns, "link", "show", "in1")
+    assert held(ns, loader.pin_dir) == {"tc": False, "xdp": False, "pins": False}
     # no tracepoint attachment and no state program held any more
     assert loader.kernel_objects() == (0, 0)
 
@@ -140,11 +144,4 @@ def test_a_loader_stopped_without_teardown_keeps_its_state(node, tmp_path):
     loader.proc.send_signal(signal.SIGTERM)
     assert loader.proc.wait(timeout=30) == 0, loader.log()
     assert "kernel state left pinned" in loader.log()
-    assert os.listdir(loader.pin_dir)
-    assert (
-        "bpf"
-        in subprocess.run(
-            ["tc", "-n", ns, "filter", "show", "dev", "in0", "ingress"], capture_output=True, text=True
-        ).stdout
-    )
-    assert "xdp" in in_ns(ns, "link", "show", "in1")
+    assert held(ns, loader.pin_dir) == EVERYTHING
