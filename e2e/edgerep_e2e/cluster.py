@@ -529,9 +529,25 @@ state = "{root}/state"
         return run([str(helm), "--kubeconfig", str(self.kubeconfig), *args], check=check, timeout=timeout)
 
 
+def edgerep_attachments() -> list[str]:
+    """edgerep's tc filters and XDP programs on the host's interfaces (their programs are named stream_*)."""
+    found = []
+    for link in json.loads(run(["ip", "-d", "-j", "link", "show"]).stdout):
+        name = link["ifname"]
+        xdp = link.get("xdp", {})
+        progs = [xdp.get("prog", {})] + [a.get("prog", {}) for a in xdp.get("attached", [])]
+        if any(p.get("name", "").startswith("stream_") for p in progs):
+            found.append(f"xdp on {name}")
+        for hook in ("ingress", "egress"):
+            out = run(["tc", "filter", "show", "dev", name, hook], check=False).stdout
+            if "stream_" in out:
+                found.append(f"tc {hook} filter on {name}")
+    return found
+
+
 def leftovers() -> list[str]:
     """What a cluster run could leave on the machine; empty when it left nothing."""
-    found = []
+    found = edgerep_attachments()
     if run(["ip", "link", "show", BRIDGE], check=False).returncode == 0:
         found.append(f"link {BRIDGE}")
     for top in Path("/sys/fs/cgroup").glob("*/kubepods"):

@@ -48,3 +48,26 @@ def kernel_capabilities() -> loader_pb2.KernelCapabilities:
         bpffs=_is_mount("/sys/fs/bpf", "bpf"),
         tracefs=_is_mount("/sys/kernel/tracing", "tracefs"),
     )
+
+
+def kernel_headers_problem(
+    release: str = "", modules: str = "/lib/modules", kheaders: str = "/sys/kernel/kheaders.tar.xz"
+) -> str:
+    """Why bcc cannot compile here for lack of kernel headers, or "" when it can find them.
+
+    bcc compiles the programs against ``<modules>/<release>/build`` (and ``source``, for split header
+    packages), or against the kernel's own archive when the kheaders module is loaded. A dangling link
+    (the headers' package removed, or /usr/src not mounted into the loader's container) counts as missing.
+    """
+    release = release or os.uname().release
+    if os.environ.get("BCC_KERNEL_SOURCE"):
+        return ""
+    build = os.path.join(modules, release, "build")
+    if os.path.isdir(os.path.join(build, "include")) or os.path.exists(kheaders):
+        return ""
+    where = f"{build} is a dangling link" if os.path.islink(build) else f"{build} is missing"
+    return (
+        f"no kernel headers for {release}: {where} and the kernel has no {kheaders} (CONFIG_IKHEADERS); "
+        f"install the headers of {release} on the node (Debian: linux-headers-{release}), "
+        "or load the kheaders module"
+    )

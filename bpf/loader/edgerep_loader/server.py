@@ -27,7 +27,7 @@ import grpc
 from edgerep.v1 import loader_pb2, loader_pb2_grpc
 from edgerep_loader import DEFAULT_PIN_DIR, DEFAULT_SOCKET, __version__, logconf, metrics
 from edgerep_loader.bcc_compile import COMPILE_LOCK
-from edgerep_loader.capabilities import kernel_capabilities
+from edgerep_loader.capabilities import kernel_capabilities, kernel_headers_problem
 
 log = logging.getLogger("edgerep.loader")
 
@@ -35,9 +35,19 @@ log = logging.getLogger("edgerep.loader")
 class LoaderServicer(loader_pb2_grpc.LoaderServicer):
     """Routes Loader RPCs to the stream and state services."""
 
-    def __init__(self, stream_service, state_service):
+    def __init__(self, stream_service, state_service, pin_dir: str = ""):
         self._stream = stream_service
         self._state = state_service
+        self._pin_dir = pin_dir
+        self.torn_down = threading.Event()
+
+    def _programmable(self, context) -> None:
+        """After Teardown nothing may program the kernel again: the release is going away."""
+        if self.torn_down.is_set():
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "the loader was torn down for uninstall; restart it to program the kernel again",
+            )
 
     # --- capabilities ---
     def GetCapabilities(self, request, context):
@@ -45,12 +55,14 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
 
     # --- stream replication ---
     def EnsureReplicator(self, request, context):
+        self._programmable(context)
         return self._stream.ensure_replicator(request, context)
 
     def RemoveReplicator(self, request, context):
         return self._stream.remove_replicator(request, context)
 
     def SetStream(self, request, context):
+        self._programmable(context)
         return self._stream.set_stream(request, context)
 
     def RemoveStream(self, request, context):
@@ -64,6 +76,7 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
 
     # --- state capture ---
     def SetTrace(self, request, context):
+        self._programmable(context)
         return self._state.set_trace(request, context)
 
     def RemoveTrace(self, request, context):
@@ -74,6 +87,32 @@ class LoaderServicer(loader_pb2_grpc.LoaderServicer):
 
     def StreamStateEvents(self, request, context):
         return self._state.stream_events(request, context)
+
+    # --- uninstall ---
+    def Teardown(self, request, context):
+        """Everything of edgerep out of the kernel and the pin dir; idempotent."""
+        self.torn_down.set()
+        removed = self._stream.teardown() + self._state.teardown()
+        if self._pin_dir:
+            removed += remove_pins(self._pin_dir)
+        log.info("torn down for uninstall: %s", ", ".join(removed) or "nothing was left")
+        return loader_pb2.TeardownResponse(removed=removed)
+
+
+def remove_pins(pin_dir: str) -> list:
+    """Unlinks every pin under ``pin_dir`` and removes the directories, ``pin_dir`` itself last."""
+    removed = []
+    if not os.path.isdir(pin_dir):
+        return removed
+    for top, dirs, files in os.walk(pin_dir, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(top, name))
+            removed.append("pin " + os.path.relpath(os.path.join(top, name), pin_dir))
+        for name in dirs:
+            os.rmdir(os.path.join(top, name))
+    os.rmdir(pin_dir)
+    removed.append("pin dir " + pin_dir)
+    return removed
 
 
 def serve(
@@ -98,7 +137,8 @@ def serve(
     if os.path.exists(socket_path):
         os.unlink(socket_path)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    loader_pb2_grpc.add_LoaderServicer_to_server(LoaderServicer(stream_service, state_service), server)
+    servicer = LoaderServicer(stream_service, state_service, pin_dir)
+    loader_pb2_grpc.add_LoaderServicer_to_server(servicer, server)
     old_umask = os.umask(0o177)  # the socket is created 0600
     try:
         server.add_insecure_port(f"unix:{socket_path}")
@@ -121,7 +161,19 @@ def serve(
         log.info("metrics on %s:%d/metrics", host or "*", m.port)
     if warm_up is not None:
         threading.Thread(target=warm_up, name="state-warm-up", daemon=True).start()
+    server.torn_down = servicer.torn_down  # read by main() when it stops
     return server
+
+
+def fail(message: str) -> None:
+    """Exit 2 with one line that says why: logged, and written where the kubelet shows it in the pod's status."""
+    log.error("%s", message)
+    try:
+        with open("/dev/termination-log", "w", encoding="utf-8") as f:
+            f.write(message)
+    except OSError:
+        pass
+    raise SystemExit(2)
 
 
 def main(argv=None) -> None:
@@ -142,7 +194,15 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
     logconf.configure(args.log_level, args.log_format)
-    server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
+    problem = kernel_headers_problem()
+    if problem:
+        fail(problem)
+    try:
+        server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
+    except (
+        Exception
+    ) as e:  # noqa: BLE001 - whatever stops the programs from loading ends the process, said once
+        fail(f"cannot load the BPF programs: {e}")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         # leaving pins and attachments in place: packets keep flowing
@@ -150,4 +210,7 @@ def main(argv=None) -> None:
     stop.wait()
     # event streams never end on their own: calls in flight get a second, then the process goes.
     server.stop(grace=1).wait()
-    log.info("loader stopped; kernel state left pinned")
+    if server.torn_down.is_set():
+        log.info("loader stopped; nothing of edgerep left in the kernel")
+    else:
+        log.info("loader stopped; kernel state left pinned")

@@ -464,6 +464,16 @@ class StateService:
             log.info("replication %d: tracing stopped", rep)
         return loader_pb2.RemoveTraceResponse()
 
+    def teardown(self) -> list:
+        """Stop every trace and unload the program (uninstall); returns what it removed."""
+        with self._lock:
+            reps = sorted(self._traces)
+        for rep in reps:
+            self.remove_trace(loader_pb2.RemoveTraceRequest(replication_id=rep), None)
+        self.close()
+        self._mark(False)
+        return [f"trace {rep}" for rep in reps]
+
     def list_traces(self, request, context) -> loader_pb2.ListTracesResponse:
         with self._lock:
             return loader_pb2.ListTracesResponse(traces=[self._traces[k] for k in sorted(self._traces)])

@@ -171,6 +171,25 @@ class StreamService:
                 del self.kernel.table(b"replicators")[ct.c_uint32(ifindex)]
             return loader_pb2.RemoveReplicatorResponse()
 
+    def teardown(self) -> list:
+        """Clear every stream and detach every replicator (uninstall); returns what it removed."""
+        removed = []
+        with self._lock:
+            for stream_id in sorted(self._specs):
+                spec, slot = self._specs.pop(stream_id), self._slots.pop(stream_id, None)
+                if slot is not None:
+                    self.kernel.clear_stream(slot, self._ifindex(spec.interface), spec.port)
+                removed.append(f"stream {stream_id} ({spec.interface}:{spec.port})")
+            reps = self.kernel.table(b"replicators")
+            for key, info in list(reps.items()):
+                ifname = self._ifname(key.value) or f"ifindex {key.value}"
+                if self._attached(key.value, info):
+                    self._detach(key.value, info)
+                del reps[key]
+                dp = "xdp" if info.datapath == common_pb2.DATAPATH_XDP else "tc ingress"
+                removed.append(f"{dp} {ifname}")
+        return removed
+
     # --- streams ---
     def set_stream(self, request, context):
         """Create or update a stream with its full consumer set."""

@@ -49,7 +49,8 @@ def remove_pin_dirs() -> None:
 class LoaderProcess:
     """One loader process after another on the same socket and pin dir."""
 
-    def __init__(self, workdir: str, pin_dir: str, loader_path: str = LOADER_PATH) -> None:
+    def __init__(self, workdir: str, pin_dir: str, loader_path: str = LOADER_PATH, netns: str = "") -> None:
+        self.netns = netns  # a named network namespace the loader runs in ("" for the test's own)
         self.socket = os.path.join(workdir, "loader.sock")
         self.pin_dir = pin_dir
         self.workdir = workdir
@@ -70,8 +71,10 @@ class LoaderProcess:
         self.starts += 1
         with open(self.log_path, "ab") as log:
             t = time.monotonic()
+            # nsenter, not `ip netns exec`: that remounts /sys and would hide bpffs
+            enter = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
             self.proc = self.cgroup.popen(
-                [PYTHON, "-m", "edgerep_loader", "--socket", self.socket, "--pin-dir", self.pin_dir],
+                [*enter, PYTHON, "-m", "edgerep_loader", "--socket", self.socket, "--pin-dir", self.pin_dir],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from edgerep_e2e import media
-from edgerep_e2e.cluster import NODE
+from edgerep_e2e import bpfobjs, media
+from edgerep_e2e.cluster import NODE, PIN_DIR, edgerep_attachments
 from edgerep_e2e.cluster_workloads import (
     NS as PODS_NS,
     SENSOR_HOST_IP,
@@ -426,26 +426,105 @@ def test_helm_upgrade_with_a_changed_value(cluster):
     assert "DEBUG" in env
 
 
+def test_a_missing_agent_image_is_named_in_the_condition(cluster):
+    """Bad input: an upgrade to an agent image the node cannot get. The EdgeReplica's Programmed condition names
+    the node, the agent pod and the kubelet's reason and image; an upgrade back recovers it."""
+
+    def message():
+        return cluster.kubectl(
+            "get",
+            "er",
+            "-n",
+            "default",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Programmed')].message}",
+            check=False,
+        ).stdout
+
+    cluster.helm(
+        "upgrade", RELEASE, CHART, "--namespace", NS, "--reuse-values", "--set", "agent.image=agent-gone"
+    )
+    assert settle(lambda: "ImagePull" in message() and "agent-gone" in message(), timeout=180), (
+        message(),
+        describe(cluster),
+    )
+    assert "no agent connected on node(s) erc-node1 (agent pod edgerep-agent-" in message()
+    cluster.helm("upgrade", RELEASE, CHART, "--namespace", NS, "--reuse-values", "--set", "agent.image=agent")
+    rollout(cluster, DS)
+    r = cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=180s", check=False, timeout=210
+    )
+    assert r.returncode == 0, r.stderr + message()
+
+
+def test_teardown_is_refused_to_anyone_but_the_uninstall_hook(cluster):
+    """Any pod reaches the operator's HTTP port: a teardown without the uninstall account's token is refused
+    (403, naming why) and changes nothing."""
+    import urllib.error
+    import urllib.request
+
+    pod = json.loads(
+        cluster.kubectl(
+            "get", "pods", "-n", NS, "-l", "app.kubernetes.io/component=operator", "-o", "json"
+        ).stdout
+    )["items"][0]
+    url = f"http://{pod['status']['podIP']}:8080/edgerep/v1/teardown"
+    agent_token = cluster.kubectl("create", "token", f"{RELEASE}-agent", "-n", NS).stdout.strip()
+    for headers, words in (
+        ({}, "a bearer token is required"),
+        ({"Authorization": "Bearer not-a-token"}, "not authenticated"),
+        ({"Authorization": f"Bearer {agent_token}"}, f"system:serviceaccount:{NS}:{RELEASE}-agent may not"),
+    ):
+        req = urllib.request.Request(url, method="POST", data=b"", headers=headers)
+        try:
+            urllib.request.urlopen(req, timeout=30)
+            raise AssertionError(f"a teardown with {list(headers)} was accepted")
+        except urllib.error.HTTPError as e:
+            assert e.code == 403, e
+            assert words in json.load(e)["error"]
+    r = cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Ready", "er/web", "--timeout=60s", check=False, timeout=90
+    )
+    assert r.returncode == 0, r.stderr
+    assert PIN_DIR.exists()
+
+
 def test_helm_uninstall_leaves_nothing(cluster):
-    cluster.kubectl("delete", "-n", "default", "er/web", "--timeout=120s")
-    cluster.helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout=180s")
+    """Uninstalled while EdgeReplicas still exist: the pre-delete hook has every agent remove edgerep's programs,
+    traces and pins, and the operator release its finalizers; the garbage collector takes what the operator made
+    (CA Secret, agents' ConfigMap, leader Lease). The EdgeReplicas stay, with the CRD, and delete at once."""
+    before = json.loads(cluster.kubectl("get", "er", "-A", "-o", "json").stdout)["items"]
+    assert before, "the uninstall is meant to meet live EdgeReplicas"
+    assert PIN_DIR.exists(), "nothing was pinned: the uninstall would prove nothing"
+    cluster.helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout=300s", timeout=330)
     assert settle(
         lambda: cluster.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == "", timeout=180
     ), describe(cluster)
-    left = cluster.kubectl("get", "secrets,configmaps", "-n", NS, "-o", "name").stdout.split()
-    left = [x for x in left if not x.endswith("/kube-root-ca.crt")]
-    assert left == [], "left after helm uninstall"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the loader keeps its pinned maps (and attachments) for restarts and nothing removes "
-    "them on uninstall yet; the harness removes them at teardown",
-)
-def test_helm_uninstall_leaves_no_pins(cluster):
-    pin_dir = Path("/sys/fs/bpf/edgerep")
-    pins = sorted(str(p) for p in pin_dir.rglob("*")) if pin_dir.exists() else []
-    assert pins == []
+    assert settle(
+        lambda: cluster.kubectl(
+            "get", "secrets,configmaps,leases,jobs,serviceaccounts", "-n", NS, "-o", "name"
+        ).stdout.split()
+        == ["configmap/kube-root-ca.crt", "serviceaccount/default"],
+        timeout=60,
+    ), ("left after helm uninstall", cluster.kubectl("get", "all,secrets,configmaps,leases", "-n", NS).stdout)
+    pins = sorted(str(p) for p in PIN_DIR.rglob("*")) if PIN_DIR.exists() else []
+    assert not PIN_DIR.exists(), f"pins left: {pins}"
+    assert edgerep_attachments() == []
+    # nothing holds a program any more: not a pin, an attachment or a process (freeing them takes a moment)
+    assert settle(lambda: bpfobjs.edgerep_programs() == [], timeout=30), bpfobjs.edgerep_programs()
+    after = json.loads(cluster.kubectl("get", "er", "-A", "-o", "json").stdout)["items"]
+    assert sorted(e["metadata"]["name"] for e in after) == sorted(e["metadata"]["name"] for e in before)
+    stuck = {
+        e["metadata"]["name"]: e["metadata"].get("finalizers")
+        for e in after
+        if e["metadata"].get("finalizers")
+    }
+    assert stuck == {}, "finalizers nothing will remove"
+    for e in after:
+        cluster.kubectl(
+            "delete", "er", "-n", e["metadata"]["namespace"], e["metadata"]["name"], "--timeout=30s"
+        )
 
 
 def test_a_restricted_namespace_names_pod_security_as_the_cause(cluster):

@@ -40,6 +40,8 @@ import io.edgerep.proto.v1.SetTraceRequest;
 import io.edgerep.proto.v1.SetTraceResponse;
 import io.edgerep.proto.v1.StateEventBatch;
 import io.edgerep.proto.v1.StreamStateEventsRequest;
+import io.edgerep.proto.v1.TeardownRequest;
+import io.edgerep.proto.v1.TeardownResponse;
 import io.edgerep.proto.v1.XdpMode;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -116,6 +118,20 @@ public final class FakeLoader extends LoaderGrpc.LoaderImplBase implements AutoC
         calls.add("RemoveReplicator " + r.getInterface());
         replicators.remove(r.getInterface());
         o.onNext(RemoveReplicatorResponse.getDefaultInstance());
+        o.onCompleted();
+    }
+
+    @Override
+    public void teardown(TeardownRequest r, StreamObserver<TeardownResponse> o) {
+        calls.add("Teardown");
+        TeardownResponse.Builder b = TeardownResponse.newBuilder();
+        new TreeMap<>(streams).keySet().forEach(id -> b.addRemoved("stream " + id));
+        new TreeMap<>(replicators).keySet().forEach(i -> b.addRemoved("replicator " + i));
+        new TreeMap<>(traces).keySet().forEach(id -> b.addRemoved("trace " + id));
+        streams.clear();
+        replicators.clear();
+        traces.clear();
+        o.onNext(b.build());
         o.onCompleted();
     }
 

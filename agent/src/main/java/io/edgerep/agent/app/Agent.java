@@ -37,6 +37,8 @@ import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.LoaderGrpc;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.proto.v1.Teardown;
+import io.edgerep.proto.v1.TeardownResult;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -245,6 +247,12 @@ public class Agent {
         @Override
         public Counters counters() {
             return counters.collect();
+        }
+
+        @Override
+        public TeardownResult teardown(Teardown teardown) {
+            MDC.put("node", cfg.nodeName());
+            return reconciler.teardown(teardown.getReason());
         }
     }
 

@@ -43,6 +43,9 @@ import io.edgerep.proto.v1.SetTraceRequest;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
 import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.proto.v1.TeardownRequest;
+import io.edgerep.proto.v1.TeardownResponse;
+import io.edgerep.proto.v1.TeardownResult;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 
@@ -68,6 +71,7 @@ public final class NodeReconciler {
     private NodeStatus lastStatus;
     private volatile Map<Integer, String> streamKeys = Map.of();
     private volatile Map<String, Long> budgets = Map.of();
+    private boolean tornDown;
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
@@ -107,7 +111,27 @@ public final class NodeReconciler {
      * Applies the last config again (e.g. the loader restarted and lost its traces); null when none was applied yet.
      */
     public synchronized NodeStatus reapply() {
-        return last == null ? null : apply(last);
+        return last == null || tornDown ? null : apply(last);
+    }
+
+    /**
+     * Uninstall: replication stops and the loader removes every attachment, trace and pin of the node. From then on
+     * configs are not applied (the release is going away; a restarted agent serves again). A rolling restart never
+     * gets here: the operator sends Teardown only when its release is uninstalled.
+     */
+    public synchronized TeardownResult teardown(String reason) {
+        LOG.infof("tearing down for uninstall (%s)", reason);
+        tornDown = true;
+        state.retain(Set.of(), Set.of());
+        try {
+            TeardownResponse r = loader.withDeadlineAfter(TRACE_DEADLINE_S, TimeUnit.SECONDS)
+                    .teardown(TeardownRequest.getDefaultInstance());
+            LOG.infof("torn down: %s", r.getRemovedList().isEmpty() ? "nothing was left" : r.getRemovedList());
+            return TeardownResult.newBuilder().setOk(true).addAllRemoved(r.getRemovedList()).build();
+        } catch (StatusRuntimeException e) {
+            LOG.warnf("teardown: the loader failed: %s", e.getStatus());
+            return TeardownResult.newBuilder().setOk(false).setError("the loader: " + e.getStatus()).build();
+        }
     }
 
     /**
@@ -136,6 +160,10 @@ public final class NodeReconciler {
     }
 
     public synchronized NodeStatus apply(NodeConfig cfg) {
+        if (tornDown) {
+            LOG.infof("config %d not applied: the node was torn down for uninstall", cfg.getVersion());
+            return NodeStatus.newBuilder().setAppliedVersion(cfg.getVersion()).build();
+        }
         last = cfg;
         List<ItemResult> results = new ArrayList<>();
         try {

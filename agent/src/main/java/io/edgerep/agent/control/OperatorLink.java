@@ -26,6 +26,8 @@ import io.edgerep.proto.v1.Counters;
 import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
+import io.edgerep.proto.v1.Teardown;
+import io.edgerep.proto.v1.TeardownResult;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -50,6 +52,9 @@ public final class OperatorLink implements AutoCloseable {
 
         /** Current counters (sent only when they changed since the last send). */
         Counters counters();
+
+        /** Removes everything of edgerep from the node (the release is uninstalled); returns what happened. */
+        TeardownResult teardown(Teardown teardown);
     }
 
     /** Where and who. */
@@ -197,6 +202,8 @@ public final class OperatorLink implements AutoCloseable {
                 public void onNext(ControllerMessage m) {
                     if (m.hasConfig()) {
                         inbox.add(m.getConfig());
+                    } else if (m.hasTeardown()) {
+                        inbox.add(m.getTeardown());
                     }
                 }
 
@@ -237,6 +244,9 @@ public final class OperatorLink implements AutoCloseable {
                     lastStatus = st;
                     configsApplied.incrementAndGet();
                     send(AgentMessage.newBuilder().setStatus(st).build());
+                }
+                if (m instanceof Teardown down) {
+                    send(AgentMessage.newBuilder().setTeardownResult(handler.teardown(down)).build());
                 }
                 NodeStatus own = unsolicited.getAndSet(null);
                 if (own != null && own.getAppliedVersion() == appliedVersion) {

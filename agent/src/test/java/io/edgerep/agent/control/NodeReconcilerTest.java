@@ -102,6 +102,25 @@ class NodeReconcilerTest {
     }
 
     @Test
+    void teardownEmptiesTheLoaderAndNothingProgramsItAgain() {
+        r.apply(TestConfigs.config(3));
+        assertThat(loader.traces).hasSize(1);
+        String trace = "trace " + loader.traces.keySet().iterator().next();
+        var result = r.teardown("helm uninstall");
+        assertThat(result.getOk()).isTrue();
+        assertThat(result.getRemovedList()).contains("replicator eth0", "replicator eth1", trace);
+        assertThat(loader.replicators).isEmpty();
+        assertThat(loader.streams).isEmpty();
+        assertThat(loader.traces).isEmpty();
+
+        // neither a new config, nor the last one applied again (a reconnected loader, the retry) programs the node
+        int calls = loader.calls.size();
+        assertThat(r.apply(TestConfigs.config(4)).getItemsList()).isEmpty();
+        assertThat(r.reapply()).isNull();
+        assertThat(loader.calls.subList(calls, loader.calls.size())).isEmpty();
+    }
+
+    @Test
     void aLostLoaderLeavesStreamsAppliedButDegradedAndFailsOrigins() {
         assertThat(r.loaderLost("gone")).isNull(); // nothing applied yet: nothing to vouch for
         Map<String, ItemResult> before = byKey(r.apply(TestConfigs.config(3)));

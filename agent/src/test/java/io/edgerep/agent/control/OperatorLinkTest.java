@@ -25,6 +25,8 @@ import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.proto.v1.Teardown;
+import io.edgerep.proto.v1.TeardownResult;
 import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 
@@ -69,6 +71,11 @@ class OperatorLinkTest {
             @Override
             public NodeStatus apply(NodeConfig config) {
                 return reconciler.apply(config);
+            }
+
+            @Override
+            public TeardownResult teardown(Teardown teardown) {
+                return reconciler.teardown(teardown.getReason());
             }
 
             @Override

@@ -31,6 +31,8 @@ import io.edgerep.proto.v1.PodRef;
 import io.edgerep.proto.v1.ReplicaTarget;
 import io.edgerep.proto.v1.StateOriginConfig;
 import io.edgerep.proto.v1.StateReplicaConfig;
+import io.edgerep.proto.v1.Teardown;
+import io.edgerep.proto.v1.TeardownResult;
 import io.edgerep.wire.ProtoTime;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -113,6 +115,11 @@ class OperatorDrivenReplicationIT {
                         @Override
                         public NodeStatus apply(NodeConfig config) {
                             return reconciler.apply(config);
+                        }
+
+                        @Override
+                        public TeardownResult teardown(Teardown teardown) {
+                            return reconciler.teardown(teardown.getReason());
                         }
 
                         @Override

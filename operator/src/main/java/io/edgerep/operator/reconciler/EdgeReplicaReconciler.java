@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 import jakarta.inject.Inject;
 
@@ -36,6 +37,7 @@ import io.edgerep.operator.qoc.QocProfiles;
 import io.edgerep.operator.registry.AgentRegistry;
 import io.edgerep.operator.registry.EndpointStore;
 import io.edgerep.operator.registry.NodeView;
+import io.edgerep.operator.status.AgentPods;
 import io.edgerep.operator.status.Conditions;
 import io.edgerep.operator.status.StatusAggregator;
 import io.edgerep.operator.status.StatusPacer;
@@ -80,6 +82,8 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
     private final Clock clock;
     private final StatusPacer pacer;
     private volatile OperatorMeters meters = OperatorMeters.none();
+    /** Why a node has no agent connected; nothing to say without a cluster to ask. */
+    private volatile Function<String, String> absence = node -> "";
 
     private final Map<String, Set<String>> selectedPods = new ConcurrentHashMap<>();
     private final Map<String, Instant> cleanupStarted = new ConcurrentHashMap<>();
@@ -94,6 +98,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
             MeterRegistry meterRegistry, ReleaseOwner owner) {
         this(registry, settings, new EventRecorder(client), Clock.systemUTC());
         meters = new OperatorMeters(meterRegistry);
+        absence = new AgentPods(client, settings);
         registry.useMeters(meters);
         // endpoints recorded by the previous run, so the first plans equal the last ones
         registry.useEndpointStore(new EndpointStore(client, settings.namespace(), "edgerep-agents", owner));
@@ -179,7 +184,7 @@ public class EdgeReplicaReconciler implements Reconciler<EdgeReplica>, Cleaner<E
         registry.update(key, plan.nodes());
         selectedPods.put(key, selected(plan));
 
-        EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views(key, plan), now);
+        EdgeReplicaStatus status = StatusAggregator.aggregate(er, verdict, plan, views(key, plan), now, absence);
         announce(er, verdict);
         boolean ready = Conditions.isTrue(status.getConditions(), EdgeReplicaStatus.READY);
         StatusPacer.Pace pace = pacer.pace(key, er.getMetadata().getGeneration(), er.getStatus(), status);

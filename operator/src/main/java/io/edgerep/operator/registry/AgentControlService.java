@@ -155,6 +155,7 @@ public class AgentControlService extends AgentControlGrpc.AgentControlImplBase {
             switch (m.getKindCase()) {
                 case STATUS -> registry.status(node, out, m.getStatus());
                 case COUNTERS -> registry.counters(node, out, m.getCounters());
+                case TEARDOWN_RESULT -> registry.teardownResult(node, out, m.getTeardownResult());
                 case EVENT -> {
                     if (!registry.agentEvent(node, out, m.getEvent())) {
                         LOG.debugf("node %s: event about %s dropped (not on the node, or too frequent)", node,

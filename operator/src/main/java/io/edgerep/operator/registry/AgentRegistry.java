@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
@@ -35,6 +36,8 @@ import io.edgerep.proto.v1.NodeConfig;
 import io.edgerep.proto.v1.NodeStatus;
 import io.edgerep.proto.v1.OriginProgress;
 import io.edgerep.proto.v1.ReplicaProgress;
+import io.edgerep.proto.v1.Teardown;
+import io.edgerep.proto.v1.TeardownResult;
 import io.grpc.stub.StreamObserver;
 
 /**
@@ -61,6 +64,9 @@ public class AgentRegistry {
     private final List<BiConsumer<String, AgentEvent>> eventListeners = new CopyOnWriteArrayList<>();
     private final Map<String, Long> lastEvent = new ConcurrentHashMap<>();
     private volatile OperatorMeters meters = OperatorMeters.none();
+    /** Set once the release is being uninstalled: no config goes out any more, every agent is told to tear down. */
+    private Teardown teardown;
+    private final Map<String, CompletableFuture<TeardownResult>> teardowns = new TreeMap<>();
 
     /** Least spacing of Events with the same node, resource and reason. */
     static final long EVENT_INTERVAL_MS = 10_000;
@@ -266,6 +272,13 @@ public class AgentRegistry {
                 LOG.debugf("node %s replication endpoint %s", node, ep);
             }
             push(node);
+            if (teardown != null) {
+                teardowns.computeIfAbsent(node, n -> new CompletableFuture<>());
+            }
+        }
+        if (teardown != null) {
+            // an agent that connects while the release goes away is torn down too (a second time is harmless)
+            sendTeardown(session(node));
         }
         if (endpointChanged && endpointStore != null) {
             endpointStore.save(node, hello.getReplicationEndpoint().isEmpty() ? null : hello.getReplicationEndpoint());
@@ -323,7 +336,7 @@ public class AgentRegistry {
 
     private void push(String node) {
         AgentSession s = sessions.get(node);
-        if (s == null || !gate.isOpen()) {
+        if (s == null || !gate.isOpen() || teardown != null) {
             return;
         }
         NodeConfig config = configs.get(node);
@@ -394,6 +407,71 @@ public class AgentRegistry {
     /** Replication endpoints the connected agents reported. */
     public synchronized NodeFacts facts() {
         return new NodeFacts(Map.copyOf(endpoints));
+    }
+
+    /**
+     * Uninstall: no config is pushed any more and every connected agent (and any that connects later) is told to
+     * remove everything of edgerep from its node. Returns each node's answer as it arrives; a node that never
+     * answers (its agent went away) keeps an incomplete future.
+     */
+    public Map<String, CompletableFuture<TeardownResult>> teardown(String reason) {
+        List<AgentSession> targets;
+        synchronized (this) {
+            if (teardown == null) {
+                teardown = Teardown.newBuilder().setReason(reason).build();
+            }
+            targets = new ArrayList<>(sessions.values());
+            targets.forEach(s -> teardowns.computeIfAbsent(s.node, n -> new CompletableFuture<>()));
+        }
+        LOG.infof("tearing down %d node(s): %s", targets.size(), reason);
+        targets.forEach(this::sendTeardown);
+        synchronized (this) {
+            return Map.copyOf(teardowns);
+        }
+    }
+
+    /** Whether the release is being uninstalled. */
+    public synchronized boolean tornDown() {
+        return teardown != null;
+    }
+
+    private synchronized AgentSession session(String node) {
+        return sessions.get(node);
+    }
+
+    private void sendTeardown(AgentSession s) {
+        Teardown t;
+        synchronized (this) {
+            t = teardown;
+        }
+        if (s == null || t == null) {
+            return;
+        }
+        try {
+            synchronized (s) {
+                s.out.onNext(ControllerMessage.newBuilder().setTeardown(t).build());
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("sending teardown to node %s failed: %s", s.node, e.getMessage());
+        }
+    }
+
+    /** An agent's answer to Teardown (if {@code out} is still the node's current stream). */
+    public void teardownResult(String node, StreamObserver<ControllerMessage> out, TeardownResult result) {
+        CompletableFuture<TeardownResult> f;
+        synchronized (this) {
+            AgentSession s = sessions.get(node);
+            if (s == null || s.out != out) {
+                return;
+            }
+            f = teardowns.computeIfAbsent(node, n -> new CompletableFuture<>());
+        }
+        if (result.getOk()) {
+            LOG.infof("node %s torn down: %s", node, result.getRemovedList());
+        } else {
+            LOG.warnf("node %s could not tear down: %s", node, result.getError());
+        }
+        f.complete(result);
     }
 
     /** The current desired config of a node (tests, diagnostics). */

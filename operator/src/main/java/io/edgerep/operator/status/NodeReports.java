@@ -20,9 +20,18 @@ import io.edgerep.proto.v1.ItemResult;
  * @param degraded "node: key reason message" of every item applied in a fallback mode
  * @param degradedReason the reason of the first degraded item ({@code ItemDegraded} when it gave
  *        none), or null
+ * @param loaderDown nodes whose agent reports its loader gone (items failed or degraded as LoaderUnavailable)
  */
 public record NodeReports(List<String> disconnected, List<String> pending, List<String> failed,
-        List<String> degraded, String degradedReason) {
+        List<String> degraded, String degradedReason, List<String> loaderDown) {
+
+    public NodeReports(List<String> disconnected, List<String> pending, List<String> failed, List<String> degraded,
+            String degradedReason) {
+        this(disconnected, pending, failed, degraded, degradedReason, List.of());
+    }
+
+    /** The reason an agent gives its items while its loader is gone. */
+    static final String LOADER_UNAVAILABLE = "LoaderUnavailable";
 
     /** Sorts the reports of the plan's nodes; a node without a view counts as disconnected. */
     public static NodeReports of(ResourcePlan plan, Map<String, NodeView> nodes) {
@@ -31,6 +40,7 @@ public record NodeReports(List<String> disconnected, List<String> pending, List<
         List<String> failed = new ArrayList<>();
         List<String> degraded = new ArrayList<>();
         String degradedReason = null;
+        List<String> loaderDown = new ArrayList<>();
         for (String node : plan.nodes().keySet()) {
             NodeView v = nodes.get(node);
             if (v == null || !v.connected()) {
@@ -43,6 +53,9 @@ public record NodeReports(List<String> disconnected, List<String> pending, List<
             }
             for (ItemResult r : v.results()) {
                 String line = node + ": " + r.getKey() + " " + r.getReason() + " " + r.getMessage();
+                if (LOADER_UNAVAILABLE.equals(r.getReason()) && !loaderDown.contains(node)) {
+                    loaderDown.add(node);
+                }
                 if (!r.getOk()) {
                     failed.add(line);
                 } else if (r.getDegraded()) {
@@ -53,7 +66,7 @@ public record NodeReports(List<String> disconnected, List<String> pending, List<
                 }
             }
         }
-        return new NodeReports(disconnected, pending, failed, degraded, degradedReason);
+        return new NodeReports(disconnected, pending, failed, degraded, degradedReason, loaderDown);
     }
 
     /** Whether a node reported that the XDP datapath fell back to TC. */

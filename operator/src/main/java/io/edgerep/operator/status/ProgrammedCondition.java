@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.edgerep.operator.status;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
 import io.edgerep.operator.plan.ResourcePlan;
 
 /**
@@ -17,16 +22,36 @@ final class ProgrammedCondition {
     }
 
     static ConditionState of(ResourcePlan plan, NodeReports reports, Long generation) {
+        return of(plan, reports, generation, node -> "");
+    }
+
+    /**
+     * With {@code absence} saying what a node's agent pod reports about itself ("" when it cannot tell): quoted for
+     * nodes without an agent and for nodes whose loader is gone.
+     */
+    static ConditionState of(ResourcePlan plan, NodeReports reports, Long generation,
+            Function<String, String> absence) {
         if (plan.nodes().isEmpty()) {
             return ConditionState.fails("WaitingForPods",
                     plan.waiting().isEmpty() ? "no node is involved yet" : plan.waiting().get(0).message());
         }
         if (!reports.disconnected().isEmpty()) {
             return ConditionState.fails("AgentUnavailable",
-                    "no agent connected on node(s) " + String.join(", ", reports.disconnected()));
+                    "no agent connected on node(s) " + reports.disconnected().stream().map(n -> {
+                        String why = absence.apply(n);
+                        return why.isEmpty() ? n : n + " (" + why + ")";
+                    }).collect(Collectors.joining(", ")));
         }
         if (!reports.failed().isEmpty()) {
-            return ConditionState.fails("ApplyFailed", String.join("; ", reports.failed()));
+            List<String> lines = new ArrayList<>(reports.failed());
+            // a loader that is gone: what its container last said is the cause worth reading
+            for (String node : reports.loaderDown()) {
+                String why = absence.apply(node);
+                if (!why.isEmpty()) {
+                    lines.add(node + ": " + why);
+                }
+            }
+            return ConditionState.fails("ApplyFailed", String.join("; ", lines));
         }
         if (!reports.pending().isEmpty()) {
             return ConditionState.fails("Applying", "waiting for node(s) " + String.join(", ", reports.pending())

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.api.v1alpha1.EdgeReplicaStatus;
@@ -81,6 +82,12 @@ public final class StatusAggregator {
     /** The status of a resource from its verdict, its plan and what the involved nodes report. */
     public static EdgeReplicaStatus aggregate(EdgeReplica er, Verdict verdict, ResourcePlan plan,
             Map<String, NodeView> nodes, Instant now) {
+        return aggregate(er, verdict, plan, nodes, now, node -> "");
+    }
+
+    /** As above, with {@code absence} saying why a node has no agent connected (see {@link AgentPods}). */
+    public static EdgeReplicaStatus aggregate(EdgeReplica er, Verdict verdict, ResourcePlan plan,
+            Map<String, NodeView> nodes, Instant now, Function<String, String> absence) {
         StatusAggregator s = new StatusAggregator(er, now).condition(ACCEPTED, AcceptedCondition.of(verdict));
         if (!verdict.accepted()) {
             return s.condition(PROGRAMMED, ProgrammedCondition.NOT_ACCEPTED)
@@ -91,7 +98,8 @@ public final class StatusAggregator {
         NodeReports reports = NodeReports.of(plan, nodes);
         StateSpec stateSpec = er.getSpec().getState();
         StateReplicas replicas = stateSpec == null ? null : StateReplicas.of(stateSpec, plan, nodes);
-        ConditionState programmed = ProgrammedCondition.of(plan, reports, er.getMetadata().getGeneration());
+        ConditionState programmed = ProgrammedCondition.of(plan, reports, er.getMetadata().getGeneration(),
+                absence);
         ConditionState inSync = InSyncCondition.of(stateSpec, plan, replicas);
         s.condition(PROGRAMMED, programmed).condition(IN_SYNC, inSync)
                 .condition(READY, ReadyCondition.of(programmed, inSync))

@@ -20,6 +20,7 @@ import io.edgerep.operator.registry.AgentRegistry;
 import io.edgerep.operator.registry.AgentServer;
 import io.edgerep.operator.security.BootstrapVerifier;
 import io.edgerep.operator.security.CaStore;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.ShutdownEvent;
@@ -50,6 +51,8 @@ public class AgentServerLifecycle {
 
     private volatile AgentServer server;
     private volatile boolean leading;
+    private volatile boolean retired;
+    private volatile boolean leaseOwned;
     private ScheduledExecutorService loop;
 
     /** Whether QOSDK runs leader election in this profile (its default: the prod profile only). */
@@ -80,9 +83,37 @@ public class AgentServerLifecycle {
             if (server != null && !registry.gateOpen()) {
                 registry.checkGate();
             }
+            if (leading && !leaseOwned && leaderElectionActive()) {
+                leaseOwned = ownLease();
+            }
         } catch (RuntimeException e) {
             LOG.warnf("agent server not started yet: %s", e.getMessage());
         }
+    }
+
+    /**
+     * The leader-election Lease is the elector's, not helm's: owned by the operator's Deployment (like the CA Secret),
+     * the garbage collector removes it at {@code helm uninstall}. True once done (or when there is no owner).
+     */
+    private boolean ownLease() {
+        var ref = owner.reference();
+        if (ref.isEmpty()) {
+            return true;
+        }
+        var lease = client.resources(Lease.class).inNamespace(settings.namespace()).withName(LeaderElection.LEASE);
+        Lease l = lease.get();
+        if (l == null) {
+            return false;
+        }
+        var refs = l.getMetadata().getOwnerReferences();
+        if (refs == null || refs.stream().noneMatch(r -> ref.get().getUid().equals(r.getUid()))) {
+            lease.edit(x -> {
+                ReleaseOwner.adopt(x.getMetadata(), ref);
+                return x;
+            });
+            LOG.infof("lease %s owned by Deployment %s", LeaderElection.LEASE, ref.get().getName());
+        }
+        return true;
     }
 
     /** Leader election callback: this instance leads. */
@@ -100,6 +131,10 @@ public class AgentServerLifecycle {
      */
     void stoppedLeading() {
         leading = false;
+        if (retired) {
+            // the controller was stopped for uninstall: stay up (idle) until the Deployment goes
+            return;
+        }
         AgentServer s = server;
         server = null;
         if (s != null) {
@@ -126,6 +161,15 @@ public class AgentServerLifecycle {
         if (s != null) {
             s.close();
         }
+    }
+
+    /**
+     * Uninstall: the controller stops (so nothing adds a finalizer back) and losing the lease no longer ends the
+     * process; the agents stay connected, idle, until the release's Deployment and DaemonSet are deleted.
+     */
+    void retire(Operator controller) {
+        retired = true;
+        controller.stop();
     }
 
     /** Whether agents are being served (the readiness of this instance). */

@@ -18,11 +18,13 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
  * hooks, and never returns there — the operator then hung on SIGTERM until it was killed.
  */
 public class LeaderElection {
+    /** The Lease's name, in the operator's namespace. */
+    public static final String LEASE = "edgerep-operator";
 
     @Produces
     @Singleton
     LeaderElectionConfiguration leaderElection(OperatorSettings settings, AgentServerLifecycle lifecycle) {
-        return new LeaderElectionConfiguration("edgerep-operator", settings.namespace(), Duration.ofSeconds(15),
+        return new LeaderElectionConfiguration(LEASE, settings.namespace(), Duration.ofSeconds(15),
                 Duration.ofSeconds(10), Duration.ofSeconds(2), null,
                 new LeaderCallbacks(lifecycle::startedLeading, lifecycle::stoppedLeading, id -> {
                 }), false);

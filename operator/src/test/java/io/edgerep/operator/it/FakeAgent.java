@@ -51,6 +51,10 @@ public final class FakeAgent implements AutoCloseable {
     public final AtomicBoolean ack = new AtomicBoolean(true);
     public final AtomicReference<Throwable> error = new AtomicReference<>();
     public final AtomicBoolean ended = new AtomicBoolean();
+    /** Teardowns received; each is answered with {@link #teardownAnswer}. */
+    public final List<io.edgerep.proto.v1.Teardown> teardowns = new CopyOnWriteArrayList<>();
+    public volatile io.edgerep.proto.v1.TeardownResult teardownAnswer = io.edgerep.proto.v1.TeardownResult
+            .newBuilder().setOk(true).addRemoved("tc ingress eth0").addRemoved("pin dir /sys/fs/bpf/edgerep").build();
     private ManagedChannel channel;
     private StreamObserver<AgentMessage> up;
     private volatile long applied;
@@ -86,6 +90,23 @@ public final class FakeAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * An agent of {@code node} as the packaged operator meets it: an agent pod with a projected token, bootstrapped
+     * against the CA the operator keeps in its Secret, connected.
+     */
+    public static FakeAgent enrol(io.fabric8.kubernetes.client.KubernetesClient client, int port, String node)
+            throws Exception {
+        var secret = client.secrets().inNamespace(OperatorHarness.NAMESPACE).withName("edgerep-ca").get();
+        var ca = CertificateAuthority.parseCert(
+                new String(java.util.Base64.getDecoder().decode(secret.getData().get("tls.crt"))));
+        String token = new Cluster(client).agentToken(node, "edgerep-agent", "agent-" + node,
+                java.util.Map.of("app.kubernetes.io/name", "edgerep-agent"));
+        FakeAgent agent = new FakeAgent(node);
+        var resp = bootstrap(port, ca, node, token, agent.csrPem());
+        return agent.connect(port, ca, CertificateAuthority.parseCert(resp.getCertificatePem()),
+                agent.keys.getPrivate(), node, "10.0.0.1:7443");
+    }
+
     /** Connects with the given certificate and key, says Hello as {@code helloNode}. */
     public FakeAgent connect(int port, X509Certificate trust, X509Certificate cert, PrivateKey key, String helloNode,
             String endpoint) throws Exception {
@@ -100,6 +121,11 @@ public final class FakeAgent implements AutoCloseable {
                     received.add(m.getConfig());
                     if (ack.get()) {
                         acknowledge(m.getConfig());
+                    }
+                } else if (m.hasTeardown()) {
+                    teardowns.add(m.getTeardown());
+                    synchronized (FakeAgent.this) {
+                        up.onNext(AgentMessage.newBuilder().setTeardownResult(teardownAnswer).build());
                     }
                 }
             }

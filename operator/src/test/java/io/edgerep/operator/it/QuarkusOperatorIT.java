@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import io.edgerep.api.v1alpha1.EdgeReplica;
 import io.edgerep.operator.Fixtures;
 import io.edgerep.operator.registry.AgentRegistry;
-import io.edgerep.operator.security.CertificateAuthority;
 import io.edgerep.operator.status.Conditions;
 import io.edgerep.operator.wiring.AgentServerLifecycle;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -49,16 +48,8 @@ class QuarkusOperatorIT {
         assertThat(ready.getStatus()).isEqualTo(org.eclipse.microprofile.health.HealthCheckResponse.Status.UP);
         var secret = client.secrets().inNamespace(OperatorHarness.NAMESPACE).withName("edgerep-ca").get();
         assertThat(secret).as("the CA is created on first start and kept in a Secret").isNotNull();
-        var ca = CertificateAuthority.parseCert(new String(java.util.Base64.getDecoder()
-                .decode(secret.getData().get("tls.crt"))));
 
-        String token = cluster.agentToken("n1", "edgerep-agent", "agent-n1",
-                Map.of("app.kubernetes.io/name", "edgerep-agent"));
-        FakeAgent agent = new FakeAgent("n1");
-        var resp = FakeAgent.bootstrap(agentServer.port(), ca, "n1", token, agent.csrPem());
-        try (agent) {
-            agent.connect(agentServer.port(), ca, CertificateAuthority.parseCert(resp.getCertificatePem()),
-                    agent.keys.getPrivate(), "n1", "10.0.0.1:7443");
+        try (FakeAgent agent = FakeAgent.enrol(client, agentServer.port(), "n1")) {
 
             cluster.namespace("q-app");
             cluster.runningPod("q-app", "d1", "n1", "10.1.0.1", Map.of("app", "det"));

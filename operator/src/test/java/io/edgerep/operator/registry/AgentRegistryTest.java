@@ -17,6 +17,7 @@ import io.edgerep.proto.v1.ControllerMessage;
 import io.edgerep.proto.v1.Hello;
 import io.edgerep.proto.v1.NodeStatus;
 import io.edgerep.proto.v1.StreamConfig;
+import io.edgerep.proto.v1.TeardownResult;
 import io.grpc.stub.StreamObserver;
 
 class AgentRegistryTest {
@@ -151,5 +152,40 @@ class AgentRegistryTest {
         r.useResourceKeys(Stream::empty);
         r.checkGate();
         assertThat(r.gateOpen()).as("an operator with no resources serves its agents").isTrue();
+    }
+
+    @Test
+    void teardownReachesEveryAgentStopsConfigsAndCollectsAnswers() {
+        var r = new AgentRegistry();
+        r.openGate();
+        var n1 = new Sink();
+        var n2 = new Sink();
+        r.connected("n1", Hello.newBuilder().setNodeName("n1").build(), n1);
+        r.connected("n2", Hello.newBuilder().setNodeName("n2").build(), n2);
+        int before = n1.got.size();
+
+        var answers = r.teardown("helm uninstall");
+
+        assertThat(r.tornDown()).isTrue();
+        assertThat(answers).containsOnlyKeys("n1", "n2");
+        assertThat(n1.got.get(n1.got.size() - 1).getTeardown().getReason()).isEqualTo("helm uninstall");
+        assertThat(n2.got.get(n2.got.size() - 1).hasTeardown()).isTrue();
+        // no config goes out after it: a changed resource must not program the torn-down node again
+        r.update("a/x", Map.of("n1", stream("a/x", 1)));
+        assertThat(n1.got).hasSize(before + 1);
+
+        // an answer on a replaced stream does not count; the current stream's does
+        r.teardownResult("n1", new Sink(), TeardownResult.newBuilder().setOk(true).build());
+        assertThat(answers.get("n1")).isNotDone();
+        r.teardownResult("n1", n1, TeardownResult.newBuilder().setOk(true).addRemoved("tc ingress eth0").build());
+        assertThat(answers.get("n1").join().getRemovedList()).containsExactly("tc ingress eth0");
+        assertThat(answers.get("n2")).isNotDone();
+
+        // an agent that connects while the release goes away is told too, and not given a config
+        var n3 = new Sink();
+        r.connected("n3", Hello.newBuilder().setNodeName("n3").build(), n3);
+        assertThat(n3.got).hasSize(1);
+        assertThat(n3.got.get(0).hasTeardown()).isTrue();
+        assertThat(r.teardown("helm uninstall")).containsOnlyKeys("n1", "n2", "n3");
     }
 }

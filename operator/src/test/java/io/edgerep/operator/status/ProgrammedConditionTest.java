@@ -44,6 +44,25 @@ class ProgrammedConditionTest {
                         ConditionState.holds("Programmed", "2 node(s) applied generation 4")));
     }
 
+    @org.junit.jupiter.api.Test
+    void aNodeWithoutAgentSaysWhyWhenItCanTell() {
+        var two = planOn(List.of("n1", "n2"));
+        assertThat(ProgrammedCondition.of(two, reports(List.of("n1", "n2"), NONE, NONE), 4L,
+                n -> n.equals("n1") ? "agent pod a-1: agent: ImagePullBackOff" : ""))
+                .isEqualTo(ConditionState.fails("AgentUnavailable",
+                        "no agent connected on node(s) n1 (agent pod a-1: agent: ImagePullBackOff), n2"));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aNodeWhoseLoaderIsGoneQuotesItsPod() {
+        var reports = new NodeReports(NONE, NONE, List.of("n1: v/x LoaderUnavailable the loader is gone"), NONE,
+                null, List.of("n1"));
+        assertThat(ProgrammedCondition.of(planOn(List.of("n1")), reports, 4L,
+                n -> "agent pod a-1: loader: CrashLoopBackOff (last exit 2: Error: no kernel headers for 6.1)"))
+                .isEqualTo(ConditionState.fails("ApplyFailed", "n1: v/x LoaderUnavailable the loader is gone; "
+                        + "n1: agent pod a-1: loader: CrashLoopBackOff (last exit 2: Error: no kernel headers for 6.1)"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void table(String name, ResourcePlan plan, NodeReports reports, ConditionState expected) {
