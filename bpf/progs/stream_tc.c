@@ -3,8 +3,14 @@
  * frame class (DPI over every TS packet, one tail call per TS packet), then for
  * each consumer apply its drop policy, rewrite the headers and
  * bpf_clone_redirect a copy. The original frame of a matched stream is
- * consumed; everything else passes untouched.
+ * consumed; everything else passes untouched with TC_NEXT, so the programs after
+ * this one (a CNI's tcx programs, then cls_bpf filters) still see it.
  */
+
+/* Verdict for traffic the replicator does not consume: TC_ACT_UNSPEC is TCX_NEXT on a tcx
+ * chain and "continue with the next filter" in cls_bpf direct-action mode; at the end of
+ * either chain the packet goes on up the stack (as TC_ACT_OK would, which ends the chain). */
+#define TC_NEXT TC_ACT_UNSPEC
 
 /* tail calls of the tc replicator: JMP_TS, JMP_FANOUT (pinned: entries outlive the loader). */
 BPF_TABLE_PINNED("prog", u32, u32, tc_jmp, JMP_SLOTS, PIN_DIR "/stream_tc_jmp");
@@ -17,10 +23,10 @@ int stream_tc(struct __sk_buff *skb)
 	u32 zero = 0;
 	struct dpi_ctx *d = dpi_ctxs.lookup(&zero);
 	if (!d)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	u32 off = match_stream(data, data_end, skb->ifindex, skb->len, d);
 	if (!off)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	if (d->inspect && d->n > 0) {
 		if (!dpi_fast(d, data + off, data_end))
 			tc_jmp.call(skb, JMP_FANOUT); /* every TS packet continued a known frame */
@@ -33,7 +39,7 @@ int stream_tc(struct __sk_buff *skb)
 		d->n = 0;
 	}
 	tc_jmp.call(skb, JMP_FANOUT);
-	return TC_ACT_OK; /* no fan-out program: pass untouched */
+	return TC_NEXT; /* no fan-out program: pass untouched */
 }
 
 /* DPI step: one TS packet, then the next one or the fan-out. */
@@ -42,13 +48,13 @@ int stream_tc_ts(struct __sk_buff *skb)
 	u32 zero = 0;
 	struct dpi_ctx *d = dpi_ctxs.lookup(&zero);
 	if (!d)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	if (dpi_step(d))
 		tc_jmp.call(skb, JMP_SCAN);
 	if (dpi_next(d, (void *)(long)skb->data, (void *)(long)skb->data_end))
 		tc_jmp.call(skb, JMP_TS);
 	tc_jmp.call(skb, JMP_FANOUT);
-	return TC_ACT_OK;
+	return TC_NEXT;
 }
 
 /* DPI scan step: NAL units of one TS packet, then the next packet or the fan-out. */
@@ -57,12 +63,12 @@ int stream_tc_scan(struct __sk_buff *skb)
 	u32 zero = 0;
 	struct dpi_ctx *d = dpi_ctxs.lookup(&zero);
 	if (!d)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	dpi_scan(d);
 	if (dpi_next(d, (void *)(long)skb->data, (void *)(long)skb->data_end))
 		tc_jmp.call(skb, JMP_TS);
 	tc_jmp.call(skb, JMP_FANOUT);
-	return TC_ACT_OK;
+	return TC_NEXT;
 }
 
 /* Fan-out: a policy-checked, rewritten copy per consumer, FANOUT_CHUNK per run. */
@@ -71,13 +77,13 @@ int stream_tc_fanout(struct __sk_buff *skb)
 	u32 zero = 0;
 	struct dpi_ctx *d = dpi_ctxs.lookup(&zero);
 	if (!d)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	u32 first = d->first;
 	u8 cls = first == 0 ? dpi_finish(d) : d->cls;
 	u32 slot = d->slot;
 	struct stream_cfg *cfg = stream_cfgs.lookup(&slot);
 	if (!cfg)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	u32 len = skb->len;
 	u64 now = bpf_ktime_get_ns();
 	u32 n = cfg->n_consumers;

@@ -207,3 +207,12 @@ int stream_xdp_egress(struct xdp_md *ctx)
 	count_copy(idx, cls, len, DROP_NONE);
 	return XDP_PASS;
 }
+
+/* Native XDP into a veth: the kernel hands a redirected frame only to a peer whose NAPI
+ * runs (veth_xdp_xmit drops it otherwise), and a native XDP program on the peer is what
+ * turns that on from outside the pod. The loader attaches this one to the peer of each
+ * veth consumer while its stream's ingress runs native XDP, and removes it after. */
+int stream_xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}

@@ -20,7 +20,9 @@ from edgerep_loader.testrun import test_run as prog_test_run
 
 PORT = 5004
 LO = 1
-TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT = 0, 2, 7
+TC_ACT_SHOT, TC_ACT_REDIRECT = 2, 7
+#: TC_ACT_UNSPEC (-1) as the u32 retval: pass on to the next program of the chain (TCX_NEXT)
+TC_NEXT = 0xFFFFFFFF
 TOTAL = 100_000
 NONE, UNIFORM = 1, 2
 
@@ -142,10 +144,10 @@ def test_stream_fuzz_100k(env):
                 frame = rng.randbytes(rng.randrange(60, 1600))
                 sent["garbage"] += 1
         res = prog_test_run(k.tc_fn.fd, frame)
-        assert res.retval in (TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT)
+        assert res.retval in (TC_NEXT, TC_ACT_SHOT, TC_ACT_REDIRECT)
         if passthrough:
             if kind in (5, 6, 7, 8) or (kind == 9 and len(frame) < 42):
-                assert res.retval == TC_ACT_OK, f"frame kind {kind} must pass untouched"
+                assert res.retval == TC_NEXT, f"frame kind {kind} must pass untouched"
                 assert res.data_out == frame, f"frame kind {kind} was modified"
     s = k.stream_counters(3)
     g = k.glob_counters()
@@ -203,10 +205,10 @@ def test_stream_fixture_table(env):
         (
             "another port: untouched",
             fx.ipv4_udp_frame(payload, dport=PORT + 3),
-            TC_ACT_OK,
+            TC_NEXT,
             fx.ipv4_udp_frame(payload, dport=PORT + 3),
         ),
-        ("IPv6 to the port: untouched", ipv6_udp(payload, PORT + 2), TC_ACT_OK, ipv6_udp(payload, PORT + 2)),
+        ("IPv6 to the port: untouched", ipv6_udp(payload, PORT + 2), TC_NEXT, ipv6_udp(payload, PORT + 2)),
     ]
     for what, frame, verdict, expected in cases:
         res = prog_test_run(k.tc_fn.fd, frame)

@@ -146,6 +146,10 @@ class StreamKernel:
         ss[ct.c_uint32(slot)] = ss.Leaf()
         self.write_blob(slot, b"")
 
+    def stream_ifindex(self, slot: int) -> int:
+        """The ingress ifindex slot ``slot`` was programmed with (0 when it is free)."""
+        return self.bpf[b"stream_cfgs"][ct.c_uint32(slot)].ifindex
+
     def write_blob(self, slot: int, data: bytes) -> None:
         """Keep a serialized ReplicatorStream in the slot's blob (for a restarted loader)."""
         if len(data) > sp.SPEC_BLOB_MAX:

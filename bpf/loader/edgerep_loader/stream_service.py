@@ -16,6 +16,7 @@ import threading
 
 import grpc
 from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from edgerep.v1 import common_pb2, loader_pb2
 from edgerep_loader import stream_prog as sp
@@ -50,6 +51,10 @@ class StreamService:
         self.kernel = StreamKernel(pin_dir, xdp=XDP_BUILT)
         self._slots: dict[int, int] = {}  # stream_id -> slot
         self._specs: dict[int, loader_pb2.ReplicatorStream] = {}  # stream_id -> spec
+        #: egress ifindex -> why native XDP cannot deliver into it ("" when it can)
+        self._peers: dict[int, str] = {}
+        #: replicators forgotten because their interface was gone
+        self.vanished_replicators = 0
         self._adopt()
 
     # --- adoption ---
@@ -60,19 +65,66 @@ class StreamService:
             spec.ParseFromString(blob)
             self._slots[spec.stream_id] = slot
             self._specs[spec.stream_id] = spec
+        self._forget_vanished()
         reps = self.kernel.table(b"replicators")
         for key, info in list(reps.items()):
             ifindex = key.value
-            if info.datapath == common_pb2.DATAPATH_TC and not tc.find_filter(self._ipr, ifindex):
+            if info.datapath == common_pb2.DATAPATH_TC and not tc.attached(self._ipr, ifindex, self.pin_dir):
                 log.warning("replicator on ifindex %d is gone; forgetting it", ifindex)
                 del reps[key]
+        # pass programs an earlier loader put on consumers' veth peers are ours to keep or remove
+        self._sync_peers(candidates=self._egresses(native_only=False))
         log.info("adopted %d streams and %d replicators from %s", len(self._specs), len(reps), self.pin_dir)
+
+    def _forget_vanished(self) -> None:
+        """Forget replicators whose interface is gone (its programs went with it); counted."""
+        reps = self.kernel.table(b"replicators")
+        for key, info in list(reps.items()):
+            if not self._ifname(key.value):
+                log.warning(
+                    "interface of the replicator on ifindex %d vanished; forgetting it (its streams stay "
+                    "programmed until removed)",
+                    key.value,
+                )
+                del reps[key]
+                if info.datapath == common_pb2.DATAPATH_TC:
+                    tc.detach(self._ipr, key.value, self.pin_dir)  # unpins a defunct tcx link
+                self.vanished_replicators += 1
+
+    # --- veth peers of native XDP consumers ---
+    def _egresses(self, native_only: bool = True) -> set[int]:
+        """Egress ifindexes of the consumers of streams (only those whose ingress runs native XDP)."""
+        out = set()
+        for spec in self._specs.values():
+            rep = self._replicator(self._ifindex(spec.interface))
+            if native_only and (rep is None or rep.xdp_mode != loader_pb2.XDP_MODE_NATIVE):
+                continue
+            out.update(i for i in (self._ifindex(c.egress_interface) for c in spec.consumers) if i)
+        return out
+
+    def _sync_peers(self, candidates: set[int] = frozenset()) -> None:
+        """Pass programs on the veth peers native XDP consumers need; removed where none is needed."""
+        if self.kernel.xdp is None:
+            return
+        want = self._egresses()
+        for ifindex in (set(self._peers) | set(candidates)) - want:
+            self.kernel.xdp.release_peer(self._ipr, ifindex)
+            self._peers.pop(ifindex, None)
+        for ifindex in want:
+            if self._peers.get(ifindex) != "":
+                self._peers[ifindex] = self.kernel.xdp.prepare_peer(self._ipr, ifindex)
+                if self._peers[ifindex]:
+                    log.warning("%s", self._peers[ifindex])
 
     def _ifindex(self, name: str) -> int:
         return tc.ifindex_of(self._ipr, name) if name else 0
 
     def _ifname(self, ifindex: int) -> str:
-        links = self._ipr.get_links(ifindex)
+        """Name of ``ifindex``; "" when there is no such interface (any more)."""
+        try:
+            links = self._ipr.get_links(ifindex)
+        except NetlinkError:
+            return ""
         return links[0].get_attr("IFLA_IFNAME") if links else ""
 
     def _replicator(self, ifindex: int):
@@ -91,7 +143,9 @@ class StreamService:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown interface {request.interface!r}")
             if request.datapath not in (common_pb2.DATAPATH_TC, common_pb2.DATAPATH_XDP):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "datapath must be TC or XDP")
-            return self._ensure(ifindex, request.datapath)
+            resp = self._ensure(ifindex, request.datapath)
+            self._sync_peers()
+            return resp
 
     def _ensure(self, ifindex: int, datapath: int) -> loader_pb2.EnsureReplicatorResponse:
         """Attach what is asked, adopting an existing attachment of the same datapath.
@@ -124,7 +178,7 @@ class StreamService:
             log.warning("ifindex %d: %s", ifindex, reason)
             return resp
         if effective == common_pb2.DATAPATH_TC:
-            tc.attach(self._ipr, ifindex, self.kernel.tc_fn.fd)
+            tc.attach(self._ipr, ifindex, self.kernel.tc_fn.fd, self.pin_dir)
         if have is not None:
             self._detach(ifindex, have)
         info = reps.Leaf()
@@ -140,18 +194,19 @@ class StreamService:
 
     def _attached(self, ifindex: int, info) -> bool:
         if info.datapath == common_pb2.DATAPATH_TC:
-            return tc.find_filter(self._ipr, ifindex)
+            return bool(tc.attached(self._ipr, ifindex, self.pin_dir))
         return self.kernel.xdp is not None and self.kernel.xdp.attached(self._ipr, ifindex)
 
     def _detach(self, ifindex: int, info) -> None:
         if info.datapath == common_pb2.DATAPATH_TC:
-            tc.detach(self._ipr, ifindex)
+            tc.detach(self._ipr, ifindex, self.pin_dir)
         elif self.kernel.xdp is not None:
             self.kernel.xdp.detach(self._ipr, ifindex)
 
     def attachments(self) -> list:
         """(interface, datapath name, attached now) of every replicator the pinned maps hold."""
         with self._lock:
+            self._forget_vanished()
             out = []
             for key, info in list(self.kernel.table(b"replicators").items()):
                 ifname = self._ifname(key.value) or f"ifindex{key.value}"
@@ -169,6 +224,7 @@ class StreamService:
             if have is not None:
                 self._detach(ifindex, have)
                 del self.kernel.table(b"replicators")[ct.c_uint32(ifindex)]
+                self._sync_peers()
             return loader_pb2.RemoveReplicatorResponse()
 
     def teardown(self) -> list:
@@ -240,11 +296,12 @@ class StreamService:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
             old = self._specs.get(spec.stream_id)
             if old is not None and (old.interface, old.port) != (spec.interface, spec.port):
-                self.kernel.clear_stream(slot, self._ifindex(old.interface), old.port)
+                self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), old.port)
             self.kernel.write_stream(slot, spec.stream_id, ifindex, spec.port, spec.inspection, consumers)
             self.kernel.write_blob(slot, blob)
             self._slots[spec.stream_id] = slot
             self._specs[spec.stream_id] = canonical
+            self._sync_peers(candidates=self._egresses(native_only=False))
             log.info(
                 "stream %d on %s:%d: %d consumers (slot %d)",
                 spec.stream_id,
@@ -253,9 +310,11 @@ class StreamService:
                 len(consumers),
                 slot,
             )
-            return loader_pb2.SetStreamResponse(
-                consumers=[loader_pb2.ConsumerResult(name=c.name, ok=True) for c in spec.consumers]
-            )
+            results = []
+            for c, kc in zip(spec.consumers, consumers):
+                why = self._peers.get(kc.ifindex, "") if rep.xdp_mode == loader_pb2.XDP_MODE_NATIVE else ""
+                results.append(loader_pb2.ConsumerResult(name=c.name, ok=not why, error=why))
+            return loader_pb2.SetStreamResponse(consumers=results)
 
     def _resolve(self, c: loader_pb2.ReplicatorConsumer) -> KernelConsumer:
         ifindex = self._ifindex(c.egress_interface)
@@ -291,13 +350,16 @@ class StreamService:
             spec = self._specs.pop(request.stream_id, None)
             slot = self._slots.pop(request.stream_id, None)
             if spec is not None and slot is not None:
-                self.kernel.clear_stream(slot, self._ifindex(spec.interface), spec.port)
+                # the ifindex the stream was programmed with: its interface may be gone
+                self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), spec.port)
+                self._sync_peers(candidates={self._ifindex(c.egress_interface) for c in spec.consumers} - {0})
                 log.info("stream %d removed", request.stream_id)
             return loader_pb2.RemoveStreamResponse()
 
     def list_streams(self, request, context):
         """Everything programmed: streams (in id order) and replicators."""
         with self._lock:
+            self._forget_vanished()
             resp = loader_pb2.ListStreamsResponse(streams=[self._specs[i] for i in sorted(self._specs)])
             for key, info in sorted(self.kernel.table(b"replicators").items(), key=lambda kv: kv[0].value):
                 resp.replicators.append(

@@ -128,8 +128,9 @@ class Topology:
             subprocess.run(["rm", "-rf", self.workdir], check=False)
 
     # --- loader ---
-    def start_loader(self, timeout: float = 60) -> None:
-        env = dict(os.environ, PYTHONPATH=LOADER_PATH)
+    def start_loader(self, timeout: float = 60, env: dict | None = None) -> None:
+        """Start the loader in the node namespace (``env``: extra environment variables)."""
+        env = dict(os.environ, PYTHONPATH=LOADER_PATH, **(env or {}))
         log = open(os.path.join(self.workdir, "loader.log"), "ab")
         self.loader = subprocess.Popen(
             [
