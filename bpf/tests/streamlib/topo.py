@@ -182,7 +182,11 @@ class Topology:
 
     def stub(self):
         channel = grpc.insecure_channel(f"unix:{self.socket}")
-        grpc.channel_ready_future(channel).result(timeout=30)
+        try:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        except grpc.FutureTimeoutError:
+            alive = self.loader is not None and self.loader.poll() is None
+            raise RuntimeError(f"loader not reachable (alive: {alive}): " + self.loader_log()) from None
         return loader_pb2_grpc.LoaderStub(channel)
 
     # --- traffic ---
