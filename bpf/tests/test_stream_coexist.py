@@ -23,11 +23,10 @@ from bcc import BPF
 from pyroute2 import IPRoute
 
 import stream_fixtures as fx
-import streamlib
 from edgerep.v1 import common_pb2, loader_pb2
 from edgerep_loader import stream_sys as ss
 from edgerep_loader import tc
-from streamlib.topo import Topology
+from streamlib.topo import Topology, running
 from streamlib.xdp import attach_xdp, in_ns, xdp_progs
 from test_stream_netns import PORT, consumer, run_stream
 
@@ -111,18 +110,14 @@ class Cni:
 
 @pytest.fixture(params=[tc.TCX, tc.CLS_BPF])
 def setup(request):
-    streamlib.remove_leftovers()
-    t = Topology(consumers=2)
-    cni = None
+    cni = []
+    env = {tc.FORCE_CLS_BPF_ENV: "1"} if request.param == tc.CLS_BPF else {}
     try:
-        t.create()
-        cni = Cni(t, request.param)
-        t.start_loader(env={tc.FORCE_CLS_BPF_ENV: "1"} if request.param == tc.CLS_BPF else {})
-        yield t, cni
+        with running(2, env=env, before_loader=lambda t: cni.append(Cni(t, request.param))) as t:
+            yield t, cni[0]
     finally:
-        t.destroy()
-        if cni is not None:
-            cni.close()
+        for c in cni:
+            c.close()
 
 
 def send_other(t: Topology, path: str, n_pps: float) -> int:

@@ -20,10 +20,9 @@ import grpc
 import pytest
 
 import stream_fixtures as fx
-import streamlib
 from edgerep.v1 import common_pb2, loader_pb2
 from edgerep_loader import tc
-from streamlib.topo import Topology, sh
+from streamlib.topo import Topology, running, sh
 from test_stream_netns import PORT, consumer, run_stream
 
 pytestmark = pytest.mark.skipif(not fx.have_ffmpeg(), reason="ffmpeg/ffprobe missing")
@@ -31,10 +30,7 @@ pytestmark = pytest.mark.skipif(not fx.have_ffmpeg(), reason="ffmpeg/ffprobe mis
 
 @pytest.fixture(scope="module")
 def topo():
-    streamlib.remove_leftovers()
-    t = Topology(consumers=3)
-    try:
-        t.create()
+    def second_ingress(t: Topology) -> None:
         sh(
             "ip",
             "-n",
@@ -51,10 +47,9 @@ def topo():
             t.sender,
         )
         sh("ip", "-n", t.node, "link", "set", "in1", "up")
-        t.start_loader()
+
+    with running(3, before_loader=second_ingress) as t:
         yield t
-    finally:
-        t.destroy()
 
 
 def stream(t: Topology, sid: int, iface: str, port: int) -> loader_pb2.ReplicatorStream:

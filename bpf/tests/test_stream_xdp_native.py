@@ -16,10 +16,9 @@ import pytest
 from bcc import BPF
 
 import stream_fixtures as fx
-import streamlib
 from edgerep.v1 import common_pb2, loader_pb2
 from edgerep_loader.stream_xdp_prog import FORCE_MODE_ENV, PASS_NAME
-from streamlib.topo import Topology
+from streamlib.topo import Topology, running
 from streamlib.xdp import attach_xdp, xdp_progs
 from test_stream_netns import PORT, consumer, run_stream
 
@@ -31,14 +30,8 @@ OWN = 3
 
 @pytest.fixture(scope="module")
 def topo():
-    streamlib.remove_leftovers()
-    t = Topology(consumers=4)
-    try:
-        t.create()
-        t.start_loader(env=NATIVE)
+    with running(4, env=NATIVE) as t:
         yield t
-    finally:
-        t.destroy()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ Everything carries the ``edgerep-t`` prefix and is removed by ``destroy``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -240,3 +241,20 @@ class Topology:
         if not wait:
             return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         return int(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[0])
+
+
+@contextlib.contextmanager
+def running(consumers: int, env: dict | None = None, before_loader=None):
+    """A created Topology with its loader started (``before_loader(t)`` runs in between); destroyed after."""
+    from . import remove_leftovers
+
+    remove_leftovers()
+    t = Topology(consumers=consumers)
+    try:
+        t.create()
+        if before_loader is not None:
+            before_loader(t)
+        t.start_loader(env=env)
+        yield t
+    finally:
+        t.destroy()
