@@ -155,17 +155,18 @@ def test_stream_coexists_with_a_cni(setup):
     assert xdp1 - xdp0 >= sent + other, (xdp0, xdp1, sent, other)  # XDP runs first: sees everything
     assert tc1 - tc0 >= other, (tc0, tc1, other)  # what edgerep does not consume goes on to the CNI
 
-    if cni.tc_kind == tc.TCX:
-        # a restarted loader adopts its link; the CNI's programs are untouched
-        t.kill_loader()
-        t.start_loader()
-        stub = t.stub()
-        rep = stub.EnsureReplicator(
-            loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_XDP)
-        )
-        assert rep.adopted and rep.datapath == common_pb2.DATAPATH_TC, rep
-        sent, got, _ = run_stream(t, "adopted", path, dgrams / 3.0)
-        assert [g["count"] for g in got] == [sent] * t.consumers
+    # a restarted loader adopts the attachment as it finds it — a cls_bpf filter too, as after
+    # an upgrade to a kernel with tcx (the restart here has tcx allowed); the CNI's are untouched
+    t.kill_loader()
+    t.start_loader()
+    stub = t.stub()
+    rep = stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_XDP)
+    )
+    assert rep.adopted and rep.datapath == common_pb2.DATAPATH_TC, rep
+    assert in_ns(t.node, lambda: tc.attached(IPRoute(), cni.ifindex, t.pin_dir)) == cni.tc_kind
+    sent, got, _ = run_stream(t, "adopted", path, dgrams / 3.0)
+    assert [g["count"] for g in got] == [sent] * t.consumers
 
     stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=31))
     stub.RemoveReplicator(loader_pb2.RemoveReplicatorRequest(interface="in0"))

@@ -131,7 +131,8 @@ class Topology:
     # --- loader ---
     def start_loader(self, timeout: float = 60, env: dict | None = None) -> None:
         """Start the loader in the node namespace (``env``: extra environment variables)."""
-        env = dict(os.environ, PYTHONPATH=LOADER_PATH, **(env or {}))
+        # PYTHONFAULTHANDLER: a loader that hangs prints its threads' stacks on SIGABRT (see stub)
+        env = dict(os.environ, PYTHONPATH=LOADER_PATH, PYTHONFAULTHANDLER="1", **(env or {}))
         log = open(os.path.join(self.workdir, "loader.log"), "ab")
         self.loader = subprocess.Popen(
             [
@@ -182,11 +183,19 @@ class Topology:
         self.loader = None
 
     def stub(self):
-        channel = grpc.insecure_channel(f"unix:{self.socket}")
+        # A channel of its own subchannel: one shared with an earlier stub of a killed loader
+        # would carry that one's reconnect backoff (tens of seconds after a slow restart).
+        channel = grpc.insecure_channel(
+            f"unix:{self.socket}",
+            options=[("grpc.use_local_subchannel_pool", 1), ("grpc.max_reconnect_backoff_ms", 1000)],
+        )
         try:
             grpc.channel_ready_future(channel).result(timeout=30)
         except grpc.FutureTimeoutError:
             alive = self.loader is not None and self.loader.poll() is None
+            if alive:
+                self.loader.send_signal(signal.SIGABRT)  # stacks into the log
+                self.loader.wait(10)
             raise RuntimeError(f"loader not reachable (alive: {alive}): " + self.loader_log()) from None
         return loader_pb2_grpc.LoaderStub(channel)
 
