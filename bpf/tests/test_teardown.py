@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 
 import grpc
@@ -14,8 +15,10 @@ import pytest
 
 import streamlib
 from edgerep.v1 import common_pb2, loader_pb2
+from edgerep_loader import stream_sys as ss
 from statelib import harness
 from statelib.loaderproc import Agent, LoaderProcess, new_pin_dir
+from streamlib.xdp import in_ns as run_in_ns
 
 NONE = common_pb2.Policy(kind=common_pb2.POLICY_KIND_NONE)
 
@@ -24,13 +27,23 @@ def in_ns(ns: str, *cmd: str) -> str:
     return subprocess.run(["ip", "-n", ns, *cmd], check=True, capture_output=True, text=True).stdout
 
 
+def tcx_programs(ns: str, ifname: str) -> list[str]:
+    """Names of the programs on the tcx ingress chain of ``ifname`` (`tc filter show` lists none)."""
+
+    def query():
+        return [ss.prog_info_by_id(i).name for i in ss.tcx_prog_ids(socket.if_nametoindex(ifname))]
+
+    return run_in_ns(ns, query)
+
+
 def held(ns: str, pin_dir: str) -> dict:
-    """What of edgerep the kernel holds for the node: the tc filter on in0, XDP on in1, pins."""
+    """What of edgerep the kernel holds for the node: the tc replicator on in0 (a tcx link or a
+    cls_bpf filter), XDP on in1, pins."""
     tc = subprocess.run(
         ["tc", "-n", ns, "filter", "show", "dev", "in0", "ingress"], capture_output=True, text=True
     )
     return {
-        "tc": "bpf" in tc.stdout,
+        "tc": "bpf" in tc.stdout or any(n.startswith("stream_tc") for n in tcx_programs(ns, "in0")),
         "xdp": "xdp" in in_ns(ns, "link", "show", "in1"),
         "pins": os.path.isdir(pin_dir) and bool(os.listdir(pin_dir)),
     }

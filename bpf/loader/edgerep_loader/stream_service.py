@@ -231,10 +231,11 @@ class StreamService:
         """Clear every stream and detach every replicator (uninstall); returns what it removed."""
         removed = []
         with self._lock:
+            peers = self._egresses(native_only=False) | set(self._peers)
             for stream_id in sorted(self._specs):
                 spec, slot = self._specs.pop(stream_id), self._slots.pop(stream_id, None)
                 if slot is not None:
-                    self.kernel.clear_stream(slot, self._ifindex(spec.interface), spec.port)
+                    self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), spec.port)
                 removed.append(f"stream {stream_id} ({spec.interface}:{spec.port})")
             reps = self.kernel.table(b"replicators")
             for key, info in list(reps.items()):
@@ -244,6 +245,10 @@ class StreamService:
                 del reps[key]
                 dp = "xdp" if info.datapath == common_pb2.DATAPATH_XDP else "tc ingress"
                 removed.append(f"{dp} {ifname}")
+            for ifindex in sorted(peers):
+                if self.kernel.xdp is not None and self.kernel.xdp.release_peer(self._ipr, ifindex):
+                    removed.append(f"xdp pass program on the veth peer of {self._ifname(ifindex)}")
+            self._peers.clear()
         return removed
 
     # --- streams ---

@@ -30,6 +30,7 @@ SYS_BPF = 321  # x86_64
 BPF_OBJ_PIN = 6
 BPF_OBJ_GET = 7
 BPF_PROG_GET_FD_BY_ID = 13
+BPF_PROG_QUERY = 16
 BPF_OBJ_GET_INFO_BY_FD = 15
 BPF_LINK_CREATE = 28
 BPF_LINK_DETACH = 34
@@ -166,6 +167,20 @@ def link_info(fd: int) -> LinkInfo:
     ltype, lid, prog_id = struct.unpack_from("III", raw, 0)
     (ifindex,) = struct.unpack_from("I", raw, 16)
     return LinkInfo(ltype, lid, prog_id, ifindex)
+
+
+def tcx_prog_ids(ifindex: int, max_progs: int = 64) -> list[int]:
+    """Ids of the programs on ``ifindex``'s tcx ingress chain, in order (BPF_PROG_QUERY).
+
+    What `tc filter show` cannot list; the caller's network namespace names ``ifindex``.
+    """
+    ids = (ct.c_uint32 * max_progs)()
+    attr = _attr(
+        (0, "I", ifindex), (4, "I", BPF_TCX_INGRESS), (16, "Q", ct.addressof(ids)), (24, "I", max_progs)
+    )
+    _bpf(BPF_PROG_QUERY, attr)
+    (count,) = struct.unpack_from("I", attr, 24)
+    return list(ids[:count])
 
 
 def link_detach(fd: int) -> None:

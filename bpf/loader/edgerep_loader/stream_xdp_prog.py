@@ -185,19 +185,21 @@ class XdpPrograms:
         log.info("XDP pass program attached to the veth peer of %s", name)
         return ""
 
-    def release_peer(self, ipr: IPRoute, ifindex: int) -> None:
-        """Remove our pass program from the veth peer of ``ifindex`` (other programs stay)."""
+    def release_peer(self, ipr: IPRoute, ifindex: int) -> bool:
+        """Remove our pass program from the veth peer of ``ifindex`` (other programs stay); True if removed."""
         name, kind = _link(ipr, ifindex)
         if kind != "veth":
-            return
+            return False
         try:
             me = ss.link_xdp(ifindex)
             p = _named(ss.link_xdp(me.peer_ifindex, me.peer_nsid).progs).get(XDP_FLAGS_DRV_MODE)
             if p is not None and p.name == PASS_NAME:
                 _remove(me.peer_ifindex, XDP_FLAGS_DRV_MODE, p.id, me.peer_nsid)
                 log.info("XDP pass program removed from the veth peer of %s", name)
+                return True
         except OSError as e:
             log.warning("XDP pass program on the veth peer of %s: %s", name, e)
+        return False
 
     # --- consumers ---
     def write_consumers(self, slot: int, consumers) -> None:
