@@ -34,6 +34,16 @@ AGENT_REPLICATION_PORT = 9444
 LOADER_METRICS_PORT = 9465
 JAVA = shutil.which("java") or "/usr/bin/java"
 
+#: Prints "tcx <name>" for each program on the tcx ingress chain of the interface argv[1]
+#: (argv[2]: the loader's package directory).
+TCX_PROGRAMS = (
+    "import socket, sys\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "from edgerep_loader import stream_sys as ss\n"
+    "for i in ss.tcx_prog_ids(socket.if_nametoindex(sys.argv[1])):\n"
+    "    print('tcx', ss.prog_info_by_id(i).name)\n"
+)
+
 
 def _jar(module: str) -> Path:
     jar = REPO / module / "target" / "quarkus-app" / "quarkus-run.jar"
@@ -290,8 +300,14 @@ class EdgeSystem:
         return self.loader_call(node, "ListTraces")
 
     def tc_ingress_filters(self, node: Node, interface: str = "eth0") -> str:
-        """`tc filter show` on the ingress hook of a node's interface ("" when nothing is attached)."""
-        return run(["tc", "filter", "show", "dev", interface, "ingress"], netns=node.netns).stdout.strip()
+        """`tc filter show` on the ingress hook of a node's interface, then the programs of its tcx
+        chain, which `tc` does not list ("" when nothing is attached)."""
+        filters = run(["tc", "filter", "show", "dev", interface, "ingress"], netns=node.netns).stdout.strip()
+        tcx = run(
+            ["/usr/bin/python3", "-c", TCX_PROGRAMS, interface, str(REPO / "bpf" / "loader")],
+            netns=node.netns,
+        ).stdout.strip()
+        return "\n".join(x for x in (filters, tcx) if x)
 
     def xdp_attached(self, node: Node, interface: str = "eth0") -> bool:
         return " xdp" in run(["ip", "link", "show", "dev", interface], netns=node.netns).stdout
