@@ -134,6 +134,9 @@ def test_stream_coexists_with_a_cni(setup):
     assert rep.datapath == common_pb2.DATAPATH_TC and rep.xdp_mode == loader_pb2.XDP_MODE_NONE, rep
     assert "cni_xdp" in rep.fallback_reason and f"id {cni_xdp_id}" in rep.fallback_reason, rep
     assert xdp_progs(t.node, "in0") == {"generic": ss.prog_info_by_id(cni_xdp_id)}, "the CNI's XDP is kept"
+    if cni.tc_kind == tc.TCX:
+        chain = in_ns(t.node, lambda: [ss.prog_info_by_id(i).name for i in ss.tcx_prog_ids(cni.ifindex)])
+        assert chain == ["stream_tc", "cni_tc"], f"edgerep first on the tcx chain: {chain}"
     spec = loader_pb2.ReplicatorStream(
         stream_id=31,
         interface="in0",
