@@ -530,10 +530,16 @@ state = "{root}/state"
 
 
 def edgerep_attachments() -> list[str]:
-    """edgerep's tc filters and XDP programs on the host's interfaces (their programs are named stream_*)."""
+    """edgerep's tcx links, tc filters and XDP programs on the host's interfaces (its programs are named stream_*)."""
+    from edgerep_loader import stream_sys  # noqa: PLC0415 - bpf(2) helpers of the loader, for the tcx chain
+
     found = []
     for link in json.loads(run(["ip", "-d", "-j", "link", "show"]).stdout):
         name = link["ifname"]
+        for prog in stream_sys.tcx_prog_ids(link["ifindex"]):
+            info = stream_sys.prog_info_by_id(prog)
+            if info is not None and info.name.startswith("stream_"):
+                found.append(f"tcx ingress {info.name} on {name}")
         xdp = link.get("xdp", {})
         progs = [xdp.get("prog", {})] + [a.get("prog", {}) for a in xdp.get("attached", [])]
         if any(p.get("name", "").startswith("stream_") for p in progs):

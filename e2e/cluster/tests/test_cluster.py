@@ -363,38 +363,35 @@ def test_rollout_restart_of_the_agents_while_the_stream_flows_and_the_app_writes
     unbudgeted consumer pod loses no datagram, the app keeps taking requests, both EdgeReplicas are
     Ready again and the replica pods converge to the origin's tree."""
     clip = media.clip("h264", seconds=30, size="640x360", bitrate="4M")
+    full = Sink(pods, "full-0", "/srv/restart.ts", CONSUMER_PORT)
+    writer = Writer(pods, ORIGIN, "restart")
+    sender = sensor.send(
+        media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT, loops=RESTART_LOOPS),
+        cluster.workdir / "logs",
+    )
     try:
-        full = Sink(pods, "full-0", "/srv/restart.ts", CONSUMER_PORT)
-        writer = Writer(pods, ORIGIN, "restart")
-        sender = sensor.send(
-            media.sender_command(clip, SENSOR_HOST_IP, INGRESS_PORT, loops=RESTART_LOOPS),
-            cluster.workdir / "logs",
-        )
-        try:
-            took = restart_agents(cluster, full, writer)
-            assert sender.alive(), "the sender finished before the restart was over: raise RESTART_LOOPS"
-        finally:
-            sender.stop()
-        full.stop()
-        written = writer.stop()
-        got = media.received_datagrams(full.fetch(cluster.workdir / "captures"))
-        lost, sent = media.lost_before_stop(media.datagrams(clip) * RESTART_LOOPS, got)
-        log.info(
-            "rollout restart: Ready again after %.1f s; %d of %d datagrams received, %d lost; %d items",
-            took,
-            len(got),
-            sent,
-            len(lost),
-            written["stored"],
-        )
-        assert len(got) > 5000, f"{len(got)} datagrams received: too few to judge"
-        assert not lost, f"{len(lost)} of {sent} datagrams lost across the restart (first {lost[:10]})"
-        assert written["error"] is None and written["stored"] > 0, written
-        tree = replicas_identical(pods)
-        assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS + written["stored"]
+        took = restart_agents(cluster, full, writer)
+        assert sender.alive(), "the sender finished before the restart was over: raise RESTART_LOOPS"
     finally:
-        # the stream's resource goes (its finalizer needs the agents); the state example's stays for uninstall
-        cluster.kubectl("delete", "er", "-n", PODS_NS, "cameras", "--timeout=120s", check=False, timeout=150)
+        sender.stop()
+    full.stop()
+    written = writer.stop()
+    got = media.received_datagrams(full.fetch(cluster.workdir / "captures"))
+    lost, sent = media.lost_before_stop(media.datagrams(clip) * RESTART_LOOPS, got)
+    log.info(
+        "rollout restart: Ready again after %.1f s; %d of %d datagrams received, %d lost; %d items",
+        took,
+        len(got),
+        sent,
+        len(lost),
+        written["stored"],
+    )
+    assert len(got) > 5000, f"{len(got)} datagrams received: too few to judge"
+    assert not lost, f"{len(lost)} of {sent} datagrams lost across the restart (first {lost[:10]})"
+    assert written["error"] is None and written["stored"] > 0, written
+    tree = replicas_identical(pods)
+    assert len([k for k in tree if k.startswith("items/")]) == 50 + STATE_REQUESTS + written["stored"]
+    # both EdgeReplicas stay: the uninstall meets a live stream and a live state replication
 
 
 def restart_agents(cluster, full: Sink, writer: Writer) -> float:
@@ -497,6 +494,7 @@ def test_helm_uninstall_leaves_nothing(cluster):
     before = json.loads(cluster.kubectl("get", "er", "-A", "-o", "json").stdout)["items"]
     assert before, "the uninstall is meant to meet live EdgeReplicas"
     assert PIN_DIR.exists(), "nothing was pinned: the uninstall would prove nothing"
+    assert edgerep_attachments(), "no stream attached: the uninstall would prove nothing of the kernel side"
     cluster.helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout=300s", timeout=330)
     assert settle(
         lambda: cluster.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == "", timeout=180
