@@ -114,12 +114,14 @@ def test_more_than_the_sensor_sends_and_a_stream_that_no_longer_exists(edge, wor
         t_moved = patch(cp, [{"op": "replace", "path": "/spec/stream/ingress/port", "value": 5006}])
         time.sleep(3)
         moved = sensor_reports(sensor)[-1]
+        assert moved["time"] > t_moved + 1, moved
 
         # and then the resource goes; another one takes the port with an unbudgeted consumer
         cp.kubectl("delete", "er/cameras", "-n", NS, "--timeout=60s", timeout=70)
         cp.apply_json(edge_replica("lobby", NS, stream=stream([consumer("fresh")])))
         ready(cp, "lobby")
         t_lobby = time.time()
+        assert settle(lambda: sensor_reports(sensor)[-1]["time"] > t_lobby, timeout=5), sensor.tail()
         gone = sensor_reports(sensor)[-1]
         assert sender.popen.wait(timeout=120) == 0, sender.tail()
         t_end = time.time()

@@ -98,6 +98,27 @@ class Forwarder:
         return out
 
 
+class Reporter:
+    """Writes the latest figures to the resource in its own thread: a slow API server never holds up the output."""
+
+    def __init__(self, client: Client, watcher: feedback.Watcher, node: str):
+        self.client, self.watcher, self.node = client, watcher, node
+        self.latest: tuple[int, int] | None = None
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, name="report", daemon=True).start()
+
+    def offer(self, sent_bps: int, saved_bps: int) -> None:
+        self.latest = (sent_bps, saved_bps)
+        self.ready.set()
+
+    def _run(self) -> None:
+        while True:
+            self.ready.wait()
+            self.ready.clear()
+            sent, saved = self.latest
+            feedback.report(self.client, self.watcher.namespace, self.watcher.name, self.node, sent, saved)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="edgerep-sensor", description=__doc__.split("\n\n")[0])
     p.add_argument("--listen", type=_addr, required=True, help="HOST:PORT the camera sends to")
@@ -137,6 +158,7 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    reporter = Reporter(client, watcher, args.node) if watcher else None
     threading.Thread(target=fwd.run, name="forward", daemon=True).start()
     log.info("forwarding %s:%d -> %s:%d", *args.listen, *args.forward)
     last = time.monotonic()
@@ -157,8 +179,8 @@ def main(argv=None) -> int:
             "sentPackets": fwd.sent_packets,
         }
         print(json.dumps(line), flush=True)
-        if watcher:
-            feedback.report(client, watcher.namespace, watcher.name, args.node, sent_bps, saved_bps)
+        if reporter:
+            reporter.offer(sent_bps, saved_bps)
     if watcher:
         watcher.stop()
     return 0
