@@ -45,7 +45,7 @@ test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the 
 	black --check -q $(PY_SRC)
 	clang-format --dry-run --Werror $(C_SRC)
 	$(MVNW) -Pcheck-format install
-	$(PYTEST) bpf/tests deploy/images/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests sensor/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory e2e-cluster
@@ -53,7 +53,7 @@ test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the 
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
 	$(MVNW) -Pcheck-format verify -DskipITs
-	$(PYTEST) bpf/tests deploy/images/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests sensor/tests -m "not kernel" -q
 
 test-bpf: proto-py ## bcc programs through BPF_PROG_TEST_RUN and netns tests (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make test-bpf needs root (bpf(), netlink, tracefs)"; exit 1; }
@@ -96,7 +96,7 @@ bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) i
 
 # the bench drivers are Python scripts without an extension: named, so black sees them
 PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps e2e/cluster/tests bench deploy/images \
-  tools/kubectl-edgerep \
+  tools/kubectl-edgerep sensor/edgerep_sensor sensor/tests sensor/edgerep-sensor \
   $(shell grep -l '^\#!.*python' bench/*/run)
 C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c deploy/images/*.c)
 

@@ -20,6 +20,9 @@ public class StreamStatus {
     @JsonPropertyDescription("Per consumer counters.")
     private List<ConsumerStatus> consumers = new ArrayList<>();
 
+    @JsonPropertyDescription("Per ingress node, the effective quality its sensor may send (full, or a largest budget and a drop policy) and the sensor's last access-link report; edgerep-sensor follows it.")
+    private List<SensorFeedback> sensorFeedback = new ArrayList<>();
+
     public String getDatapath() {
         return datapath;
     }
@@ -42,6 +45,14 @@ public class StreamStatus {
 
     public void setConsumers(List<ConsumerStatus> consumers) {
         this.consumers = consumers;
+    }
+
+    public List<SensorFeedback> getSensorFeedback() {
+        return sensorFeedback;
+    }
+
+    public void setSensorFeedback(List<SensorFeedback> sensorFeedback) {
+        this.sensorFeedback = sensorFeedback;
     }
 
     /** Counters of one consumer, summed over its pods. */

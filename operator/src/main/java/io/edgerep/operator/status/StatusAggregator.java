@@ -109,6 +109,7 @@ public final class StatusAggregator {
         if (streamSpec != null) {
             s.apply(st -> {
                 st.setStream(StreamConsumers.of(streamSpec, plan, nodes, reports));
+                st.getStream().setSensorFeedback(SensorFeedbacks.of(er, streamSpec, plan, now));
                 st.setConsumerCount(plan.consumerPodCount());
             });
         }

@@ -15,7 +15,8 @@ import io.fabric8.kubernetes.client.utils.Serialization;
  * Decides when a resource's status is written: only when it changed, and at most once per
  * {@link #INTERVAL} per resource. A new generation whose only open point is nodes still applying
  * it is held back for up to {@link #APPLY_GRACE}: agents usually acknowledge within milliseconds,
- * and the one write then says Ready instead of spending the write budget on "Applying".
+ * and the one write then says Ready instead of spending the write budget on "Applying". A change of
+ * the sensor feedback a sensor already follows is written at once: sensors follow it within a second.
  */
 public final class StatusPacer {
 
@@ -68,6 +69,12 @@ public final class StatusPacer {
             return Pace.UNCHANGED;
         }
         Instant now = clock.instant();
+        // a sensor without feedback yet sends everything: only a change of feedback it follows is urgent
+        if (current != null && current.getStream() != null
+                && !SensorFeedbacks.qualityOf(current).equals(SensorFeedbacks.qualityOf(next))) {
+            lastWrite.put(key, now);
+            return Pace.WRITE;
+        }
         Instant seen = generationSeen.compute(key, (k, v) -> v != null && Objects.equals(v.getKey(), generation)
                 ? v
                 : Map.entry(generation == null ? 0L : generation, now)).getValue();

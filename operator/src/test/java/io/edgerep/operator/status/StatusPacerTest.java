@@ -112,4 +112,32 @@ class StatusPacerTest {
         pacer.forget("v/x");
         assertThat(pacer.pace("v/x", 1L, shown, status(1, "Programmed", 2)).action()).isEqualTo(Action.WRITE);
     }
+
+    static EdgeReplicaStatus withFeedback(EdgeReplicaStatus s, boolean full) {
+        var st = new io.edgerep.api.v1alpha1.StreamStatus();
+        var f = new io.edgerep.api.v1alpha1.SensorFeedback();
+        f.setNode("n1");
+        f.setFull(full);
+        f.setMaxBitrate(full ? null : 1_000_000L);
+        st.getSensorFeedback().add(f);
+        s.setStream(st);
+        return s;
+    }
+
+    @Test
+    void aChangedSensorFeedbackIsWrittenAtOnce() {
+        var shown = withFeedback(status(1, "Programmed", 1), true);
+        assertThat(pacer.pace("v/x", 1L, shown, withFeedback(status(1, "Programmed", 2), true)).action())
+                .isEqualTo(Action.WRITE);
+        clock.advance(100);
+        assertThat(pacer.pace("v/x", 2L, shown, withFeedback(status(2, "Applying", 2), false)).action())
+                .as("neither the write interval nor the apply grace holds a sensor back").isEqualTo(Action.WRITE);
+        clock.advance(100);
+        var counters = withFeedback(status(2, "Programmed", 3), false);
+        assertThat(pacer.pace("v/x", 2L, withFeedback(status(2, "Programmed", 2), false), counters).action())
+                .as("the same feedback with other counters waits its turn").isEqualTo(Action.WAIT);
+        assertThat(pacer.pace("v/new", 1L, null, withFeedback(status(1, "Applying", 1), false)).action())
+                .as("a new resource keeps its grace: its sensor has no feedback to follow yet")
+                .isEqualTo(Action.WAIT);
+    }
 }
