@@ -265,6 +265,60 @@ def test_stream_uniform_with_a_budget_holds_it_regardless_of_class(topo):
     assert diff_first.dropped_packets[REF] == 0, diff_first
 
 
+def test_stream_counters_follow_each_consumer_when_the_set_changes(topo):
+    """Counters (and buckets) live at a consumer's index in its stream's slot. When a consumer before
+    others is removed they move up, and a consumer added later takes a freed index: each consumer's
+    counters must stay its own, and a new consumer's must start at zero."""
+    stub = topo.stub()
+    stub.EnsureReplicator(
+        loader_pb2.EnsureReplicatorRequest(interface="in0", datapath=common_pb2.DATAPATH_TC)
+    )
+    path = fx.clip("h264")
+    pps = -(-(os.path.getsize(path) // 188) // 7) / 4.0
+    half = common_pb2.Policy(kind=common_pb2.POLICY_KIND_UNIFORM, uniform_drop_ppm=500_000)
+
+    def set_consumers(*which: int) -> None:
+        stub.SetStream(
+            loader_pb2.SetStreamRequest(
+                stream=loader_pb2.ReplicatorStream(
+                    stream_id=12,
+                    interface="in0",
+                    ip_protocol=17,
+                    port=PORT + 4,
+                    inspection=common_pb2.INSPECTION_MPEGTS,
+                    consumers=[consumer(topo, i, half if i == 0 else None) for i in which],
+                )
+            )
+        )
+
+    def delivered(settled=lambda d: True) -> dict[str, int]:
+        """Delivered copies by consumer, once ``settled`` holds (the last copies may still be in flight)."""
+        deadline = time.monotonic() + 5
+        while True:
+            s = stub.ReadStreamCounters(loader_pb2.ReadStreamCountersRequest(stream_ids=[12])).streams[0]
+            d = {c.name: sum(c.delivered_packets) for c in s.consumers}
+            if settled(d) or time.monotonic() > deadline:
+                return d
+            time.sleep(0.05)
+
+    try:
+        set_consumers(0, 1, 2)
+        first = topo.send(path, PORT + 4, pps)
+        a = delivered(lambda d: d["c1"] == d["c2"] == first)
+        assert a["c1"] == a["c2"] == first and 0 < a["c0"] < first, a  # c0 drops about half
+
+        set_consumers(1, 2)  # c1 and c2 move up to c0's index and the next
+        assert delivered() == {"c1": first, "c2": first}
+        set_consumers(1, 2, 3)  # c3 takes the index c2 had: it counted nothing yet
+        assert delivered() == {"c1": first, "c2": first, "c3": 0}
+
+        second = topo.send(path, PORT + 4, pps)
+        want = {"c1": first + second, "c2": first + second, "c3": second}
+        assert delivered(lambda d: d == want) == want
+    finally:
+        stub.RemoveStream(loader_pb2.RemoveStreamRequest(stream_id=12))
+
+
 def test_stream_loader_restart_loses_nothing(topo):
     stub = topo.stub()
     spec = loader_pb2.ReplicatorStream(

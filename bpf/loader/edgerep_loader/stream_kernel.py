@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
+from typing import Optional
 
 from bcc import BPF
 
@@ -79,11 +80,26 @@ class StreamKernel:
         port: int,
         inspection: int,
         consumers: list[KernelConsumer],
+        carried: Optional[list[Optional[int]]] = None,
     ) -> None:
-        """Program a stream slot: consumers first, then the config, then the port pair."""
+        """Program a stream slot: consumers first, then the config, then the port pair.
+
+        ``carried[i]`` is the index consumer ``i`` had in the slot before (None: it is new), so that its
+        counters and token bucket go with it when the set changes around it; a new consumer starts from
+        zero, never from what a consumer that held its index before had counted. Without ``carried``
+        every consumer keeps its index (the same set applied again).
+        """
         base = slot * sp.MAX_CONSUMERS
         cons = self.bpf[b"consumers"]
         buckets = self.bpf[b"buckets"]
+        stats = self.bpf[b"consumer_stats"]
+        if carried is None:
+            carried = list(range(len(consumers)))
+        # read everything that moves before anything is overwritten
+        before = {
+            j: (cons[ct.c_uint32(base + j)], buckets[ct.c_uint32(base + j)]) for j in carried if j is not None
+        }
+        counts = {j: stats[ct.c_uint32(base + j)] for i, j in enumerate(carried) if j is not None and j != i}
         for i, c in enumerate(consumers):
             leaf = cons.Leaf()
             leaf.ifindex = c.ifindex
@@ -97,17 +113,29 @@ class StreamKernel:
             leaf.uniform_ppm = c.uniform_ppm
             leaf.rate_bps = c.rate_bps
             leaf.burst = c.burst
-            old = cons[ct.c_uint32(base + i)]
-            if (old.rate_bps, old.burst) != (c.rate_bps, c.burst) or old.ifindex == 0:
+            j = carried[i]
+            prev_cfg, prev_bucket = before.get(j, (None, None))
+            if (
+                prev_cfg is None
+                or (prev_cfg.rate_bps, prev_cfg.burst) != (c.rate_bps, c.burst)
+                or not prev_cfg.ifindex
+            ):
                 b = buckets.Leaf()
                 b.tokens = c.burst
                 b.last_ns = 0
                 buckets[ct.c_uint32(base + i)] = b
+            elif j != i:
+                buckets[ct.c_uint32(base + i)] = prev_bucket
+            if j is None:
+                stats[ct.c_uint32(base + i)] = stats.Leaf()
+            elif j != i:
+                stats[ct.c_uint32(base + i)] = counts[j]
             cons[ct.c_uint32(base + i)] = leaf
         cfgs = self.bpf[b"stream_cfgs"]
         old = cfgs[ct.c_uint32(slot)]
         for i in range(len(consumers), max(old.n_consumers, 0)):
             cons[ct.c_uint32(base + i)] = cons.Leaf()
+            stats[ct.c_uint32(base + i)] = stats.Leaf()
         cfg = cfgs.Leaf()
         cfg.stream_id = stream_id
         cfg.ifindex = ifindex

@@ -302,7 +302,13 @@ class StreamService:
             old = self._specs.get(spec.stream_id)
             if old is not None and (old.interface, old.port) != (spec.interface, spec.port):
                 self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), old.port)
-            self.kernel.write_stream(slot, spec.stream_id, ifindex, spec.port, spec.inspection, consumers)
+                old = None
+            # each consumer's counters and bucket follow its name, not its position in the set
+            had = [c.name for c in old.consumers] if old is not None else []
+            carried = [had.index(c.name) if c.name in had else None for c in spec.consumers]
+            self.kernel.write_stream(
+                slot, spec.stream_id, ifindex, spec.port, spec.inspection, consumers, carried=carried
+            )
             self.kernel.write_blob(slot, blob)
             self._slots[spec.stream_id] = slot
             self._specs[spec.stream_id] = canonical
