@@ -275,12 +275,24 @@ class ChartIT {
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName(RELEASE + "-agent").get()).isNotNull();
         assertThat(client.rbac().clusterRoles().withName(RELEASE + "-operator").get()).isNotNull();
 
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName(RELEASE + "-uninstall").get())
+                .isNotNull();
+        // the release's one hook: the teardown Job, before helm deletes anything
+        var hooks = Cli.run(Cli.cmd(Cli.helm(), "--kubeconfig", kubeconfig.toString(), "get", "hooks", RELEASE,
+                "--namespace", NAMESPACE));
+        assertThat(hooks.exitCode()).as("helm get hooks:%n%s", hooks.all()).isZero();
+        assertThat(hooks.stdout()).contains("kind: Job", "helm.sh/hook: pre-delete", "edgerep_loader.uninstall",
+                "serviceAccountName: " + RELEASE + "-uninstall");
+
+        // this API server has no controllers and no kubelet, so no Job can run here: the hook's run is
+        // make e2e-cluster's test_helm_uninstall_leaves_nothing; here helm deletes the release without it
         var uninstall = Cli.run(Cli.cmd(Cli.helm(), "--kubeconfig", kubeconfig.toString(), "uninstall", RELEASE,
-                "--namespace", NAMESPACE, "--wait"));
+                "--namespace", NAMESPACE, "--wait", "--no-hooks"));
         assertThat(uninstall.exitCode()).as("helm uninstall:%n%s", uninstall.all()).isZero();
         assertThat(client.apps().daemonSets().inNamespace(NAMESPACE).withName(RELEASE + "-agent").get()).isNull();
         assertThat(client.rbac().clusterRoles().withName(RELEASE + "-operator").get()).isNull();
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName(RELEASE + "-agent").get()).isNull();
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName(RELEASE + "-uninstall").get()).isNull();
     }
 
     @ParameterizedTest
