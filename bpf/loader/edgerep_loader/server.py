@@ -199,9 +199,8 @@ def main(argv=None) -> None:
         fail(problem)
     try:
         server = serve(args.socket, args.pin_dir, metrics_addr=args.metrics_addr)
-    except (
-        Exception
-    ) as e:  # noqa: BLE001 - whatever stops the programs from loading ends the process, said once
+    # whatever stops the programs from loading ends the process, said once
+    except Exception as e:  # noqa: BLE001
         fail(f"cannot load the BPF programs: {e}")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

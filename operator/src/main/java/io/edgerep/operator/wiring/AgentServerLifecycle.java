@@ -167,9 +167,9 @@ public class AgentServerLifecycle {
      * Uninstall: the controller stops (so nothing adds a finalizer back) and losing the lease no longer ends the
      * process; the agents stay connected, idle, until the release's Deployment and DaemonSet are deleted.
      */
-    void retire(Operator controller) {
+    void retire() {
         retired = true;
-        controller.stop();
+        operator.stop();
     }
 
     /** Whether agents are being served (the readiness of this instance). */

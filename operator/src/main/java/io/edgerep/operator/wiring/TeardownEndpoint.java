@@ -131,7 +131,7 @@ public class TeardownEndpoint {
             }
         });
         // nothing may add the finalizer back: the controller stops before it is removed
-        lifecycle.retire(operator);
+        lifecycle.retire();
         List<String> released = releaseFinalizers();
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("nodes", nodes);
