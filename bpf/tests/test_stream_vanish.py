@@ -15,6 +15,8 @@ to a vanished *last* consumer are still counted as delivered.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 
 import grpc
 import pytest
@@ -48,8 +50,27 @@ def topo():
         )
         sh("ip", "-n", t.node, "link", "set", "in1", "up")
 
-    with running(3, before_loader=second_ingress) as t:
+    with running(
+        3, env={"EDGEREP_LOADER_METRICS_ADDR": f"127.0.0.1:{METRICS_PORT}"}, before_loader=second_ingress
+    ) as t:
         yield t
+
+
+METRICS_PORT = 9479
+
+
+def vanished_replicators(t: Topology) -> float:
+    """``edgerep_loader_vanished_replicators_total`` as the loader's /metrics (in the node's netns) says it."""
+    body = subprocess.run(
+        ["ip", "netns", "exec", t.node, "curl", "-sf", f"http://127.0.0.1:{METRICS_PORT}/metrics"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    m = re.search(r"^edgerep_loader_vanished_replicators_total (\S+)$", body, re.M)
+    assert m, body
+    return float(m.group(1))
 
 
 def stream(t: Topology, sid: int, iface: str, port: int) -> loader_pb2.ReplicatorStream:
@@ -76,10 +97,12 @@ def test_stream_ingress_and_egress_vanish(topo):
     in1 = listed.replicators[list(listed.replicator_interfaces).index("in1")].ifindex
     pin = os.path.join(topo.pin_dir, tc.TCX_PIN.format(ifindex=in1))
     assert os.path.exists(pin)
+    assert vanished_replicators(topo) == 0
 
     sh("ip", "-n", topo.node, "link", "del", "in1")
     listed = stub.ListStreams(loader_pb2.ListStreamsRequest())
     assert list(listed.replicator_interfaces) == ["in0"], listed
+    assert vanished_replicators(topo) == 1
     assert [s.stream_id for s in listed.streams] == [41, 42]  # desired state stays until removed
     assert not os.path.exists(pin), "the defunct tcx link is unpinned"
     assert len(stub.ReadStreamCounters(loader_pb2.ReadStreamCountersRequest()).streams) == 2

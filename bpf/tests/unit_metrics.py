@@ -130,6 +130,8 @@ class FakeState:
 
 
 class FakeStream:
+    vanished_replicators = 3
+
     def attachments(self):
         return [("eth0", "tc", True), ("eth1", "xdp", False)]
 
@@ -144,6 +146,7 @@ def test_state_and_stream_collectors():
         for s in got["edgerep_loader_replicator_attached"]
     }
     assert att == {("eth0", "tc"): 1, ("eth1", "xdp"): 0}
+    assert [s.value for s in got["edgerep_loader_vanished_replicators_total"]] == [3]
 
 
 def test_render_groups_series_under_one_help_and_type_and_escapes_labels():

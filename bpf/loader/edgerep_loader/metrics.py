@@ -322,8 +322,8 @@ def state_samples(state_service) -> List[Sample]:
 
 
 def stream_samples(stream_service) -> List[Sample]:
-    """The stream replicator's attachment per interface."""
-    return [
+    """The stream replicator's attachment per interface, and the replicators forgotten with their interface."""
+    out = [
         Sample(
             "edgerep_loader_replicator_attached",
             "gauge",
@@ -331,5 +331,14 @@ def stream_samples(stream_service) -> List[Sample]:
             1 if attached else 0,
             {"interface": ifname, "datapath": dp},
         )
-        for ifname, dp, attached in stream_service.attachments()
+        for ifname, dp, attached in stream_service.attachments()  # forgets vanished ones first
     ]
+    out.append(
+        Sample(
+            "edgerep_loader_vanished_replicators_total",
+            "counter",
+            "Replicators forgotten because their interface disappeared while attached",
+            stream_service.vanished_replicators,
+        )
+    )
+    return out

@@ -222,10 +222,23 @@ class StreamService:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown interface {request.interface!r}")
             have = self._replicator(ifindex)
             if have is not None:
-                self._detach(ifindex, have)
-                del self.kernel.table(b"replicators")[ct.c_uint32(ifindex)]
+                self._drop_replicator(ifindex, have)
                 self._sync_peers()
             return loader_pb2.RemoveReplicatorResponse()
+
+    def _drop_replicator(self, ifindex: int, info) -> None:
+        """Detach the replicator of ``ifindex`` (if still attached) and forget it. Under the lock."""
+        if self._attached(ifindex, info):
+            self._detach(ifindex, info)
+        del self.kernel.table(b"replicators")[ct.c_uint32(ifindex)]
+
+    def _drop_stream(self, stream_id: int):
+        """Clear a stream's slot and forget it; its spec, or None when there was no such stream. Under the lock."""
+        spec, slot = self._specs.pop(stream_id, None), self._slots.pop(stream_id, None)
+        if spec is not None and slot is not None:
+            # the ifindex the stream was programmed with: its interface may be gone
+            self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), spec.port)
+        return spec
 
     def teardown(self) -> list:
         """Clear every stream and detach every replicator (uninstall); returns what it removed."""
@@ -233,16 +246,11 @@ class StreamService:
         with self._lock:
             peers = self._egresses(native_only=False) | set(self._peers)
             for stream_id in sorted(self._specs):
-                spec, slot = self._specs.pop(stream_id), self._slots.pop(stream_id, None)
-                if slot is not None:
-                    self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), spec.port)
+                spec = self._drop_stream(stream_id)
                 removed.append(f"stream {stream_id} ({spec.interface}:{spec.port})")
-            reps = self.kernel.table(b"replicators")
-            for key, info in list(reps.items()):
+            for key, info in list(self.kernel.table(b"replicators").items()):
                 ifname = self._ifname(key.value) or f"ifindex {key.value}"
-                if self._attached(key.value, info):
-                    self._detach(key.value, info)
-                del reps[key]
+                self._drop_replicator(key.value, info)
                 dp = "xdp" if info.datapath == common_pb2.DATAPATH_XDP else "tc ingress"
                 removed.append(f"{dp} {ifname}")
             for ifindex in sorted(peers):
@@ -358,11 +366,8 @@ class StreamService:
                 context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"stream_id must be 1..65535, got {request.stream_id}"
                 )
-            spec = self._specs.pop(request.stream_id, None)
-            slot = self._slots.pop(request.stream_id, None)
-            if spec is not None and slot is not None:
-                # the ifindex the stream was programmed with: its interface may be gone
-                self.kernel.clear_stream(slot, self.kernel.stream_ifindex(slot), spec.port)
+            spec = self._drop_stream(request.stream_id)
+            if spec is not None:
                 self._sync_peers(candidates={self._ifindex(c.egress_interface) for c in spec.consumers} - {0})
                 log.info("stream %d removed", request.stream_id)
             return loader_pb2.RemoveStreamResponse()
