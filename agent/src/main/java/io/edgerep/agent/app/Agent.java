@@ -21,6 +21,7 @@ import io.edgerep.agent.control.FailedItemRetry;
 import io.edgerep.agent.control.NodeReconciler;
 import io.edgerep.agent.control.OperatorLink;
 import io.edgerep.agent.control.PodFacts;
+import io.edgerep.agent.control.RouteWatch;
 import io.edgerep.agent.loader.LoaderChannels;
 import io.edgerep.agent.loader.StateEventPump;
 import io.edgerep.agent.pods.CgroupResolver;
@@ -65,6 +66,7 @@ public class Agent {
     private volatile String loaderVersion = "";
     private ScheduledExecutorService ticker;
     private FailedItemRetry retry;
+    private RouteWatch routeWatch;
     private ScheduledExecutorService retrier;
     private volatile boolean loaderUp;
 
@@ -83,6 +85,7 @@ public class Agent {
                 new CgroupResolver(Path.of(cfg.procRoot())));
         reconciler = new NodeReconciler(loaderChannel, pods, state, Path.of(cfg.procRoot()));
         retry = new FailedItemRetry(reconciler, System::currentTimeMillis);
+        routeWatch = new RouteWatch(reconciler, System::currentTimeMillis);
         pump.onConnect(this::loaderConnected);
         pump.onLost(this::loaderLost);
         pump.start();
@@ -130,6 +133,9 @@ public class Agent {
     private void retryFailed() {
         try {
             NodeStatus st = retry.tick(loaderUp);
+            if (st == null) {
+                st = routeWatch.tick(loaderUp);
+            }
             if (st != null && link != null) {
                 link.status(st);
             }
@@ -274,6 +280,11 @@ public class Agent {
 
     public StateEventPump pump() {
         return pump;
+    }
+
+    /** Changes of a programmed consumer's way out of the node, since start. */
+    public long routeChanges() {
+        return reconciler.routeChanges();
     }
 
     public String loaderVersion() {

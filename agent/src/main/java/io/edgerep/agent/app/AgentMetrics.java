@@ -15,6 +15,7 @@ import org.jboss.logging.Logger;
 
 import io.edgerep.agent.metrics.NodeMeters;
 import io.edgerep.agent.metrics.NodeSample;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -43,6 +44,9 @@ public class AgentMetrics {
                 a -> a.replicationService().replicas().size());
         gauge(registry, "edgerep.agent.state.refused.peers", "Pushes refused from peers not allowed for the key",
                 agent, a -> a.replicationService().refusedPeers());
+        FunctionCounter.builder("edgerep.agent.consumer.route.changes", agent, Agent::routeChanges)
+                .description("Consumers whose way out of the node changed and whose stream was programmed again")
+                .register(registry);
         NodeMeters meters = new NodeMeters(registry, cfg.nodeName());
         sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-metrics");

@@ -72,6 +72,9 @@ public final class NodeReconciler {
     private volatile Map<Integer, String> streamKeys = Map.of();
     private volatile Map<String, Long> budgets = Map.of();
     private boolean tornDown;
+    /** The way out of the node of each consumer the last apply programmed, by the IP it was resolved for. */
+    private Map<String, RouteResolver.Egress> routes = Map.of();
+    private long routeChanges;
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
         this.loader = LoaderGrpc.newBlockingStub(loader);
@@ -91,6 +94,34 @@ public final class NodeReconciler {
      */
     public Map<String, Long> budgets() {
         return budgets;
+    }
+
+    /**
+     * Whether the way out of the node of a consumer the last apply programmed has changed since: its route, the
+     * neighbour's MAC, the bridge port that learned it, or no way at all any more. Only the kernel's tables are read;
+     * consumers that did not resolve are not looked at ({@link FailedItemRetry} tries them again).
+     */
+    public synchronized boolean routesChanged() {
+        for (Map.Entry<String, RouteResolver.Egress> e : routes.entrySet()) {
+            Optional<RouteResolver.Egress> now;
+            try {
+                now = pods.egress(e.getKey());
+            } catch (Exception ex) {
+                now = Optional.empty();
+            }
+            if (!now.equals(Optional.of(e.getValue()))) {
+                routeChanges++;
+                LOG.infof("the way to consumer %s changed: was %s, now %s", e.getKey(), e.getValue(),
+                        now.map(Object::toString).orElse("none"));
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Changes of a programmed consumer's way out of the node seen by {@link #routesChanged()}, since start. */
+    public synchronized long routeChanges() {
+        return routeChanges;
     }
 
     /** Loader calls that changed something, since start. */
@@ -122,6 +153,7 @@ public final class NodeReconciler {
     public synchronized TeardownResult teardown(String reason) {
         LOG.infof("tearing down for uninstall (%s)", reason);
         tornDown = true;
+        routes = Map.of();
         state.retain(Set.of(), Set.of());
         try {
             TeardownResponse r = loader.withDeadlineAfter(TRACE_DEADLINE_S, TimeUnit.SECONDS)
@@ -217,6 +249,7 @@ public final class NodeReconciler {
         Map<Integer, String> keys = new HashMap<>();
         ids.forEach((k, v) -> keys.put(v, k));
         streamKeys = Map.copyOf(keys);
+        Map<String, RouteResolver.Egress> resolved = new HashMap<>();
         Map<String, Long> bps = new HashMap<>();
         cfg.getStreamsList().forEach(s -> s.getConsumersList().stream()
                 .filter(c -> c.getPolicy().getRateBytesPerSec() > 0)
@@ -238,7 +271,7 @@ public final class NodeReconciler {
             for (ConsumerConfig c : s.getConsumersList()) {
                 String ck = s.getKey() + "/" + c.getKey();
                 try {
-                    Optional<ReplicatorConsumer> cs = replicatorConsumer(c);
+                    Optional<ReplicatorConsumer> cs = replicatorConsumer(c, resolved);
                     if (cs.isEmpty()) {
                         consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved",
                                 "no route or neighbour entry for " + target(c)));
@@ -275,6 +308,7 @@ public final class NodeReconciler {
             results.add(sr.build());
             results.addAll(consumerResults.values());
         }
+        routes = Map.copyOf(resolved);
         for (Integer id : haveStreams.keySet()) {
             if (!keep.contains(id)) {
                 try {
@@ -302,13 +336,15 @@ public final class NodeReconciler {
     }
 
     /** The kernel's view of a consumer: local pods get their port and MAC, remote ones leave through the FIB. */
-    private Optional<ReplicatorConsumer> replicatorConsumer(ConsumerConfig c) throws Exception {
+    private Optional<ReplicatorConsumer> replicatorConsumer(ConsumerConfig c, Map<String, RouteResolver.Egress> seen)
+            throws Exception {
         ReplicatorConsumer.Builder b = ReplicatorConsumer.newBuilder().setName(c.getKey()).setDstIp(c.getPod().getIp())
                 .setDstPort(c.getPort()).setPolicy(c.getPolicy());
         Optional<RouteResolver.Egress> e = pods.egress(target(c));
         if (e.isEmpty()) {
             return Optional.empty();
         }
+        seen.put(target(c), e.get());
         b.setEgressInterface(e.get().iface());
         if (c.getViaNodeIp().isEmpty()) {
             b.setDstMac(e.get().mac());
