@@ -11,13 +11,16 @@
 #define RESERVE_DISPOSABLE_8TH	 6 /* disposable packets leave 3/4 of the bucket for others */
 #define RESERVE_DIFFERENTIAL_8TH 4 /* differential packets leave 1/2 for reference packets */
 
-/* DROP_NONE to send the copy, else the DROP_* reason. A budget (rate_bps) is a byte token bucket:
+/* DROP_NONE to send the copy, else the DROP_* reason. A frame longer than the egress carries is
+ * dropped first (DROP_MTU). A budget (rate_bps) is a byte token bucket:
  * DifferentialFirst keeps part of it for the classes above a packet's, Uniform drops whatever does
  * not fit, whatever its class; Uniform's uniform_ppm drops that share of packets at random on top.
  */
 static __always_inline u32 policy_verdict(struct consumer_cfg *c, struct bucket *b, u8 cls, u32 len,
 					  u64 now)
 {
+	if (c->max_len && len > c->max_len)
+		return DROP_MTU; /* before the bucket: a copy that cannot leave costs no budget */
 	if (c->policy == POLICY_UNIFORM && c->uniform_ppm &&
 	    bpf_get_prandom_u32() % PPM < c->uniform_ppm)
 		return DROP_UNIFORM;

@@ -42,6 +42,7 @@
 #define DROP_BUDGET	 2 /* token bucket could not carry the packet's class */
 #define DROP_REDIRECT	 3 /* clone/redirect helper failed */
 #define DROP_REWRITE	 4 /* header rewrite helper failed */
+#define DROP_MTU	 5 /* frame longer than the egress's MTU: the kernel would drop it unseen */
 #define NUM_DROP_REASONS 8
 
 /* Global (not per stream) counters, index into the glob_counters map. */
@@ -94,7 +95,7 @@ struct consumer_cfg {
 	u8 dst_mac[6];	 /* destination MAC */
 	u8 src_mac[6];	 /* source MAC */
 	u32 uniform_ppm; /* Uniform: drop fraction, parts per million */
-	u32 pad;	 /* zero */
+	u32 max_len;	 /* longest frame the egress carries (MTU + Ethernet header); 0 = any */
 	u64 rate_bps;	 /* DifferentialFirst: bytes per second; 0 = unlimited */
 	u64 burst;	 /* DifferentialFirst: bucket depth, bytes */
 };

@@ -38,6 +38,8 @@ class KernelConsumer:
     burst: int = 0
     uniform_ppm: int = 0
     use_fib: bool = False
+    max_len: int = 0  # longest L2 frame the egress carries; 0 = any
+    in_devmap: bool = True  # False: left out of the XDP broadcast (see StreamService.set_stream)
 
 
 def _ip_be(ip: str) -> int:
@@ -111,6 +113,7 @@ class StreamKernel:
             ct.memmove(leaf.dst_mac, c.dst_mac, 6)
             ct.memmove(leaf.src_mac, c.src_mac, 6)
             leaf.uniform_ppm = c.uniform_ppm
+            leaf.max_len = c.max_len
             leaf.rate_bps = c.rate_bps
             leaf.burst = c.burst
             j = carried[i]

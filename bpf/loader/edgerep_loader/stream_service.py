@@ -11,6 +11,7 @@ the programs) keep packets flowing while no loader runs.
 from __future__ import annotations
 
 import ctypes as ct
+import dataclasses
 import logging
 import threading
 
@@ -35,6 +36,9 @@ XDP_BUILT = True
 #: beyond the rate; a shallower bucket also wastes tokens between a sender's per-frame bursts
 #: (at rate / 20 a consumer budgeted at 80% received under half of the stream).
 DEFAULT_BURST_DIVISOR = 4
+
+#: The programs see untagged Ethernet frames (tagged ones are passed): a frame is its IP packet plus this.
+ETH_HLEN = 14
 
 
 def _mac(text: str) -> bytes:
@@ -283,6 +287,19 @@ class StreamService:
                             f"already belongs to stream {other_id}"
                         )
                 consumers = [self._resolve(c) for c in spec.consumers]
+                rep = self._replicator(ifindex)
+                # a frame longer than one device of an XDP broadcast takes stops a generic broadcast there
+                # (the devices after it get nothing) and is skipped uncounted by a native one: such a
+                # consumer stays out of the broadcast; tc serves it, counting what does not fit as drops
+                too_small = {
+                    i: self._mtu_warning(ifindex, kc.ifindex, c.name)
+                    for i, (c, kc) in enumerate(zip(spec.consumers, consumers))
+                    if rep.datapath == common_pb2.DATAPATH_XDP
+                }
+                consumers = [
+                    dataclasses.replace(kc, in_devmap=False) if too_small.get(i) else kc
+                    for i, kc in enumerate(consumers)
+                ]
                 slot = self._slots.get(spec.stream_id)
                 if slot is None:
                     used = set(self._slots.values())
@@ -293,7 +310,6 @@ class StreamService:
                             f"all {sp.MAX_STREAMS} stream slots are in use",
                         )
                     slot = free[0]
-                rep = self._replicator(ifindex)
                 if rep.datapath == common_pb2.DATAPATH_XDP and slot >= XDP_STREAMS:
                     context.abort(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -332,11 +348,26 @@ class StreamService:
             results = []
             for c, kc in zip(spec.consumers, consumers):
                 why = self._peers.get(kc.ifindex, "") if rep.xdp_mode == loader_pb2.XDP_MODE_NATIVE else ""
-                results.append(loader_pb2.ConsumerResult(name=c.name, ok=not why, error=why))
+                warning = self._mtu_warning(ifindex, kc.ifindex, c.name)
+                if not kc.in_devmap:
+                    why = f"{warning}; the XDP datapath cannot serve it (the tc datapath can, counting the drops)"
+                    warning = ""
+                if warning:
+                    log.warning("stream %d: %s", spec.stream_id, warning)
+                results.append(
+                    loader_pb2.ConsumerResult(
+                        name=c.name,
+                        ok=not why,
+                        error=why,
+                        warning=warning,
+                        warning_reason="EgressMtuTooSmall" if warning else "",
+                    )
+                )
             return loader_pb2.SetStreamResponse(consumers=results)
 
     def _resolve(self, c: loader_pb2.ReplicatorConsumer) -> KernelConsumer:
         ifindex = self._ifindex(c.egress_interface)
+        mtu = self._mtu(ifindex)
         src_mac = _mac(c.src_mac) if c.src_mac else self._link_mac(ifindex)
         kind = c.policy.kind or common_pb2.POLICY_KIND_NONE
         burst = c.policy.burst_bytes or max(c.policy.rate_bytes_per_sec // DEFAULT_BURST_DIVISOR, 1)
@@ -352,6 +383,21 @@ class StreamService:
             burst=burst if c.policy.rate_bytes_per_sec else 0,
             uniform_ppm=c.policy.uniform_drop_ppm,
             use_fib=not c.dst_mac,
+            max_len=mtu + ETH_HLEN if mtu else 0,
+        )
+
+    def _mtu(self, ifindex: int) -> int:
+        links = self._ipr.get_links(ifindex)
+        return (links[0].get_attr("IFLA_MTU") or 0) if links else 0
+
+    def _mtu_warning(self, ingress: int, egress: int, name: str) -> str:
+        """Why some of a stream cannot reach a consumer whose egress carries less than the ingress; "" if none."""
+        have, need = self._mtu(egress), self._mtu(ingress)
+        if not have or have >= need:
+            return ""
+        return (
+            f"consumer {name}: its egress {self._ifname(egress)} has MTU {have}, below the ingress's {need}: "
+            f"copies of datagrams longer than {have} bytes (IP) are dropped and counted as drops"
         )
 
     def _link_mac(self, ifindex: int) -> bytes:

@@ -217,6 +217,8 @@ class XdpPrograms:
             except (KeyError, OSError):
                 pass
         for k, c in enumerate(consumers):
+            if not c.in_devmap:
+                continue
             val = outs.Leaf()
             val.ifindex = c.ifindex
             val.prog_fd = self.egress.fd

@@ -61,6 +61,8 @@ public final class FakeLoader extends LoaderGrpc.LoaderImplBase implements AutoC
     public final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     public final Set<String> failInterfaces = ConcurrentHashMap.newKeySet();
     public final Set<String> failConsumers = ConcurrentHashMap.newKeySet();
+    /** Consumer name -> a warning the loader gives with an ok result (an egress MTU below the ingress's). */
+    public final Map<String, String> warnConsumers = new ConcurrentHashMap<>();
     public final Set<String> noXdpInterfaces = ConcurrentHashMap.newKeySet();
     private final BlockingQueue<StateEventBatch> events = new LinkedBlockingQueue<>();
     private final Server server;
@@ -147,8 +149,10 @@ public final class FakeLoader extends LoaderGrpc.LoaderImplBase implements AutoC
         ReplicatorStream.Builder kept = r.getStream().toBuilder().clearConsumers();
         for (var c : r.getStream().getConsumersList()) {
             boolean fail = failConsumers.contains(c.getName());
+            String warn = warnConsumers.getOrDefault(c.getName(), "");
             resp.addConsumers(ConsumerResult.newBuilder().setName(c.getName()).setOk(!fail)
-                    .setError(fail ? "egress interface " + c.getEgressInterface() + " not found" : ""));
+                    .setError(fail ? "egress interface " + c.getEgressInterface() + " not found" : "")
+                    .setWarning(warn).setWarningReason(warn.isEmpty() ? "" : "EgressMtuTooSmall"));
             if (!fail) {
                 kept.addConsumers(c);
             }

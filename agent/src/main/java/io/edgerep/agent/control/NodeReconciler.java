@@ -74,6 +74,8 @@ public final class NodeReconciler {
     private boolean tornDown;
     /** The way out of the node of each consumer the last apply programmed, by the IP it was resolved for. */
     private Map<String, RouteResolver.Egress> routes = Map.of();
+    /** What the loader warned about each consumer of a stream when it was last programmed, by stream id. */
+    private final Map<Integer, Map<String, ConsumerResult>> warnings = new HashMap<>();
     private long routeChanges;
 
     public NodeReconciler(Channel loader, PodFacts pods, StateWiring state, Path procRoot) {
@@ -294,21 +296,32 @@ public final class NodeReconciler {
                 try {
                     mutatingCalls++;
                     SetStreamResponse resp = call().setStream(SetStreamRequest.newBuilder().setStream(want).build());
+                    Map<String, ConsumerResult> warned = new HashMap<>();
                     for (ConsumerResult r : resp.getConsumersList()) {
                         String ck = s.getKey() + "/" + r.getName();
                         if (!r.getOk()) {
                             consumerResults.put(ck,
                                     fail(ItemKind.ITEM_KIND_CONSUMER, ck, "ConsumerRejected", r.getError()));
+                        } else if (!r.getWarning().isEmpty()) {
+                            warned.put(ck, r);
                         }
                     }
+                    warnings.put(id, warned);
                 } catch (StatusRuntimeException e) {
                     sr.setOk(false).setReason("SetStreamFailed").setMessage(e.getStatus().toString());
                 }
             }
+            // a warning holds as long as what it was given for is programmed, not only on the call that said it
+            warnings.getOrDefault(id, Map.of()).forEach((ck, w) -> consumerResults.computeIfPresent(ck,
+                    (k, r) -> r.getOk()
+                            ? r.toBuilder().setDegraded(true).setReason(w.getWarningReason()).setMessage(w.getWarning())
+                                    .build()
+                            : r));
             results.add(sr.build());
             results.addAll(consumerResults.values());
         }
         routes = Map.copyOf(resolved);
+        warnings.keySet().retainAll(keep);
         for (Integer id : haveStreams.keySet()) {
             if (!keep.contains(id)) {
                 try {

@@ -208,4 +208,31 @@ class NodeReconcilerTest {
         assertThat(a).isEqualTo(b);
         assertThat(a.values()).doesNotHaveDuplicates().allSatisfy(id -> assertThat(id).isBetween(1, 65535));
     }
+
+    @Test
+    void aLoaderWarningDegradesItsConsumerForAsLongAsItIsProgrammedSo() {
+        loader.warnConsumers.put("counter/c-0", "consumer counter/c-0: its egress veth-cnt has MTU 1000, below 1500");
+        Map<String, ItemResult> items = byKey(r.apply(TestConfigs.config(3)));
+        assertThat(items.get("video/cameras/counter/c-0")).satisfies(i -> {
+            assertThat(i.getOk()).isTrue();
+            assertThat(i.getDegraded()).isTrue();
+            assertThat(i.getReason()).isEqualTo("EgressMtuTooSmall");
+            assertThat(i.getMessage()).contains("MTU 1000");
+        });
+        assertThat(items.get("video/cameras/detector/d-0").getDegraded()).isFalse();
+
+        // applied again without a SetStream call: the warning still holds
+        int calls = loader.calls.size();
+        assertThat(byKey(r.apply(TestConfigs.config(3))).get("video/cameras/counter/c-0").getDegraded()).isTrue();
+        assertThat(loader.calls.subList(calls, loader.calls.size())).noneMatch(c -> c.startsWith("SetStream"));
+
+        // programmed again (another port) without the warning: it is gone
+        loader.warnConsumers.clear();
+        var moved = TestConfigs.config(4).toBuilder();
+        moved.setStreams(0, moved.getStreams(0).toBuilder().setPort(5010));
+        assertThat(byKey(r.apply(moved.build())).get("video/cameras/counter/c-0")).satisfies(i -> {
+            assertThat(i.getOk()).isTrue();
+            assertThat(i.getDegraded()).isFalse();
+        });
+    }
 }
