@@ -2,7 +2,9 @@
 """The BPF programs loaded in the kernel, by id, type and name, read with bpf(2) itself (no bpftool here).
 
 What a cluster run must not leave behind is any program of edgerep's data plane, attached or pinned or held by a
-stray process: its stream programs are all named ``stream_*``.
+stray process: its stream programs are all named ``stream_*``. Other suites and benchmarks on the same machine load
+programs of those names too (each with a loader of its own), so a check names the programs of one loader first:
+those it holds open (:func:`held_by_loader`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,30 @@ def programs() -> list[tuple[int, int, str]]:
             os.close(fd)
 
 
-def edgerep_programs() -> list[str]:
-    """edgerep's data-plane programs still loaded, as "name (id N)"."""
-    return [f"{name} (id {pid})" for pid, _, name in programs() if name.startswith("stream_")]
+def held_by_loader(pin_dir: str) -> set[int]:
+    """Ids of the programs held open by the loader processes serving ``pin_dir`` (``--pin-dir=<pin_dir>``)."""
+    ids: set[int] = set()
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"edgerep_loader" not in argv or f"--pin-dir={pin_dir}".encode() not in argv:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    ids.update(int(line.split()[1]) for line in f if line.startswith("prog_id:"))
+            except OSError:
+                continue
+    return ids
+
+
+def alive(ids: set[int]) -> list[str]:
+    """Those of ``ids`` still loaded, as "name (id N)"."""
+    return [f"{name} (id {pid})" for pid, _, name in programs() if pid in ids]

@@ -495,6 +495,8 @@ def test_helm_uninstall_leaves_nothing(cluster):
     assert before, "the uninstall is meant to meet live EdgeReplicas"
     assert PIN_DIR.exists(), "nothing was pinned: the uninstall would prove nothing"
     assert edgerep_attachments(), "no stream attached: the uninstall would prove nothing of the kernel side"
+    loaded = bpfobjs.held_by_loader(str(PIN_DIR))
+    assert {n.split()[0] for n in bpfobjs.alive(loaded)} >= {"stream_tc", "stream_xdp"}, bpfobjs.alive(loaded)
     cluster.helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout=300s", timeout=330)
     assert settle(
         lambda: cluster.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == "", timeout=180
@@ -509,8 +511,9 @@ def test_helm_uninstall_leaves_nothing(cluster):
     pins = sorted(str(p) for p in PIN_DIR.rglob("*")) if PIN_DIR.exists() else []
     assert not PIN_DIR.exists(), f"pins left: {pins}"
     assert edgerep_attachments() == []
-    # nothing holds a program any more: not a pin, an attachment or a process (freeing them takes a moment)
-    assert settle(lambda: bpfobjs.edgerep_programs() == [], timeout=30), bpfobjs.edgerep_programs()
+    # nothing holds a program of the node's loader any more: not a pin, an attachment or a process (freeing them
+    # takes a moment)
+    assert settle(lambda: bpfobjs.alive(loaded) == [], timeout=30), bpfobjs.alive(loaded)
     after = json.loads(cluster.kubectl("get", "er", "-A", "-o", "json").stdout)["items"]
     assert sorted(e["metadata"]["name"] for e in after) == sorted(e["metadata"]["name"] for e in before)
     stuck = {
