@@ -276,7 +276,7 @@ public final class NodeReconciler {
                     Optional<ReplicatorConsumer> cs = replicatorConsumer(c, resolved);
                     if (cs.isEmpty()) {
                         consumerResults.put(ck, fail(ItemKind.ITEM_KIND_CONSUMER, ck, "PodNotResolved",
-                                "no route or neighbour entry for " + target(c)));
+                                "no direct route or no neighbour entry for " + target(c)));
                     } else {
                         spec.addConsumers(cs.get());
                         consumerResults.put(ck, ok(ItemKind.ITEM_KIND_CONSUMER, ck));
@@ -354,7 +354,9 @@ public final class NodeReconciler {
         ReplicatorConsumer.Builder b = ReplicatorConsumer.newBuilder().setName(c.getKey()).setDstIp(c.getPod().getIp())
                 .setDstPort(c.getPort()).setPolicy(c.getPolicy());
         Optional<RouteResolver.Egress> e = pods.egress(target(c));
-        if (e.isEmpty()) {
+        // a pod of this node is reached directly; a route through a gateway (the default route, once the pod's own
+        // route went with its veth) would send its copies to the gateway's MAC
+        if (e.isEmpty() || (c.getViaNodeIp().isEmpty() && !e.get().via().isEmpty())) {
             return Optional.empty();
         }
         seen.put(target(c), e.get());

@@ -104,8 +104,9 @@ class RouteWatchTest {
                 .containsExactly("veth-det2", "veth-cnt", "eth0");
         assertThat(r.routeChanges()).isEqualTo(1);
 
-        // not due yet: no look at the tables
-        moved.put(DETECTOR, Optional.empty());
+        // not due yet: no look at the tables. Then its veth goes, and with it its route: what is left is the
+        // default route, through a gateway, which is no way to a pod of this node
+        moved.put(DETECTOR, Optional.of(new RouteResolver.Egress("eth0", "02:00:00:00:0f:01", "192.168.0.1")));
         assertThat(watch.tick(true)).isNull();
         assertThat(r.routeChanges()).isEqualTo(1);
 
