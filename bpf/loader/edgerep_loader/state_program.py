@@ -222,6 +222,7 @@ class StateProgram:
         self.refs = self.bpf[b"st_desc_refs"]
         self.tgid_known = self.bpf[b"st_tgid_known"]
         self.tgid_filter = self.bpf[b"st_tgid_filter"]
+        self.pending = self.bpf[b"st_pending"]
         self.lost_rep = self.bpf[b"st_lost_rep"]
         self.lost_files = self.bpf[b"st_lost_files"]
         self._hdr = self.bpf[b"st_layout_hdr"].Leaf
@@ -268,9 +269,43 @@ class StateProgram:
         """Attach every tracepoint (idempotent). Nothing is captured before a cgroup is set."""
         if self.attached:
             return
-        for fn, tp in self._tracepoints:
-            self.bpf.attach_tracepoint(tp=tp, fn_name=fn)
+        try:
+            for fn, tp in self._tracepoints:
+                self.bpf.attach_tracepoint(tp=tp, fn_name=fn)
+        except Exception:
+            self.detach()  # all or nothing: a half-attached capture would follow fds wrongly
+            raise
         log.info("state capture attached to %d tracepoints", len(self._tracepoints))
+
+    def detach(self) -> None:
+        """Detach every tracepoint (idempotent): the node's syscalls no longer run any program.
+
+        The programs and maps stay loaded, so a later attach() takes milliseconds.
+        What the maps say about open files is stale from here on: nothing sees
+        the closes, opens and forks that follow. Call reset_follow_state()
+        before the next attach().
+        """
+        for _fn, tp in self._tracepoints:
+            if tp in self.bpf.tracepoint_fds:
+                self.bpf.detach_tracepoint(tp)
+        log.info("state capture detached from %d tracepoints", len(self._tracepoints))
+
+    def reset_follow_state(self) -> int:
+        """Forget every followed fd, description, process and pending call; return the fds forgotten.
+
+        Only while detached (no program can race the clean-up). Without it a
+        process that closed a followed fd while detached and got the same number
+        for another file would have its writes attributed to the old file.
+        Sequence and description-id counters are kept: ids stay unique.
+        """
+        if self.attached:
+            raise RuntimeError("reset_follow_state() needs the program detached")
+        n = len(self.fds)
+        for tgid in self.tgid_known.keys():
+            self.tgid_filter[ct.c_int(tgid.value & (TGID_SLOTS - 1))] = ct.c_uint32(0)
+        for table in (self.fds, self.descs, self.refs, self.tgid_known, self.pending):
+            table.clear()
+        return n
 
     # --- records ---
 
