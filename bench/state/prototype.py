@@ -19,6 +19,7 @@ Three parts, all with baselines of the same run:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -84,15 +85,20 @@ class Modes:
         return perf_event_fds()
 
 
-def _curl(url: str) -> int:
-    """ns of one `curl` process fetching url, fork to exit, as `time curl` sees it."""
-    t0 = time.perf_counter_ns()
-    pid = os.posix_spawn("/usr/bin/curl", ["curl", "-sf", "-o", "/dev/null", url], os.environ)
-    _, status = os.waitpid(pid, 0)
-    dt = time.perf_counter_ns() - t0
-    if status:
-        raise RuntimeError(f"curl {url} failed: status {status}")
-    return dt
+def _curls(url: str, first: int, n: int) -> list:
+    """ns of n `curl` processes, timed by curlloop.py in a process of its own."""
+    out = subprocess.run(
+        [PY, "-B", os.path.join(HERE, "curlloop.py"), url, str(first), str(n)], capture_output=True, text=True
+    )
+    if out.returncode:
+        raise RuntimeError(f"curlloop failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (the loader's threads: reader, consumer) so far."""
+    t = os.times()
+    return t.user + t.system
 
 
 def method_run(b, tracer, requests: int, rounds: int) -> dict:
@@ -106,6 +112,8 @@ def method_run(b, tracer, requests: int, rounds: int) -> dict:
     lat = {m: [] for m in MODES}
     per_round = {m: [] for m in MODES}
     attached = {}
+    cpu = {m: 0.0 for m in MODES}
+    wall = {m: 0.0 for m in MODES}
     modes = None
     rec0 = b.svc.stats["records"]
     try:
@@ -117,10 +125,8 @@ def method_run(b, tracer, requests: int, rounds: int) -> dict:
             time.sleep(0.05)
         url = f"http://127.0.0.1:{open(portfile).read()}/write/"
         modes = Modes(b, tracer, cg, data, server.pid)
-        n = 0
-        for _ in range(50):  # warm-up: imports, page cache, curl's libraries
-            n += 1
-            _curl(url + str(n))
+        _curls(url, 0, 50)  # warm-up: imports, page cache, curl's libraries
+        n = 50
         each = max(1, requests // rounds)
         for r in range(rounds):
             order = list(MODES[r % len(MODES) :] + MODES[: r % len(MODES)])
@@ -129,10 +135,11 @@ def method_run(b, tracer, requests: int, rounds: int) -> dict:
             for m in order:
                 modes.set(m)
                 attached[m] = modes.attached_now()
-                xs = []
-                for _ in range(each):
-                    n += 1
-                    xs.append(_curl(url + str(n)))
+                c0, t0 = _cpu_s(), time.monotonic()
+                xs = _curls(url, n, each)
+                n += each
+                cpu[m] += _cpu_s() - c0
+                wall[m] += time.monotonic() - t0
                 lat[m].extend(xs)
                 per_round[m].append(statistics.fmean(xs))
         modes.set("off")
@@ -151,6 +158,7 @@ def method_run(b, tracer, requests: int, rounds: int) -> dict:
         rr = [x / o for x, o in zip(per_round[m], per_round["off"])]
         s["round_mean_ratios"] = rr
         s["round_spread"] = max(rr) - min(rr)
+    out["loader_cpu_share"] = {m: cpu[m] / wall[m] for m in MODES}
     out["records_captured"] = b.svc.stats["records"] - rec0
     out["baseline_records"] = tracer.records
     out["latencies_ns"] = lat
@@ -439,6 +447,11 @@ def bench_prototype(b, args) -> dict:
             ]
         )
     _table(hdr, rows)
+    share = {m: statistics.fmean(r["loader_cpu_share"][m] for r in runs) for m in MODES}
+    print(
+        "loader process CPU while measuring (share of one core): "
+        + ", ".join(f"{m} {v:.3f}" for m, v in share.items())
+    )
     med = pc["median_ns"]
     print(f"\nper call, untraced process, median of {reps} x {calls} calls (ns)")
     _table(
@@ -560,6 +573,7 @@ def bench_prototype(b, args) -> dict:
         "pooled": pooled,
         "ratio_vs_off": ratio,
         "runs_apart": between,
+        "loader_cpu_share": share,
         "runs": runs,
         "percall": pc,
         "node": node,
