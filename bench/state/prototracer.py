@@ -29,36 +29,34 @@ static __always_inline int followed(void)
     return pid && *pid && *pid == (bpf_get_current_pid_tgid() >> 32);
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_openat)
+/* One record of at most CAP bytes from src: a string (the path) or n bytes (the data). */
+static __always_inline int emit(u32 kind, const void *src, u64 n)
 {
-    if (!followed())
-        return 0;
     struct rec *r = events.ringbuf_reserve(sizeof(struct rec));
     if (!r)
         return 0;
     r->pid = bpf_get_current_pid_tgid() >> 32;
-    r->kind = 1;
-    r->len = bpf_probe_read_user_str(r->data, sizeof(r->data), args->filename);
+    r->kind = kind;
+    if (kind == 1) {
+        r->len = bpf_probe_read_user_str(r->data, sizeof(r->data), src);
+    } else {
+        if (n > CAP)
+            n = CAP;
+        r->len = n;
+        bpf_probe_read_user(r->data, n, src);
+    }
     events.ringbuf_submit(r, 0);
     return 0;
 }
 
+TRACEPOINT_PROBE(syscalls, sys_enter_openat)
+{
+    return followed() ? emit(1, args->filename, 0) : 0;
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_write)
 {
-    if (!followed())
-        return 0;
-    struct rec *r = events.ringbuf_reserve(sizeof(struct rec));
-    if (!r)
-        return 0;
-    u64 n = args->count;
-    if (n > CAP)
-        n = CAP;
-    r->pid = bpf_get_current_pid_tgid() >> 32;
-    r->kind = 2;
-    r->len = n;
-    bpf_probe_read_user(r->data, n, args->buf);
-    events.ringbuf_submit(r, 0);
-    return 0;
+    return followed() ? emit(2, args->buf, args->count) : 0;
 }
 """
 

@@ -479,34 +479,22 @@ def bench_prototype(b, args) -> dict:
     g_add = med["attached"]["getppid"] - med["detached"]["getppid"]
     bw_add = med["baseline"]["write"] - med["detached"]["write"]
     spread = max(max(v.values()) for v in between.values())
+
+    def method_row(metric: str, mode: str, stat: str, most: float) -> "benchlib.Row":
+        return benchlib.Row(
+            metric,
+            "ms",
+            pooled[mode][stat] / 1e6,
+            pooled["off"][stat] / 1e6,
+            "off",
+            f"<= {most}x",
+            ratio[mode][stat] <= most,
+        )
+
     summ = [
-        benchlib.Row(
-            "untraced tax, prototype's method: mean",
-            "ms",
-            pooled["untraced"]["mean"] / 1e6,
-            pooled["off"]["mean"] / 1e6,
-            "off",
-            "<= 1.02x",
-            ratio["untraced"]["mean"] <= 1.02,
-        ),
-        benchlib.Row(
-            "untraced tax, prototype's method: p95",
-            "ms",
-            pooled["untraced"]["p95"] / 1e6,
-            pooled["off"]["p95"] / 1e6,
-            "off",
-            "<= 1.02x",
-            ratio["untraced"]["p95"] <= 1.02,
-        ),
-        benchlib.Row(
-            "traced, prototype's method: mean",
-            "ms",
-            pooled["traced"]["mean"] / 1e6,
-            pooled["off"]["mean"] / 1e6,
-            "off",
-            "<= 1.03x",
-            ratio["traced"]["mean"] <= 1.03,
-        ),
+        method_row("untraced tax, prototype's method: mean", "untraced", "mean", 1.02),
+        method_row("untraced tax, prototype's method: p95", "untraced", "p95", 1.02),
+        method_row("traced, prototype's method: mean", "traced", "mean", 1.03),
         benchlib.Row(
             "untraced tax, whole-node tar -x + make -j2",
             "s",
