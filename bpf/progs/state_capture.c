@@ -31,6 +31,10 @@ typedef int rwf_t;
 static __always_inline u32 st_rep_of_current(void)
 {
 	u64 cg = bpf_get_current_cgroup_id();
+	u32 slot = cg & (ST_CGROUP_SLOTS - 1);
+	u32 *n = st_cgroup_filter.lookup(&slot);
+	if (!n || !*n)
+		return 0;
 	u32 *rep = st_cgroups.lookup(&cg);
 	return rep ? *rep : 0;
 }
@@ -107,17 +111,43 @@ static __always_inline void st_fd_release(struct st_fd_key *fk)
 	st_descs.delete(&desc_id);
 }
 
+/* The pending-filter slot of a thread id (pid_tgid). */
+static __always_inline u32 *st_pending_slot(u64 id)
+{
+	u32 slot = (u32)id & (ST_PENDING_SLOTS - 1);
+	return st_pending_filter.lookup(&slot);
+}
+
+/* Save the current thread's call for its exit, counted in the pending filter once. */
 static __always_inline void st_save(struct st_pending *p)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	st_pending.update(&id, p);
+	int fresh = st_pending.lookup(&id) == 0;
+	if (st_pending.update(&id, p) == 0 && fresh) {
+		u32 *n = st_pending_slot(id);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
 }
 
-/* Pending arguments of the current thread, or 0. */
+/* Pending arguments of the current thread, or 0 (one array lookup when it saved none). */
 static __always_inline struct st_pending *st_take(u64 *id)
 {
 	*id = bpf_get_current_pid_tgid();
+	u32 *n = st_pending_slot(*id);
+	if (!n || !*n)
+		return 0;
 	return st_pending.lookup(id);
+}
+
+/* The current thread's call is done: drop its pending entry. */
+static __always_inline void st_done(u64 *id)
+{
+	if (st_pending.delete(id) == 0) {
+		u32 *n = st_pending_slot(*id);
+		if (n && *n)
+			__sync_fetch_and_add(n, -1);
+	}
 }
 
 /* ------------------------------------------------------------------ opens */
@@ -193,7 +223,7 @@ static __always_inline int st_open_exit(long ret)
 	st_emit_open(ST_EV_OPEN, desc_id, p->rep_id, p->flags, fk.fd, p->fd, p->a1, p->a2,
 		     (const char *)p->a0);
 out:
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 
@@ -425,7 +455,7 @@ static __always_inline int st_write_exit(void *ctx, long ret)
 	c->vlen = vec ? p->a1 : 0;
 	c->seg = vec ? 0 : p->a0;
 	c->seg_len = vec ? 0 : ret;
-	st_pending.delete(&id);
+	st_done(&id);
 	if (c->total > ST_CAPTURE_MAX) {
 		st_emit_data(ST_EV_DIRTY, desc_id, d, d->rep_id, c->fd, c->off, c->total,
 			     ST_DIRTY_LARGE_WRITE);
@@ -437,7 +467,7 @@ static __always_inline int st_write_exit(void *ctx, long ret)
 		     ST_DIRTY_IOVEC_LIMIT);
 	return 0;
 out:
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 

@@ -68,7 +68,7 @@ static __always_inline int st_fd_exit(long ret)
 	}
 	}
 out:
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 
@@ -194,7 +194,7 @@ static __always_inline int st_dup_exit(long ret)
 		return st_fd_exit(ret);
 	if (ret >= 0 && ret != p->fd)
 		st_emit_proc(ST_EV_DUP, p->rep_id, 0, (u32)p->fd, (s32)ret);
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 
@@ -290,6 +290,6 @@ TRACEPOINT_PROBE(syscalls, sys_exit_msync)
 		return 0;
 	if (args->ret == 0 && p->op == ST_EV_MSYNC)
 		st_emit_data(ST_EV_MSYNC, 0, 0, p->rep_id, -1, p->a0, p->a1, 0);
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }

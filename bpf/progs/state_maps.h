@@ -33,6 +33,9 @@
 #define ST_FORK_FDS 64
 /* Slots of the tgid filter (power of two). */
 #define ST_TGID_SLOTS 65536
+/* Slots of the cgroup and pending-call filters (powers of two). */
+#define ST_CGROUP_SLOTS	 4096
+#define ST_PENDING_SLOTS 16384
 /* Shift of the CPU number in a description id (low bits: per-CPU counter). */
 #define ST_DESC_CPU_SHIFT 48
 
@@ -76,6 +79,10 @@
 
 /* cgroup v2 id -> replication id: the processes that are traced. */
 BPF_HASH(st_cgroups, u64, u32, 1024);
+/* cgroup id & (ST_CGROUP_SLOTS - 1) -> traced cgroups hashing there (kept by
+ * user space with st_cgroups). 0 = certainly untraced: the enter programs of
+ * untraced processes stop after one array lookup instead of a hash lookup. */
+BPF_ARRAY(st_cgroup_filter, u32, ST_CGROUP_SLOTS);
 /* (replication id, path prefix) -> 1: where captured paths must lie. */
 BPF_LPM_TRIE(st_prefixes, struct st_prefix_key, u8, 1024);
 /* (tgid, fd) -> description id: descriptors opened under a prefix. */
@@ -94,6 +101,10 @@ BPF_ARRAY(st_tgid_filter, u32, ST_TGID_SLOTS);
 BPF_HASH(st_tgid_known, u32, u8, 65536);
 /* thread id -> syscall arguments saved at sys_enter for sys_exit. */
 BPF_HASH(st_pending, u64, struct st_pending, 16384);
+/* thread id & (ST_PENDING_SLOTS - 1) -> st_pending entries of threads hashing
+ * there. 0 = the thread saved nothing: the exit programs of untraced processes
+ * stop after one array lookup instead of a hash lookup. */
+BPF_ARRAY(st_pending_filter, u32, ST_PENDING_SLOTS);
 /* Captured records, in reservation order across CPUs. */
 BPF_RINGBUF_OUTPUT(st_events, ST_RING_PAGES);
 /* Per-CPU sequence of record attempts (a failed reservation leaves a gap). */

@@ -34,7 +34,7 @@ static __always_inline int st_path_exit(long ret)
 		return 0;
 	if (ret == 0)
 		st_emit_path(p, p->op);
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 
@@ -167,8 +167,8 @@ static __always_inline int st_attr_enter(const char *path, s32 dfd, u32 aflags)
 /* Exit of either form: the pending entry says which one it was. */
 static __always_inline int st_attr_exit(long ret)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	struct st_pending *p = st_pending.lookup(&id);
+	u64 id;
+	struct st_pending *p = st_take(&id);
 	if (p && p->op == ST_EV_FATTR)
 		return st_fd_exit(ret);
 	return st_path_exit(ret);
@@ -330,7 +330,7 @@ static __always_inline int st_chdir_exit(long ret)
 	if (ret == 0 && p->op == ST_EV_CHDIR)
 		st_emit_open(ST_EV_CHDIR, 0, p->rep_id, 0, p->fd, ST_AT_FDCWD, 0, 0,
 			     (const char *)p->a0);
-	st_pending.delete(&id);
+	st_done(&id);
 	return 0;
 }
 

@@ -41,10 +41,12 @@ def test_flags_and_sizes_match_the_header():
         H["ST_F_APPEND"],
         H["ST_F_TRUNCATED"],
     )
-    assert (sp.PATH_LEN, sp.REP_BITS, sp.TGID_SLOTS) == (
+    assert (sp.PATH_LEN, sp.REP_BITS, sp.TGID_SLOTS, sp.CGROUP_SLOTS, sp.PENDING_SLOTS) == (
         H["ST_PATH_LEN"],
         H["ST_REP_BITS"],
         H["ST_TGID_SLOTS"],
+        H["ST_CGROUP_SLOTS"],
+        H["ST_PENDING_SLOTS"],
     )
 
 

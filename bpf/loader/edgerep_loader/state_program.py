@@ -111,6 +111,10 @@ PATH_LEN = 254
 REP_BITS = 16
 #: Slots of the tgid filter (ST_TGID_SLOTS).
 TGID_SLOTS = 65536
+#: Slots of the cgroup filter (ST_CGROUP_SLOTS).
+CGROUP_SLOTS = 4096
+#: Slots of the pending-call filter (ST_PENDING_SLOTS).
+PENDING_SLOTS = 16384
 
 _OPEN_TYPES = {EV_OPEN, EV_DIROPEN, EV_CHDIR}
 _DATA_TYPES = {EV_WRITE, EV_DIRTY, EV_FTRUNC, EV_SYNC, EV_CLOSE, EV_FCHMOD, EV_FATTR, EV_MMAP, EV_MSYNC}
@@ -222,6 +226,9 @@ class StateProgram:
         self.refs = self.bpf[b"st_desc_refs"]
         self.tgid_known = self.bpf[b"st_tgid_known"]
         self.tgid_filter = self.bpf[b"st_tgid_filter"]
+        self.pending = self.bpf[b"st_pending"]
+        self.pending_filter = self.bpf[b"st_pending_filter"]
+        self.cgroup_filter = self.bpf[b"st_cgroup_filter"]
         self.lost_rep = self.bpf[b"st_lost_rep"]
         self.lost_files = self.bpf[b"st_lost_files"]
         self._hdr = self.bpf[b"st_layout_hdr"].Leaf
@@ -268,9 +275,45 @@ class StateProgram:
         """Attach every tracepoint (idempotent). Nothing is captured before a cgroup is set."""
         if self.attached:
             return
-        for fn, tp in self._tracepoints:
-            self.bpf.attach_tracepoint(tp=tp, fn_name=fn)
+        try:
+            for fn, tp in self._tracepoints:
+                self.bpf.attach_tracepoint(tp=tp, fn_name=fn)
+        except Exception:
+            self.detach()  # all or nothing: a half-attached capture would follow fds wrongly
+            raise
         log.info("state capture attached to %d tracepoints", len(self._tracepoints))
+
+    def detach(self) -> None:
+        """Detach every tracepoint (idempotent): the node's syscalls no longer run any program.
+
+        The programs and maps stay loaded, so a later attach() takes milliseconds.
+        What the maps say about open files is stale from here on: nothing sees
+        the closes, opens and forks that follow. Call reset_follow_state()
+        before the next attach().
+        """
+        for _fn, tp in self._tracepoints:
+            if tp in self.bpf.tracepoint_fds:
+                self.bpf.detach_tracepoint(tp)
+        log.info("state capture detached from %d tracepoints", len(self._tracepoints))
+
+    def reset_follow_state(self) -> int:
+        """Forget every followed fd, description, process and pending call; return the fds forgotten.
+
+        Only while detached (no program can race the clean-up). Without it a
+        process that closed a followed fd while detached and got the same number
+        for another file would have its writes attributed to the old file.
+        Sequence and description-id counters are kept: ids stay unique.
+        """
+        if self.attached:
+            raise RuntimeError("reset_follow_state() needs the program detached")
+        n = len(self.fds)
+        for tgid in self.tgid_known.keys():
+            self.tgid_filter[ct.c_int(tgid.value & (TGID_SLOTS - 1))] = ct.c_uint32(0)
+        for tid in self.pending.keys():  # a slot counts entries of st_pending only
+            self.pending_filter[ct.c_int(tid.value & (PENDING_SLOTS - 1))] = ct.c_uint32(0)
+        for table in (self.fds, self.descs, self.refs, self.tgid_known, self.pending):
+            table.clear()
+        return n
 
     # --- records ---
 
@@ -339,14 +382,24 @@ class StateProgram:
             keys.append(k)
         return keys
 
+    def _count_cgroup(self, cgroup_id: int, by: int) -> None:
+        """Move the cgroup filter's count (only this process writes it; programs read it)."""
+        slot = ct.c_int(cgroup_id & (CGROUP_SLOTS - 1))
+        self.cgroup_filter[slot] = ct.c_uint32(max(0, self.cgroup_filter[slot].value + by))
+
     def set_cgroup(self, cgroup_id: int, rep_id: int) -> None:
-        self.cgroups[ct.c_uint64(cgroup_id)] = ct.c_uint32(rep_id)
+        key = ct.c_uint64(cgroup_id)
+        fresh = key not in self.cgroups
+        self.cgroups[key] = ct.c_uint32(rep_id)
+        if fresh:  # after the entry: a program that passes the filter finds it
+            self._count_cgroup(cgroup_id, 1)
 
     def del_cgroup(self, cgroup_id: int) -> None:
         try:
             del self.cgroups[ct.c_uint64(cgroup_id)]
         except KeyError:
-            pass
+            return
+        self._count_cgroup(cgroup_id, -1)
 
     def add_prefix(self, rep_id: int, prefix: str) -> None:
         for k in self.prefix_keys(rep_id, prefix):

@@ -2,8 +2,13 @@
 """State half of the Loader service: traced cgroups and prefixes, event stream.
 
 One state-capture program (state_capture.c) serves every replication id; it is
-attached on the first SetTrace, never before: a node that does not trace pays
-nothing per syscall, and StreamStateEvents only subscribes. SetTrace adopts the files
+attached while the node has a trace, never otherwise: built and attached by the
+first SetTrace, detached (still loaded) by the last RemoveTrace, attached again
+by the next SetTrace. A node that does not trace pays nothing per syscall, and
+StreamStateEvents only subscribes. Between a detach and the next attach nobody
+sees closes, opens or forks, so the kernel's table of followed fds and the
+tracker's view of processes are reset first (_detach): a reused fd number must
+not carry a write to the file it named before. SetTrace adopts the files
 the traced processes already hold open for writing (state_adopt). A reader thread drains its
 ring buffer, turns records into StateEvents (state_tracker) in ring order, so
 events are ordered per replication id, and hands them to each subscriber's
@@ -156,7 +161,15 @@ class StateService:
         self._undelivered: Dict[int, int] = {}  # events no subscriber took, per rep id
         self._adopter = Adopter()
         self._orphans: set = set()
-        self.stats = {"records": 0, "events": 0, "lost": 0, "dropped_subscribers": 0}
+        self._wake = threading.Event()  # set while the program is attached: the reader drains
+        self.stats = {
+            "records": 0,
+            "events": 0,
+            "lost": 0,
+            "dropped_subscribers": 0,
+            "attaches": 0,
+            "detaches": 0,
+        }
 
     def counters(self) -> Dict[str, int]:
         """Reader statistics, including paths the tracker could not resolve."""
@@ -175,7 +188,7 @@ class StateService:
         return StateProgram(ring_pages=self.ring_pages, attach=attach)
 
     def _ensure_program(self) -> None:
-        """Attach the program (the one built ahead, else a new one) and start the reader."""
+        """Take the program (the one built ahead, else a new one), not attached, and start the reader."""
         with self._lock:
             if self._prog is not None:
                 return
@@ -188,17 +201,42 @@ class StateService:
                 prog = ahead.prog
             if prog is None:
                 prog = self._build(attach=False)
-            try:
-                prog.attach()
-            except Exception:
-                prog.cleanup()
-                raise
             self._prog = prog
             self._tracker = Tracker(_ProgramFds(self._prog))
             self._pending: List[loader_pb2.StateEvent] = []
             self._stop.clear()
             self._reader = threading.Thread(target=self._read_loop, name="state-reader", daemon=True)
             self._reader.start()
+
+    def _attach(self) -> None:
+        """The program built and attached, the reader running (SetTrace, under the lock)."""
+        self._ensure_program()
+        if not self._prog.attached:
+            self._prog.attach()
+            self.stats["attaches"] += 1
+            self._wake.set()
+
+    def _detach(self) -> None:
+        """Detach the program when the last trace went (under the lock).
+
+        The records still in the ring belong to replication ids just removed:
+        they are drained and dropped now, before the follow state they refer to
+        is reset; what the kernel followed and the tracker knew of processes is
+        forgotten (SetTrace adopts the open files again).
+        """
+        prog = self._prog
+        if prog is None or not prog.attached:
+            return
+        prog.detach()
+        self._wake.clear()
+        drop = lambda *_: None  # noqa: E731
+        while prog.consume(drop, drop):
+            pass
+        self._tracker.flush()
+        self._tracker.forget_processes()
+        prog.reset_follow_state()
+        self._orphans = set()
+        self.stats["detaches"] += 1
 
     # --- building ahead ---
 
@@ -262,6 +300,7 @@ class StateService:
             if ahead.prog is not None:
                 ahead.prog.cleanup()
         self._stop.set()
+        self._wake.set()
         if self._reader:
             self._reader.join(timeout=5)
         with self._subs_lock:
@@ -288,6 +327,9 @@ class StateService:
         last_loss = 0.0
         last_orphans = time.monotonic()
         while not self._stop.is_set():
+            if not self._wake.is_set():
+                self._wake.wait(1.0)  # detached: nothing can arrive
+                continue
             try:
                 with self._lock:
                     prog = self._prog
@@ -386,9 +428,9 @@ class StateService:
             cgroups, prefixes, root = self._validate(request)
         except _Invalid as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        self._ensure_program()
         rep = request.replication_id
         with self._lock:
+            self._attach()
             old = self._traces.get(rep)
             prog, tracker = self._prog, self._tracker
             tracker.set_trace(rep, prefixes, root, request.coalesce_writes)
@@ -459,6 +501,7 @@ class StateService:
                     self._prog.del_prefix(rep, p)
                 self._tracker.remove_trace(rep)
             if not self._traces:
+                self._detach()
                 self._mark(False)
         if t is not None:
             log.info("replication %d: tracing stopped", rep)

@@ -153,6 +153,16 @@ class Tracker:
             out.extend(self._flush(rep))
         return out
 
+    def forget_processes(self) -> None:
+        """Forget every process, fd and description (the kernel side stopped watching them).
+
+        Counters and the per-replication and per-CPU sequences stay: events of a
+        replication id traced again continue its numbering.
+        """
+        for table in (self.cwd, self.umasks, self.dirfds, self.descs, self.closed, self.fds, self.mmaps):
+            table.clear()
+        self._merging.clear()
+
     def prime_cwd(self, pid: int, rep_id: int) -> None:
         """Learn a process's working directory while it is alive (SetTrace time)."""
         cwd = self._proc_path(pid, "cwd", rep_id)
