@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define BATCH	  64 /* datagrams per recvmmsg */
-#define MAX_DST	  16 /* destinations */
+#define MAX_DST	  256 /* destinations */
 #define DGRAM_MAX 2048
 
 int main(int argc, char **argv)
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 	int ndst = argc - 3;
 	if (ndst > MAX_DST)
 		ndst = MAX_DST;
-	struct sockaddr_in dst[MAX_DST];
+	static struct sockaddr_in dst[MAX_DST];
 	for (int i = 0; i < ndst; i++) {
 		char host[64];
 		strncpy(host, argv[3 + i], sizeof(host) - 1);
@@ -52,8 +52,8 @@ int main(int argc, char **argv)
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
 	setsockopt(in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	static char bufs[BATCH][DGRAM_MAX];
-	struct mmsghdr rx[BATCH], tx[BATCH * MAX_DST];
-	struct iovec rxiov[BATCH], txiov[BATCH * MAX_DST];
+	static struct mmsghdr rx[BATCH], tx[BATCH * MAX_DST];
+	static struct iovec rxiov[BATCH], txiov[BATCH * MAX_DST];
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double secs = atof(argv[2]);

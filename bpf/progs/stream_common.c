@@ -220,7 +220,9 @@ static __always_inline void dpi_scan(struct dpi_ctx *d)
 /* Fast path, run by the entry program on the packet itself (no copy): TS packets that
  * only continue a frame whose class is known (no unit start, no pending NAL scan) take
  * their PID's class without a tail call. Stops at the first packet that needs the full
- * step; returns 1 when packets are left for it. */
+ * step; returns 1 when packets are left for it. A datagram mostly carries one PID: its
+ * class is looked up once per run of packets of the same PID (nothing here changes the
+ * PID state, so it cannot change within the run) and counted once per run. */
 static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data_end)
 {
 	u32 slot = d->slot;
@@ -231,6 +233,9 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
 	u32 best = d->best;
 	u8 cls = d->cls;
 	u32 i = d->i;
+	u32 run_pid = TS_PID_NONE; /* PID of the current run of packets */
+	u8 c = CLASS_NON_VIDEO;	   /* its class */
+	u32 run = 0;		   /* packets of the run not yet counted */
 	for (int k = 0; k < TS_PER_DGRAM_MAX; k++, i++) {
 		if (i >= d->n || i >= TS_PER_DGRAM_MAX)
 			break;
@@ -242,19 +247,30 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
 		if (h[0] != TS_SYNC_BYTE || (h[1] & 0x40))
 			break; /* broken or a unit start: the full step decides */
 		u32 pid = ((h[1] & 0x1f) << 8) | h[2];
-		u8 c = CLASS_NON_VIDEO;
-		if (pid != TS_PID_PAT && pid != TS_PID_NULL) {
-			int j = pid_slot(st, pid, 0);
-			if (j < 0)
-				break;
-			struct pid_state *ps = &st->pids[j & (MAX_PIDS - 1)];
-			if (ps->kind == PID_VIDEO) {
-				if (ps->pending)
+		if (pid != run_pid) {
+			u8 pc = CLASS_NON_VIDEO;
+			if (pid != TS_PID_PAT && pid != TS_PID_NULL) {
+				int j = pid_slot(st, pid, 0);
+				if (j < 0)
 					break;
-				c = ps->cls;
+				struct pid_state *ps = &st->pids[j & (MAX_PIDS - 1)];
+				if (ps->kind == PID_VIDEO) {
+					if (ps->pending)
+						break;
+					pc = ps->cls;
+				}
+			}
+			if (run)
+				sc->ts_by_class[class_idx(c)] += run;
+			run = 0;
+			run_pid = pid;
+			c = pc;
+			if (c != CLASS_NON_VIDEO && class_rank(c) > best) {
+				best = class_rank(c);
+				cls = c;
 			}
 		}
-		sc->ts_by_class[class_idx(c)]++;
+		run++;
 #ifdef EDGEREP_TRACE_CLASSES
 		u32 zero = 0;
 		struct class_trace *tr = class_traces.lookup(&zero);
@@ -263,11 +279,9 @@ static __always_inline int dpi_fast(struct dpi_ctx *d, void *payload, void *data
 			tr->n = i + 1;
 		}
 #endif
-		if (c != CLASS_NON_VIDEO && class_rank(c) > best) {
-			best = class_rank(c);
-			cls = c;
-		}
 	}
+	if (run)
+		sc->ts_by_class[class_idx(c)] += run;
 	sc->ts_packets += i - d->i;
 	d->i = i;
 	d->best = best;

@@ -20,6 +20,7 @@
 #define TS_PAYLOAD_MAX	    184	   /* largest TS payload */
 #define TS_PID_PAT	    0x0000 /* program association table */
 #define TS_PID_NULL	    0x1fff /* stuffing */
+#define TS_PID_NONE	    0xffff /* no PID (PIDs are 13 bits) */
 #define TS_AF_RAI	    0x40   /* random_access_indicator in the adaptation field flags */
 #define PES_HEADER_FIXED    9	   /* bytes of the PES header before its optional fields */
 #define PES_SID_VIDEO_MIN   0xe0   /* stream_id range of video PES */

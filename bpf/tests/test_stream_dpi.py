@@ -72,3 +72,28 @@ def test_stream_dpi_matches_ffprobe(kernel, name):
     # PAT/PMT/stuffing are never video
     non_video = [g for t, g, p in zip(truth.labels, got, truth.pict) if t is None]
     assert all(g in (fx.NON_VIDEO, fx.UNKNOWN) for g in non_video)
+
+
+@pytest.mark.parametrize("name", ["h264", "h264_2video_audio"])
+def test_stream_counters_agree_with_the_classes_of_every_packet(kernel, name):
+    """The per-class TS packet counters add up what each packet was classed as, on the fast path (which counts
+    a run of packets of one PID at once) as on the full step — with interleaved PIDs (two videos, audio) too.
+    """
+    truth = fx.ground_truth(fx.clip(name))
+    slot = 2
+    kernel.write_stream(slot, 100 + slot, LO_IFINDEX, PORT, 2, [])
+    traced = [0] * 8
+    packets = 0
+    try:
+        for payload in fx.datagrams(truth.data):
+            prog_test_run(kernel.tc_fn.fd, fx.ipv4_udp_frame(payload, dport=PORT))
+            for c in kernel.last_classes():
+                traced[c] += 1
+            packets += len(payload) // fx.TS
+        counters = kernel.stream_counters(slot)
+    finally:
+        kernel.clear_stream(slot, LO_IFINDEX, PORT)
+    assert counters["ts_packets"] == packets
+    assert counters["ts_by_class"] == traced[: len(counters["ts_by_class"])]
+    assert sum(traced[len(counters["ts_by_class"]) :]) == 0
+    assert counters["ts_by_class"][fx.REFERENCE] > 0 and counters["ts_by_class"][fx.NON_VIDEO] > 0
