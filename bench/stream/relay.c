@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Batched user-space UDP fan-out relay (the baseline): one socket in, N destinations.
- * recvmmsg a batch, sendmmsg each datagram to every destination.
+ * recvmmsg a batch, sendmmsg each datagram to every destination. Runs SECONDS, or with 0
+ * until SIGTERM or SIGINT; then prints the copies sent and the copies it failed to send.
  * Usage: relay PORT SECONDS DST_IP:PORT [DST_IP:PORT ...]
  */
 #define _GNU_SOURCE
@@ -9,12 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH	  64 /* datagrams per recvmmsg */
+#define BATCH	  64  /* datagrams per recvmmsg */
 #define MAX_DST	  256 /* destinations */
 #define DGRAM_MAX 2048
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -54,13 +64,16 @@ int main(int argc, char **argv)
 	static char bufs[BATCH][DGRAM_MAX];
 	static struct mmsghdr rx[BATCH], tx[BATCH * MAX_DST];
 	static struct iovec rxiov[BATCH], txiov[BATCH * MAX_DST];
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double secs = atof(argv[2]);
-	unsigned long relayed = 0;
-	for (;;) {
+	unsigned long relayed = 0, failed = 0;
+	while (!stop) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 > secs)
+		if (secs > 0 && (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 > secs)
 			break;
 		for (int i = 0; i < BATCH; i++) {
 			rxiov[i].iov_base = bufs[i];
@@ -88,12 +101,14 @@ int main(int argc, char **argv)
 		int off = 0;
 		while (off < m) {
 			int w = sendmmsg(out, tx + off, m - off, 0);
-			if (w <= 0)
+			if (w <= 0) {
+				failed += m - off;
 				break;
+			}
 			off += w;
 		}
 		relayed += off;
 	}
-	printf("%lu\n", relayed);
+	printf("%lu %lu\n", relayed, failed);
 	return 0;
 }
