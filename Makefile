@@ -103,7 +103,7 @@ bench: build ## run every bench/*/run (root; QUICK=1: minutes), then bench/repor
 # the bench drivers are Python scripts without an extension: named, so black sees them
 PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps e2e/cluster/tests bench deploy/images \
   tools/kubectl-edgerep sensor/edgerep_sensor sensor/tests sensor/edgerep-sensor \
-  $(shell grep -l '^\#!.*python' bench/*/run)
+  bench/report $(shell grep -l '^\#!.*python' bench/*/run)
 C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c deploy/images/*.c)
 
 fmt: ## format Java (Eclipse formatter + import order), Python (black) and BPF C (clang-format)
