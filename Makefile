@@ -88,16 +88,22 @@ e2e-cluster: images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) an
 demo: setup build ## the main job: a 3-node edge on this machine, real video and a real app (root)
 	PYTHONPATH=$(CURDIR)/e2e:$(PYPATH) $(PY) -m edgerep_e2e.demo
 
-bench: build ## run every bench/*/run (root); tables on stdout, JSON (and PNG) in bench/results/
+bench: build ## run every bench/*/run (root; QUICK=1: minutes), then bench/report: one summary table, JSON and PNG in bench/results/, docs/BENCHMARKS.md
 	@[[ $$(id -u) -eq 0 ]] || { echo "make bench needs root"; exit 1; }
 	@scripts/setup kernel >/dev/null
+	@scripts/setup bench
 	@mkdir -p bench/results
-	@set -e; for b in bench/*/run; do echo "== $$b"; PYTHONPATH=$(PYPATH) $$b; done
+	@failed=(); for b in bench/*/run; do \
+	  echo "== $$b"; \
+	  QUICK="$(QUICK)" PYTHONPATH=$(PYPATH) flock /run/edgerep-bench.lock $$b || { echo "== $$b FAILED (exit $$?)"; failed+=("$$b"); }; \
+	done; \
+	echo "== bench/report"; $(PY) bench/report || failed+=(bench/report); \
+	if (( $${#failed[@]} )); then echo "make bench: failed: $${failed[*]}"; exit 1; fi
 
 # the bench drivers are Python scripts without an extension: named, so black sees them
 PY_SRC := bpf/loader/edgerep_loader bpf/tests e2e/edgerep_e2e e2e/tests e2e/apps e2e/cluster/tests bench deploy/images \
   tools/kubectl-edgerep sensor/edgerep_sensor sensor/tests sensor/edgerep-sensor \
-  $(shell grep -l '^\#!.*python' bench/*/run)
+  bench/report $(shell grep -l '^\#!.*python' bench/*/run)
 C_SRC   = $(wildcard bpf/progs/*.c bpf/progs/*.h bench/*/*.c deploy/images/*.c)
 
 fmt: ## format Java (Eclipse formatter + import order), Python (black) and BPF C (clang-format)
