@@ -48,8 +48,31 @@ def _size(path: Path) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def _decodes(path: Path) -> bool:
+    """Whether ffmpeg gets at least one video frame out of ``path``."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries"]
+        + ["stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return bool(out) and out[0].split(",")[0].isdigit() and int(out[0].split(",")[0]) > 0
+
+
 def compare(received: Path, original: Path, detect: bool = False) -> dict:
-    """PSNR (dB), SSIM and, with ``detect``, the detection rate of ``received`` against ``original``."""
+    """PSNR (dB), SSIM and, with ``detect``, the detection rate of ``received`` against ``original``.
+
+    A capture from which no frame decodes at all (every parameter set lost) is what a viewer sees as a black
+    screen: it is compared as black frames for the whole clip, and says so (``decoded_nothing``).
+    """
+    if not _decodes(received):
+        w, h = _size(original)
+        black = f"color=c=black:s={w}x{h}:r={media.frame_rate(original)}:d={media.duration(original)}"
+        return {**_compare(black, original, detect, lavfi=True), "decoded_nothing": True}
+    return _compare(str(received), original, detect)
+
+
+def _compare(received: str, original: Path, detect: bool, lavfi: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="edgerep-quality-") as tmp:
         pstats, sstats = Path(tmp) / "psnr.log", Path(tmp) / "ssim.log"
         n = 3 if detect else 2
@@ -66,8 +89,9 @@ def compare(received: Path, original: Path, detect: bool = False) -> dict:
             "error",
             "-i",
             str(original),
+            *(["-f", "lavfi"] if lavfi else []),
             "-i",
-            str(received),
+            received,
         ]
         if detect:
             graph += ";[s]nullsink;[o2][r2]hstack=inputs=2,format=gray[v]"
