@@ -10,40 +10,12 @@ mid-run; this one's namespaces, pin dir and work dir carry ``edgerep-pb-`` inste
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
-
-from streamlib import BPFFS, topo
+from streamlib import topo
 
 PREFIX = "edgerep-pb"
 WORK_ROOT = "/run/edgerep-pb"
 
 
 class OwnTopology(topo.Topology):
-    @property
-    def sender(self) -> str:
-        return f"{PREFIX}-{self.tag}-snd"
-
-    @property
-    def node(self) -> str:
-        return f"{PREFIX}-{self.tag}-node"
-
-    def cns(self, i: int) -> str:
-        return f"{PREFIX}-{self.tag}-c{i}"
-
-    def create(self) -> "OwnTopology":
-        # streamlib's create takes its work root and pin dir from module globals: point them here for the call
-        saved = topo.WORK_ROOT, topo.new_pin_dir
-        topo.WORK_ROOT = WORK_ROOT
-        topo.new_pin_dir = lambda: os.path.join(BPFFS, f"{PREFIX}-{uuid.uuid4().hex[:8]}")
-        try:
-            return super().create()
-        finally:
-            topo.WORK_ROOT, topo.new_pin_dir = saved
-
-    def destroy(self) -> None:
-        pin, self.pin_dir = self.pin_dir, ""  # streamlib removes only pin dirs of its own prefix
-        super().destroy()
-        if os.path.basename(pin).startswith(PREFIX + "-"):
-            shutil.rmtree(pin, ignore_errors=True)
+    prefix = PREFIX
+    work_root = WORK_ROOT

@@ -22,9 +22,9 @@ def new_pin_dir() -> str:
     return os.path.join(BPFFS, f"{PREFIX}-{uuid.uuid4().hex[:8]}")
 
 
-def remove_pin_dir(path: str) -> None:
-    """Remove a pin dir (only ever one with the test prefix)."""
-    if os.path.basename(path).startswith(PREFIX) and os.path.isdir(path):
+def remove_pin_dir(path: str, prefix: str = PREFIX) -> None:
+    """Remove a pin dir (only ever one with the given prefix, the tests' by default)."""
+    if os.path.basename(path).startswith(prefix) and os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -23,7 +23,7 @@ import grpc
 
 from edgerep.v1 import loader_pb2_grpc
 
-from . import PREFIX, WORK_ROOT, new_pin_dir, remove_pin_dir
+from . import BPFFS, PREFIX, WORK_ROOT, remove_pin_dir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOADER_PATH = os.path.normpath(os.path.join(HERE, "..", "..", "loader"))
@@ -55,26 +55,30 @@ class Topology:
     workdir: str = ""
     pin_dir: str = ""
     loader: subprocess.Popen | None = None
+    #: what its namespaces, pin dir and work dir are named after, and where its work dir goes (a long benchmark
+    #: takes a prefix of its own: the test suites remove whatever carries theirs as a killed run's leftovers)
+    prefix = PREFIX
+    work_root = WORK_ROOT
 
     @property
     def sender(self) -> str:
-        return f"{PREFIX}-{self.tag}-snd"
+        return f"{self.prefix}-{self.tag}-snd"
 
     @property
     def node(self) -> str:
-        return f"{PREFIX}-{self.tag}-node"
+        return f"{self.prefix}-{self.tag}-node"
 
     def cns(self, i: int) -> str:
-        return f"{PREFIX}-{self.tag}-c{i}"
+        return f"{self.prefix}-{self.tag}-c{i}"
 
     @property
     def socket(self) -> str:
         return os.path.join(self.workdir, "loader.sock")
 
     def create(self) -> "Topology":
-        os.makedirs(WORK_ROOT, mode=0o700, exist_ok=True)
-        self.workdir = tempfile.mkdtemp(prefix=f"{PREFIX}-", dir=WORK_ROOT)
-        self.pin_dir = new_pin_dir()
+        os.makedirs(self.work_root, mode=0o700, exist_ok=True)
+        self.workdir = tempfile.mkdtemp(prefix=f"{self.prefix}-", dir=self.work_root)
+        self.pin_dir = os.path.join(BPFFS, f"{self.prefix}-{uuid.uuid4().hex[:8]}")
         for ns in [self.sender, self.node] + [self.cns(i) for i in range(self.consumers)]:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
@@ -124,7 +128,7 @@ class Topology:
         for ns in [self.sender, self.node] + [self.cns(i) for i in range(self.consumers)]:
             sh("ip", "netns", "del", ns, check=False)
         if self.pin_dir:
-            remove_pin_dir(self.pin_dir)
+            remove_pin_dir(self.pin_dir, self.prefix)
         if self.workdir:
             subprocess.run(["rm", "-rf", self.workdir], check=False)
 
