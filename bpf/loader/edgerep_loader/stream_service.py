@@ -291,15 +291,15 @@ class StreamService:
                 # a frame longer than one device of an XDP broadcast takes stops a generic broadcast there
                 # (the devices after it get nothing) and is skipped uncounted by a native one: such a
                 # consumer stays out of the broadcast; tc serves it, counting what does not fit as drops
-                too_small = {
-                    i: self._mtu_warning(ifindex, kc.ifindex, c.name)
-                    for i, (c, kc) in enumerate(zip(spec.consumers, consumers))
-                    if rep.datapath == common_pb2.DATAPATH_XDP
-                }
-                consumers = [
-                    dataclasses.replace(kc, in_devmap=False) if too_small.get(i) else kc
-                    for i, kc in enumerate(consumers)
+                ingress_mtu = self._mtu(ifindex)
+                mtu_warnings = [
+                    self._mtu_warning(ingress_mtu, kc, c.name) for c, kc in zip(spec.consumers, consumers)
                 ]
+                if rep.datapath == common_pb2.DATAPATH_XDP:
+                    consumers = [
+                        dataclasses.replace(kc, in_devmap=False) if small else kc
+                        for kc, small in zip(consumers, mtu_warnings)
+                    ]
                 slot = self._slots.get(spec.stream_id)
                 if slot is None:
                     used = set(self._slots.values())
@@ -346,9 +346,8 @@ class StreamService:
                 slot,
             )
             results = []
-            for c, kc in zip(spec.consumers, consumers):
+            for c, kc, warning in zip(spec.consumers, consumers, mtu_warnings):
                 why = self._peers.get(kc.ifindex, "") if rep.xdp_mode == loader_pb2.XDP_MODE_NATIVE else ""
-                warning = self._mtu_warning(ifindex, kc.ifindex, c.name)
                 if not kc.in_devmap:
                     why = f"{warning}; the XDP datapath cannot serve it (the tc datapath can, counting the drops)"
                     warning = ""
@@ -390,13 +389,14 @@ class StreamService:
         links = self._ipr.get_links(ifindex)
         return (links[0].get_attr("IFLA_MTU") or 0) if links else 0
 
-    def _mtu_warning(self, ingress: int, egress: int, name: str) -> str:
-        """Why some of a stream cannot reach a consumer whose egress carries less than the ingress; "" if none."""
-        have, need = self._mtu(egress), self._mtu(ingress)
+    def _mtu_warning(self, need: int, kc: KernelConsumer, name: str) -> str:
+        """Why some of a stream cannot reach a consumer whose egress carries less than the ingress (MTU ``need``);
+        "" if none."""
+        have = kc.max_len - ETH_HLEN if kc.max_len else 0
         if not have or have >= need:
             return ""
         return (
-            f"consumer {name}: its egress {self._ifname(egress)} has MTU {have}, below the ingress's {need}: "
+            f"consumer {name}: its egress {self._ifname(kc.ifindex)} has MTU {have}, below the ingress's {need}: "
             f"copies of datagrams longer than {have} bytes (IP) are dropped and counted as drops"
         )
 
