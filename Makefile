@@ -45,7 +45,7 @@ test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the 
 	black --check -q $(PY_SRC)
 	clang-format --dry-run --Werror $(C_SRC)
 	$(MVNW) -Pcheck-format install
-	$(PYTEST) bpf/tests deploy/images/tests sensor/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests sensor/tests bench/tests -m "not kernel" -q
 	$(MAKE) --no-print-directory test-bpf
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory e2e-cluster
@@ -53,7 +53,7 @@ test: setup proto-py ## everything CI runs: formatting, unit, it, bpf, e2e, the 
 
 test-unit: proto-py ## fast: JUnit *Test and pytest unit_* (no root, no API server)
 	$(MVNW) -Pcheck-format verify -DskipITs
-	$(PYTEST) bpf/tests deploy/images/tests sensor/tests -m "not kernel" -q
+	$(PYTEST) bpf/tests deploy/images/tests sensor/tests bench/tests -m "not kernel" -q
 
 test-bpf: proto-py ## bcc programs through BPF_PROG_TEST_RUN and netns tests (root)
 	@[[ $$(id -u) -eq 0 ]] || { echo "make test-bpf needs root (bpf(), netlink, tracefs)"; exit 1; }
@@ -92,6 +92,7 @@ bench: build ## run every bench/*/run (root; QUICK=1: minutes), then bench/repor
 	@[[ $$(id -u) -eq 0 ]] || { echo "make bench needs root"; exit 1; }
 	@scripts/setup kernel >/dev/null
 	@scripts/setup bench
+	$(PYTEST) bench/tests -q
 	@mkdir -p bench/results
 	@failed=(); for b in bench/*/run; do \
 	  echo "== $$b"; \
