@@ -208,3 +208,34 @@ def test_write_result_has_the_documented_shape(tmp_path, monkeypatch):
     assert doc["machine"]["kernel"] == os.uname().release
     stamped = [p for p in tmp_path.glob("unit-*.json")]
     assert len(stamped) == 1 and stamped[0].read_text() == latest.read_text()
+
+
+def test_readme_block_counts_targets_and_lists_each_one_not_met(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "ROOT", tmp_path)
+    stream = result(
+        "stream",
+        [
+            benchlib.Row("tc 1->4", "copies/s", 124.0, 100.0, "bridge", ">= 1.3x bridge", False),
+            benchlib.Row("relay", "copies/s", 250.0, 100.0, "relay", ">= 2x", True),
+            benchlib.Row("DPI ns", "ns", 70.0),
+        ],
+        quick=True,
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{report.BEGIN}\nstale figures\n{report.END}\nafter\n")
+    assert report.write_readme(readme, [stream])
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n" + report.BEGIN) and text.endswith(report.END + "\nafter\n")
+    assert "stale figures" not in text
+    assert "| [stream](docs/BENCHMARKS.md#stream) | 2026-12-03, kernel 6.18.0, QUICK | 1 of 2 |" in text
+    assert "| stream | tc 1->4 | 124 copies/s (1.24x bridge) | >= 1.3x bridge |" in text
+    assert "relay |" not in text.split("Targets not met")[1]
+    # rewriting is idempotent: the block is replaced, not appended
+    assert report.write_readme(readme, [stream]) and readme.read_text() == text
+
+
+def test_readme_without_markers_is_left_alone(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# nothing generated here\n")
+    assert not report.write_readme(readme, [])
+    assert readme.read_text() == "# nothing generated here\n"
